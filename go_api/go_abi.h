@@ -1,0 +1,83 @@
+// The data layouts Go's runtime shares with the race object (linux/amd64).
+//
+// Everything here is dictated by Go (runtime/race.go, runtime/race_amd64.s);
+// see docs/go-race-abi-notes.md for the evidence. Nothing in tsan_core/ may
+// include this file: the core knows nothing of Go's ABI.
+#pragma once
+
+#include "base/types.h"
+
+namespace racert::go_abi {
+
+// Commands of the callback Go hands to __tsan_init (runtime.racecallbackthunk).
+enum CallbackCommand : uptr {
+  kGetProc = 0,        // ctx: void** out; needs the calling M to hold a P.
+  kSymbolizeCode = 1,  // ctx: SymbolizeCodeContext*; only from a goroutine.
+  kSymbolizeData = 2,  // ctx: SymbolizeDataContext*; only from a goroutine.
+};
+
+using Callback = void (*)(uptr command, void* context);
+
+// Layout of runtime.symbolizeCodeContext (48 bytes).
+struct SymbolizeCodeContext {
+  uptr pc;           // in: pc - 1; out: logical caller's pc if inlined
+  const char* func;  // out
+  const char* file;  // out
+  uptr line;         // out
+  uptr offset;       // out: incoming pc - entry of the physical function
+  uptr resolved;     // out: 1 when filled in
+};
+static_assert(sizeof(SymbolizeCodeContext) == 48);
+
+// Layout of runtime.symbolizeDataContext (64 bytes).
+struct SymbolizeDataContext {
+  uptr addr;
+  uptr heap;
+  uptr start;
+  uptr size;
+  const char* name;
+  const char* file;
+  uptr line;
+  uptr resolved;
+};
+static_assert(sizeof(SymbolizeDataContext) == 64);
+
+// The argument frame of a sync/atomic function, as racecallatomic hands it
+// over: Go's stack-based ABI0 layout. The first word is always the address
+// operated on; inputs follow; results start at the next 8-aligned offset.
+struct AtomicFrame {
+  u8* base;
+
+  template <typename T>
+  T* Address() const { return *reinterpret_cast<T**>(base); }
+  template <typename T>
+  T Arg(uptr offset) const { return *reinterpret_cast<T*>(base + offset); }
+  template <typename T>
+  void Result(uptr offset, T value) const {
+    *reinterpret_cast<T*>(base + offset) = value;
+  }
+};
+
+// Offsets in AtomicFrame for each operation and width (ABI doc section 4.6).
+template <typename T>
+struct AtomicLayout;
+template <>
+struct AtomicLayout<u32> {
+  static constexpr uptr kValue = 8;         // store, swap, add, and, or
+  static constexpr uptr kLoadResult = 8;
+  static constexpr uptr kOldResult = 16;    // swap, add, and, or
+  static constexpr uptr kCasOld = 8;
+  static constexpr uptr kCasNew = 12;
+  static constexpr uptr kCasResult = 16;
+};
+template <>
+struct AtomicLayout<u64> {
+  static constexpr uptr kValue = 8;
+  static constexpr uptr kLoadResult = 8;
+  static constexpr uptr kOldResult = 16;
+  static constexpr uptr kCasOld = 8;
+  static constexpr uptr kCasNew = 16;
+  static constexpr uptr kCasResult = 24;
+};
+
+}  // namespace racert::go_abi
