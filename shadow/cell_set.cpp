@@ -1,0 +1,113 @@
+#include "shadow/cell_set.h"
+
+#include <atomic>
+#include <sys/mman.h>
+
+#include "base/check.h"
+#include "base/fatal.h"
+#include "base/syscalls.h"
+
+namespace racert {
+namespace {
+
+// All sets live in one reserved (not committed) region, so a handle is a
+// 32-bit offset in 16-byte units: 64 GiB of addressable set memory.
+constexpr uptr kArenaSize = uptr{64} << 30;
+constexpr uptr kHandleUnit = 16;
+
+constexpr uptr BytesForClass(unsigned size_class) {
+  uptr bytes = sizeof(CellSet) + sizeof(u64) * kCellSetCapacity[size_class];
+  return (bytes + kHandleUnit - 1) & ~(kHandleUnit - 1);
+}
+
+struct FreeList {
+  SpinMutex mutex;
+  u32 head;
+};
+
+struct Arena {
+  std::atomic<uptr> base;           // 0 until first use
+  SpinMutex init_mutex;
+  std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
+  FreeList free_lists[kCellSetClassCount];
+  std::atomic<uptr> bytes_in_use;
+  std::atomic<uptr> sets_in_use;
+};
+constinit Arena arena{};
+
+uptr ArenaBase() {
+  uptr base = arena.base.load(std::memory_order_acquire);
+  if (RACERT_LIKELY(base != 0)) return base;
+  SpinMutexLock lock(&arena.init_mutex);
+  base = arena.base.load(std::memory_order_relaxed);
+  if (base == 0) {
+    sptr result = SysMmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (SysFailed(result)) Fatal("cannot reserve %zu bytes for shadow cell sets (errno %d)", kArenaSize, SysErrno(result));
+    base = static_cast<uptr>(result);
+    arena.bump.store(kHandleUnit, std::memory_order_relaxed);
+    arena.base.store(base, std::memory_order_release);
+  }
+  return base;
+}
+
+unsigned ClassFor(u32 min_capacity) {
+  for (unsigned c = 0; c < kCellSetClassCount; c++) {
+    if (kCellSetCapacity[c] >= min_capacity) return c;
+  }
+  Fatal("a shadow word needs %u cells, more than the supported %u", min_capacity, kCellSetMaxCapacity);
+}
+
+}  // namespace
+
+CellSet* CellSetFromHandle(u32 handle) {
+  return reinterpret_cast<CellSet*>(ArenaBase() + uptr{handle} * kHandleUnit);
+}
+
+u32 CellSetAllocate(u32 min_capacity) {
+  uptr base = ArenaBase();
+  unsigned size_class = ClassFor(min_capacity);
+  uptr bytes = BytesForClass(size_class);
+  u32 handle = 0;
+  {
+    FreeList& list = arena.free_lists[size_class];
+    SpinMutexLock lock(&list.mutex);
+    if (list.head != 0) {
+      handle = list.head;
+      list.head = CellSetFromHandle(handle)->next_free;
+    }
+  }
+  if (handle == 0) {
+    uptr offset = arena.bump.fetch_add(bytes, std::memory_order_relaxed);
+    if (offset + bytes > kArenaSize) Fatal("shadow cell-set arena exhausted (%zu bytes)", kArenaSize);
+    handle = static_cast<u32>(offset / kHandleUnit);
+  }
+  CellSet* set = reinterpret_cast<CellSet*>(base + uptr{handle} * kHandleUnit);
+  // The mutex may still be held by a thread that raced on a stale handle; it
+  // will re-check the shadow word and let go, so only reset the payload.
+  set->count = 0;
+  set->size_class = static_cast<u8>(size_class);
+  set->next_free = 0;
+  arena.bytes_in_use.fetch_add(bytes, std::memory_order_relaxed);
+  arena.sets_in_use.fetch_add(1, std::memory_order_relaxed);
+  return handle;
+}
+
+void CellSetFree(u32 handle) {
+  CellSet* set = CellSetFromHandle(handle);
+  unsigned size_class = set->size_class;
+  set->count = 0;
+  FreeList& list = arena.free_lists[size_class];
+  {
+    SpinMutexLock lock(&list.mutex);
+    set->next_free = list.head;
+    list.head = handle;
+  }
+  arena.bytes_in_use.fetch_sub(BytesForClass(size_class), std::memory_order_relaxed);
+  arena.sets_in_use.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uptr CellSetBytesInUse() { return arena.bytes_in_use.load(std::memory_order_relaxed); }
+uptr CellSetCount() { return arena.sets_in_use.load(std::memory_order_relaxed); }
+
+}  // namespace racert

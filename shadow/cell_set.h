@@ -1,0 +1,53 @@
+// Out-of-line cell storage for shadow words that need more than one cell.
+//
+// A shadow word holds one direct cell in the common case. When an access
+// cannot be folded into the existing cell (a concurrent reader, a byte of the
+// word touched in another epoch, ...), the word is switched to a handle of a
+// CellSet that keeps every cell that is still needed. Nothing is dropped to
+// make room: sets grow instead. That is the difference from TSan's four cells
+// per word with random eviction.
+//
+// Concurrency: a set is only read or written with its mutex held, and only
+// after re-checking that the shadow word still holds its handle (sets are
+// recycled; their memory is never unmapped, so locking a stale set is safe).
+// Whoever replaces the handle in a word (growing or freeing the set) holds the
+// old set's mutex while doing it.
+#pragma once
+
+#include "base/spin_mutex.h"
+#include "base/types.h"
+#include "shadow/shadow_cell.h"
+
+namespace racert {
+
+struct CellSet {
+  SpinMutex mutex;
+  u16 count;           // cells in use
+  u8 size_class;       // capacity == kCellSetCapacity[size_class]
+  u8 unused;
+  u32 next_free;       // free-list link while the set is not in use
+  u64 cells[];         // `capacity` entries; cells[0..count) are valid
+
+  u32 capacity() const;
+};
+
+// Capacities of the size classes, smallest first.
+constexpr u16 kCellSetCapacity[] = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+constexpr unsigned kCellSetClassCount = sizeof(kCellSetCapacity) / sizeof(kCellSetCapacity[0]);
+constexpr u32 kCellSetMaxCapacity = kCellSetCapacity[kCellSetClassCount - 1];
+
+// Allocates an empty set holding at least `min_capacity` cells, unlocked.
+// Returns its handle (never 0).
+u32 CellSetAllocate(u32 min_capacity);
+// Returns a set to its free list. The caller must own it exclusively: no
+// shadow word refers to it any more (it may still hold the set's mutex).
+void CellSetFree(u32 handle);
+CellSet* CellSetFromHandle(u32 handle);
+
+// Memory statistics for benchmarks and tests.
+uptr CellSetBytesInUse();
+uptr CellSetCount();
+
+inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }
+
+}  // namespace racert

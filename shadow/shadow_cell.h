@@ -1,0 +1,106 @@
+// One shadow cell: the record of accesses to one 8-byte application word made
+// by one goroutine slot in one epoch.
+//
+// A shadow word (8 bytes per 8 application bytes) holds either
+//   - 0: no access recorded,
+//   - a direct cell (below), or
+//   - a handle to an out-of-line CellSet when more than one cell must be kept
+//     (see shadow/cell_set.h). Nothing is ever evicted: that is what lets
+//     racert promise the first race on every word.
+//
+// Direct cell layout (64 bits):
+//   bits  0..7   write mask: byte i of the word was written
+//   bits  8..15  read mask:  byte i of the word was read
+//   bit   16     atomic: all accesses in this cell were sync/atomic operations
+//   bits 17..24  slot id of the accessing goroutine
+//   bits 25..31  reset generation (see tsan_core/slot_pool.h); 0 is never valid
+//   bits 32..63  epoch of the slot at the time of the access (never 0)
+// Invariant: a direct cell has a non-zero byte mask. A word whose masks are
+// zero but which is not 0 is a CellSet handle.
+#pragma once
+
+#include "base/types.h"
+
+namespace racert {
+
+using Sid = u8;       // slot id
+using Epoch = u32;    // per-slot logical time
+using Generation = u8;
+
+constexpr unsigned kSlotCount = 256;
+constexpr Generation kGenerationMask = 0x7f;
+
+// The access being checked, already in cell form (one bit per touched byte).
+struct AccessBits {
+  u8 mask;       // bytes of the word touched
+  bool is_write;
+  bool is_atomic;
+};
+
+class Cell {
+ public:
+  constexpr Cell() : raw_(0) {}
+  constexpr explicit Cell(u64 raw) : raw_(raw) {}
+
+  static constexpr Cell Make(Sid sid, Epoch epoch, Generation gen, AccessBits access) {
+    u64 masks = access.is_write ? access.mask : (u64{access.mask} << kReadShift);
+    return Cell(masks | (u64{access.is_atomic} << kAtomicShift) | (u64{sid} << kSidShift) |
+                (u64{gen} << kGenShift) | (u64{epoch} << kEpochShift));
+  }
+  static constexpr Cell MakeHandle(u32 handle) { return Cell((u64{handle} << kEpochShift) | kHandleTag); }
+
+  constexpr u64 raw() const { return raw_; }
+  constexpr bool empty() const { return raw_ == 0; }
+  constexpr bool is_handle() const { return raw_ != 0 && (raw_ & kMaskBits) == 0; }
+  constexpr u32 handle() const { return static_cast<u32>(raw_ >> kEpochShift); }
+
+  constexpr u8 write_mask() const { return static_cast<u8>(raw_); }
+  constexpr u8 read_mask() const { return static_cast<u8>(raw_ >> kReadShift); }
+  constexpr u8 any_mask() const { return write_mask() | read_mask(); }
+  constexpr bool is_atomic() const { return (raw_ >> kAtomicShift) & 1; }
+  constexpr Sid sid() const { return static_cast<Sid>(raw_ >> kSidShift); }
+  constexpr Generation generation() const { return static_cast<Generation>((raw_ >> kGenShift) & kGenerationMask); }
+  constexpr Epoch epoch() const { return static_cast<Epoch>(raw_ >> kEpochShift); }
+
+  // The identity part (slot, epoch, generation, atomicity) without the masks:
+  // two cells with the same key can be merged by OR-ing their masks.
+  constexpr u64 key() const { return raw_ & ~kMaskBits; }
+  constexpr Cell WithMasks(u8 write_mask, u8 read_mask) const {
+    return Cell(key() | write_mask | (u64{read_mask} << kReadShift));
+  }
+
+  // Whether `access` conflicts with the accesses recorded here, ignoring
+  // ordering: overlapping bytes, at least one write, not both atomic.
+  constexpr bool ConflictsWith(AccessBits access) const {
+    if (access.is_atomic && is_atomic()) return false;
+    u8 conflicting = access.is_write ? any_mask() : write_mask();
+    return (conflicting & access.mask) != 0;
+  }
+  // Whether this cell already says everything `access` would record: then
+  // the access needs no shadow update at all (the hot path's early exit).
+  constexpr bool Covers(u64 my_key, AccessBits access) const {
+    u8 recorded = access.is_write ? write_mask() : any_mask();
+    return key() == my_key && (recorded & access.mask) == access.mask;
+  }
+
+  constexpr bool operator==(const Cell& other) const { return raw_ == other.raw_; }
+
+  static constexpr unsigned kReadShift = 8;
+  static constexpr unsigned kAtomicShift = 16;
+  static constexpr unsigned kSidShift = 17;
+  static constexpr unsigned kGenShift = 25;
+  static constexpr unsigned kEpochShift = 32;
+  static constexpr u64 kMaskBits = 0xffff;
+  static constexpr u64 kHandleTag = u64{1} << kAtomicShift;  // any non-mask bit works
+
+ private:
+  u64 raw_;
+};
+
+// The key a goroutine stamps its cells with; precomputed per goroutine and
+// refreshed whenever its slot, epoch or the generation changes.
+constexpr u64 CellKey(Sid sid, Epoch epoch, Generation gen, bool is_atomic) {
+  return Cell::Make(sid, epoch, gen, AccessBits{0, false, is_atomic}).raw();
+}
+
+}  // namespace racert

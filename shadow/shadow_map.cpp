@@ -1,0 +1,102 @@
+#include "shadow/shadow_map.h"
+
+#include "base/check.h"
+#include "base/fatal.h"
+#include "base/memory_map.h"
+#include "base/spin_mutex.h"
+
+namespace racert {
+namespace {
+
+// Shadow ranges mapped so far, as page-aligned [begin, end) in shadow space.
+// Go calls MapShadow a handful of times (data, then heap arenas, which all
+// fall inside the reserved heap window), so a small fixed table is plenty.
+constexpr unsigned kMaxMappedRanges = 256;
+struct MappedRange {
+  uptr begin;
+  uptr end;
+};
+
+struct ShadowRegistry {
+  SpinMutex mutex;
+  unsigned count;
+  MappedRange ranges[kMaxMappedRanges];
+  uptr reserved_bytes;
+};
+constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
+
+// If shadow_page lies in a mapped range, returns that range's end; else 0.
+uptr MappedRangeEndLocked(uptr shadow_page) {
+  for (unsigned i = 0; i < registry.count; i++) {
+    if (shadow_page >= registry.ranges[i].begin && shadow_page < registry.ranges[i].end) return registry.ranges[i].end;
+  }
+  return 0;
+}
+
+// The first mapped range start above `page`, capped at `limit`.
+uptr NextMappedBeginLocked(uptr page, uptr limit) {
+  uptr next = limit;
+  for (unsigned i = 0; i < registry.count; i++) {
+    if (registry.ranges[i].begin > page && registry.ranges[i].begin < next) next = registry.ranges[i].begin;
+  }
+  return next;
+}
+
+void RecordLocked(uptr begin, uptr end) {
+  RACERT_CHECK_MSG(registry.count < kMaxMappedRanges, "too many distinct shadow ranges (%u)", registry.count);
+  registry.ranges[registry.count++] = MappedRange{begin, end};
+  registry.reserved_bytes += end - begin;
+}
+
+// Maps the parts of [begin, end) (shadow space, page-aligned) that are not
+// mapped yet.
+void MapMissingPagesLocked(uptr begin, uptr end) {
+  uptr page = begin;
+  while (page < end) {
+    if (uptr mapped_end = MappedRangeEndLocked(page)) {
+      page = mapped_end;
+      continue;
+    }
+    uptr run_end = NextMappedBeginLocked(page, end);
+    if (!MapFixedNoReplace(page, run_end - page)) {
+      Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
+            "the address range is already in use",
+            page, run_end, page - kShadowOffset, run_end - kShadowOffset);
+    }
+    RecordLocked(page, run_end);
+    page = run_end;
+  }
+}
+
+}  // namespace
+
+void MapShadow(uptr addr, uptr size) {
+  if (size == 0) return;
+  uptr app_end = addr + size;
+  if (app_end < addr || app_end > kAppEnd) {
+    Fatal("cannot track memory at [0x%zx, 0x%zx): racert shadows application addresses below 0x%zx only",
+          addr, app_end, kAppEnd);
+  }
+  SpinMutexLock lock(&registry.mutex);
+  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
+    // Reserve the whole window once; pages are committed by the kernel on touch.
+    MapMissingPagesLocked(kGoHeapWindowBegin + kShadowOffset, kGoHeapWindowEnd + kShadowOffset);
+    return;
+  }
+  uptr begin = RoundDown((addr & ~uptr{7}) + kShadowOffset, kPageSize);
+  uptr end = RoundUp(RoundUp(app_end, 8) + kShadowOffset, kPageSize);
+  MapMissingPagesLocked(begin, end);
+}
+
+bool IsShadowMapped(uptr addr) {
+  if (addr >= kAppEnd) return false;
+  SpinMutexLock lock(&registry.mutex);
+  return MappedRangeEndLocked(RoundDown(addr + kShadowOffset, kPageSize)) != 0;
+}
+
+uptr ShadowReservedBytes() {
+  SpinMutexLock lock(&registry.mutex);
+  return registry.reserved_bytes;
+}
+
+}  // namespace racert

@@ -1,0 +1,195 @@
+#include "tsan_core/history.h"
+
+#include <atomic>
+
+#include "base/internal_alloc.h"
+#include "base/stack_store.h"
+
+namespace racert {
+
+struct HistoryChunk {
+  HistoryChunk* next;
+  u32 capacity;                 // words
+  std::atomic<u32> used;        // words published to readers
+  u32 start_stack;              // traced call stack when the chunk began
+  Sid start_sid;
+  Epoch start_epoch;
+  u64 words[];
+};
+
+namespace {
+
+// Event words. The low 3 bits are the type.
+enum EventType : u64 { kPush = 1, kPopTo = 2, kAccess = 3, kEpoch = 4 };
+constexpr u64 kTypeMask = 7;
+// Access flags (bits 3..6), address from bit 8.
+constexpr u64 kWriteBit = 1 << 3;
+constexpr u64 kAtomicBit = 1 << 4;
+constexpr unsigned kSizeCodeShift = 5;  // 2 bits: 0 -> 1 byte, 1 -> 4, 2 -> 8, 3 -> explicit word
+constexpr unsigned kAddrShift = 8;
+
+constexpr u32 kFirstChunkWords = 32;
+constexpr u32 kMaxChunkWords = 8192;  // 64 KiB
+
+uptr window_words = uptr{1} << 17;  // 1 MiB per goroutine at most; GORACE history_size scales it
+
+uptr ChunkBytes(u32 capacity) { return sizeof(HistoryChunk) + sizeof(u64) * capacity; }
+
+u64 SizeCode(uptr size) {
+  switch (size) {
+    case 1: return 0;
+    case 4: return 1;
+    case 8: return 2;
+    default: return 3;
+  }
+}
+
+}  // namespace
+
+void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
+uptr History::WindowWords() { return window_words; }
+
+void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_depth) {
+  HistoryChunk* chunk = nullptr;
+  u32 capacity = newest_ ? newest_->capacity * 2 : kFirstChunkWords;
+  if (capacity > kMaxChunkWords) capacity = kMaxChunkWords;
+  if (oldest_ && oldest_ != newest_ && total_words_ + capacity > window_words) {
+    // Recycle the oldest chunk: the window is full.
+    chunk = oldest_;
+    oldest_ = chunk->next;
+    total_words_ -= chunk->capacity;
+    capacity = chunk->capacity;
+  } else {
+    chunk = static_cast<HistoryChunk*>(InternalAlloc(ChunkBytes(capacity)));
+    chunk->capacity = capacity;
+  }
+  chunk->next = nullptr;
+  chunk->used.store(0, std::memory_order_relaxed);
+  chunk->start_stack = StackStorePut(call_stack.data(), snapshot_depth);
+  chunk->start_sid = current_sid_;
+  chunk->start_epoch = current_epoch_;
+  if (newest_) newest_->next = chunk; else oldest_ = chunk;
+  newest_ = chunk;
+  total_words_ += chunk->capacity;
+  pos_ = chunk->words;
+  end_ = chunk->words + chunk->capacity;
+  traced_depth_ = snapshot_depth;
+}
+
+void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
+                        bool is_write, bool is_atomic, uptr pc) {
+  uptr depth = call_stack.size();
+  uptr stable = *stable_depth < depth ? *stable_depth : depth;
+  uptr needed = 1 + (depth - stable) + 3;
+  if (RACERT_UNLIKELY(pos_ == nullptr || pos_ + needed > end_)) {
+    // A new chunk snapshots the stack; a deep new stack goes into the snapshot
+    // instead of thousands of push events.
+    uptr snapshot = needed > kMaxChunkWords / 4 ? depth : stable;
+    StartChunk(call_stack, snapshot);
+    stable = snapshot;
+    needed = 1 + (depth - stable) + 3;
+  }
+  u64* out = pos_;
+  if (traced_depth_ != stable) *out++ = (u64{stable} << 3) | kPopTo;
+  for (uptr i = stable; i < depth; i++) *out++ = (u64{call_stack[i]} << 3) | kPush;
+  u64 code = SizeCode(size);
+  *out++ = (u64{addr} << kAddrShift) | (code << kSizeCodeShift) | (is_atomic ? kAtomicBit : 0) |
+           (is_write ? kWriteBit : 0) | kAccess;
+  *out++ = pc;
+  if (code == 3) *out++ = size;
+  pos_ = out;
+  traced_depth_ = depth;
+  *stable_depth = depth;
+  newest_->used.store(static_cast<u32>(pos_ - newest_->words), std::memory_order_release);
+}
+
+void History::AddEpoch(Sid sid, Epoch epoch) {
+  current_sid_ = sid;
+  current_epoch_ = epoch;
+  if (pos_ == nullptr) return;  // the first chunk will start with this state
+  if (pos_ + 1 > end_) return;  // the next chunk's header records it
+  *pos_++ = (u64{epoch} << 32) | (u64{sid} << 8) | kEpoch;
+  newest_->used.store(static_cast<u32>(pos_ - newest_->words), std::memory_order_release);
+}
+
+bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const {
+  for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
+    // Skip chunks that cannot contain the epoch: the next chunk started at a
+    // later epoch of the same slot.
+    StackView start = StackStoreGet(chunk->start_stack);
+    InternalVector<uptr>& stack = out->stack;
+    stack.clear();
+    for (uptr i = 0; i < start.count; i++) stack.push_back(start.pcs[i]);
+    Sid cur_sid = chunk->start_sid;
+    Epoch cur_epoch = chunk->start_epoch;
+    u32 used = chunk->used.load(std::memory_order_acquire);
+    if (used > chunk->capacity) used = chunk->capacity;
+    for (u32 i = 0; i < used; i++) {
+      u64 word = chunk->words[i];
+      switch (word & kTypeMask) {
+        case kPush:
+          stack.push_back(static_cast<uptr>(word >> 3));
+          break;
+        case kPopTo: {
+          uptr d = static_cast<uptr>(word >> 3);
+          if (d < stack.size()) stack.resize(d);
+          break;
+        }
+        case kEpoch:
+          cur_sid = static_cast<Sid>(word >> 8);
+          cur_epoch = static_cast<Epoch>(word >> 32);
+          break;
+        case kAccess: {
+          if (i + 1 >= used) return false;
+          uptr addr = static_cast<uptr>(word >> kAddrShift);
+          uptr pc = static_cast<uptr>(chunk->words[++i]);
+          u64 code = (word >> kSizeCodeShift) & 3;
+          uptr size = code == 0 ? 1 : code == 1 ? 4 : code == 2 ? 8 : 0;
+          if (code == 3) {
+            if (i + 1 >= used) return false;
+            size = static_cast<uptr>(chunk->words[++i]);
+          }
+          bool access_is_write = (word & kWriteBit) != 0;
+          if (cur_sid != sid || cur_epoch != epoch || access_is_write != is_write) break;
+          // Does [addr, addr+size) touch a byte of `mask` in the word?
+          for (unsigned b = 0; b < 8; b++) {
+            uptr byte = word_addr + b;
+            if ((mask >> b & 1) && byte >= addr && byte - addr < size) {
+              out->stack.push_back(pc);
+              out->addr = addr;
+              out->size = size;
+              out->is_write = access_is_write;
+              out->is_atomic = (word & kAtomicBit) != 0;
+              return true;
+            }
+          }
+          break;
+        }
+        default:
+          return false;  // corrupt or torn: give up rather than invent a stack
+      }
+    }
+  }
+  return false;
+}
+
+void History::Clear() {
+  HistoryChunk* chunk = oldest_;
+  while (chunk) {
+    HistoryChunk* next = chunk->next;
+    InternalFree(chunk, ChunkBytes(chunk->capacity));
+    chunk = next;
+  }
+  oldest_ = newest_ = nullptr;
+  pos_ = end_ = nullptr;
+  total_words_ = 0;
+  traced_depth_ = 0;
+}
+
+uptr History::MemoryBytes() const {
+  uptr bytes = 0;
+  for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) bytes += ChunkBytes(chunk->capacity);
+  return bytes;
+}
+
+}  // namespace racert

@@ -1,0 +1,234 @@
+#include "tsan_core/memory_access.h"
+
+#include "base/check.h"
+#include "shadow/cell_set.h"
+#include "tsan_core/race_report.h"
+#include "tsan_core/slot_pool.h"
+
+namespace racert {
+
+AccessOptions g_access_options = {/*report_atomic_races=*/true};
+
+namespace {
+
+// Everything ApplyAccess needs to know about the access and its goroutine.
+struct AccessState {
+  u64 key;              // the goroutine's cell key for this kind of access
+  Sid sid;
+  Generation generation;
+  const Epoch* clock;
+  AccessBits bits;
+};
+
+struct RaceFinding {
+  bool found;
+  Cell cell;
+  u8 conflict_mask;
+  bool previous_is_write;
+};
+
+u8 ConflictingBytes(Cell c, AccessBits bits) {
+  return (bits.is_write ? c.any_mask() : c.write_mask()) & bits.mask;
+}
+
+// Rewrites cells[0..*count) to account for one more access, and reports in
+// `finding` the first recorded access that races with it. Needs room for
+// *count + 1 cells.
+//
+// Rules (per byte, FastTrack-style):
+//  - cells from another generation are dead (a reset happened);
+//  - a cell not ordered before the access that conflicts with it is a race;
+//    it is dropped once reported, so the same earlier access reports once;
+//  - a cell ordered before the access loses the bytes the access subsumes: a
+//    write subsumes earlier reads and writes of its bytes, a read earlier
+//    reads; an atomic access never subsumes a plain one (a later atomic
+//    access would not conflict with it, the plain one would);
+//  - the access itself is merged into the cell with the same key, if any.
+void ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding) {
+  const u8 m = a.bits.mask;
+  u32 out = 0;
+  bool merged = false;
+  for (u32 i = 0; i < *count; i++) {
+    Cell c(cells[i]);
+    if (c.generation() != a.generation) continue;
+    bool ordered = c.sid() == a.sid || a.clock[c.sid()] >= c.epoch();
+    if (!ordered) {
+      bool reportable = g_access_options.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
+      if (!finding->found && reportable && c.ConflictsWith(a.bits)) {
+        finding->found = true;
+        finding->cell = c;
+        finding->conflict_mask = ConflictingBytes(c, a.bits);
+        finding->previous_is_write = (c.write_mask() & m) != 0;
+        continue;
+      }
+      cells[out++] = c.raw();
+      continue;
+    }
+    u8 writes = c.write_mask();
+    u8 reads = c.read_mask();
+    if (!(a.bits.is_atomic && !c.is_atomic())) {
+      reads &= ~m;
+      if (a.bits.is_write) writes &= ~m;
+    }
+    if (c.key() == a.key) {
+      if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+      merged = true;
+    }
+    if ((writes | reads) == 0) continue;
+    cells[out++] = c.WithMasks(writes, reads).raw();
+  }
+  if (!merged) cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+  *count = out;
+}
+
+AccessState MakeAccessState(GoroutineState* g, AccessBits bits) {
+  u64 key = bits.is_atomic ? g->atomic_key : g->plain_key;
+  Cell k(key);
+  return AccessState{key, k.sid(), k.generation(), g->clock_data, bits};
+}
+
+// Applies the access to a word that holds a CellSet handle. Returns false if
+// the word changed under us (retry from the top).
+bool ApplyToCellSet(std::atomic<u64>* word, u64 observed, const AccessState& a, RaceFinding* finding) {
+  u32 handle = Cell(observed).handle();
+  CellSet* set = CellSetFromHandle(handle);
+  set->mutex.Lock();
+  if (word->load(std::memory_order_acquire) != observed) {
+    set->mutex.Unlock();
+    return false;
+  }
+  if (set->count + 1u > set->capacity()) {
+    // Grow: move the cells to a bigger set and repoint the word while still
+    // holding the old set's lock, so nobody can update the old copy.
+    u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
+    CellSet* bigger = CellSetFromHandle(bigger_handle);
+    bigger->mutex.Lock();
+    for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
+    bigger->count = set->count;
+    word->store(Cell::MakeHandle(bigger_handle).raw(), std::memory_order_release);
+    CellSetFree(handle);
+    set->mutex.Unlock();
+    set = bigger;
+    handle = bigger_handle;
+  }
+  u32 count = set->count;
+  ApplyAccess(set->cells, &count, a, finding);
+  set->count = static_cast<u16>(count);
+  if (count == 1) {
+    // Back to a single cell: store it directly and recycle the set.
+    word->store(set->cells[0], std::memory_order_release);
+    CellSetFree(handle);
+  }
+  set->mutex.Unlock();
+  return true;
+}
+
+// Applies the access to one shadow word; lock-free unless the word spilled.
+void ApplyToWord(std::atomic<u64>* word, const AccessState& a, RaceFinding* finding) {
+  for (;;) {
+    u64 observed = word->load(std::memory_order_acquire);
+    Cell current(observed);
+    if (current.Covers(a.key, a.bits)) return;
+    if (current.is_handle()) {
+      if (ApplyToCellSet(word, observed, a, finding)) return;
+      continue;
+    }
+    u64 cells[2] = {observed, 0};
+    u32 count = observed ? 1 : 0;
+    RaceFinding attempt = *finding;
+    ApplyAccess(cells, &count, a, &attempt);
+    u64 desired;
+    u32 spilled_handle = 0;
+    if (count == 1) {
+      desired = cells[0];
+    } else {
+      spilled_handle = CellSetAllocate(count);
+      CellSet* set = CellSetFromHandle(spilled_handle);
+      for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
+      set->count = static_cast<u16>(count);
+      desired = Cell::MakeHandle(spilled_handle).raw();
+    }
+    if (word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *finding = attempt;
+      return;
+    }
+    if (spilled_handle) CellSetFree(spilled_handle);
+  }
+}
+
+void ReportFinding(GoroutineState* g, uptr word_addr, const RaceFinding& finding, uptr addr, uptr size,
+                   AccessBits bits, uptr pc) {
+  DetectedRace race;
+  race.word_addr = word_addr;
+  race.conflict_mask = finding.conflict_mask;
+  race.addr = addr;
+  race.size = size;
+  race.is_write = bits.is_write;
+  race.is_atomic = bits.is_atomic;
+  race.pc = pc;
+  race.previous = finding.cell;
+  race.previous_is_write = finding.previous_is_write;
+  ReportRace(g, race);
+}
+
+u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
+  uptr lo = begin > word_addr ? begin - word_addr : 0;
+  uptr hi = end < word_addr + 8 ? end - word_addr : 8;
+  return static_cast<u8>(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+}  // namespace
+
+void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc) {
+  g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, bits.is_write, bits.is_atomic, pc);
+  AccessState a = MakeAccessState(g, bits);
+  RaceFinding finding{};
+  ApplyToWord(ShadowWordFor(addr), a, &finding);
+  if (RACERT_UNLIKELY(finding.found)) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
+}
+
+void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+  if (size == 0) return;
+  uptr end = addr + size;
+  bool traced = false;
+  bool reported = false;
+  u64 key = is_atomic ? g->atomic_key : g->plain_key;
+  for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
+    AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
+    std::atomic<u64>* word = ShadowWordFor(word_addr);
+    if (Cell(word->load(std::memory_order_relaxed)).Covers(key, bits)) continue;
+    if (!traced) {
+      g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
+      traced = true;
+    }
+    AccessState a = MakeAccessState(g, bits);
+    RaceFinding finding{};
+    ApplyToWord(word, a, &finding);
+    // One report per access: Go reports a racing range once.
+    if (RACERT_UNLIKELY(finding.found) && !reported) {
+      reported = true;
+      ReportFinding(g, word_addr, finding, addr, size, bits, pc);
+    }
+  }
+}
+
+void ResetShadowRange(uptr addr, uptr size) {
+  if (size == 0) return;
+  uptr end = addr + size;
+  for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
+    std::atomic<u64>* word = ShadowWordFor(word_addr);
+    // Read first: most fresh memory has no shadow yet, and writing zeros
+    // would commit shadow pages for nothing.
+    if (word->load(std::memory_order_relaxed) == 0) continue;
+    u64 old = word->exchange(0, std::memory_order_acq_rel);
+    Cell cell(old);
+    if (cell.is_handle()) {
+      CellSet* set = CellSetFromHandle(cell.handle());
+      set->mutex.Lock();
+      CellSetFree(cell.handle());
+      set->mutex.Unlock();
+    }
+  }
+}
+
+}  // namespace racert

@@ -1,0 +1,43 @@
+// The race check: every instrumented load and store ends up here.
+//
+// Hot path (inline): load the shadow word; if it already records this access
+// for this goroutine's (slot, epoch), return. That is one load and a compare
+// for the typical repeated access. Everything else goes to the out-of-line
+// slow path, which checks the recorded cells against the goroutine's clock,
+// reports a race if one is concurrent and conflicting, and updates the word
+// with a compare-and-swap (never a lock, unless the word already spilled to a
+// CellSet).
+#pragma once
+
+#include "base/types.h"
+#include "shadow/shadow_cell.h"
+#include "shadow/shadow_map.h"
+#include "tsan_core/goroutine.h"
+
+namespace racert {
+
+// Runtime-wide switches read by the access path.
+struct AccessOptions {
+  bool report_atomic_races;  // report atomic vs plain conflicts
+};
+extern AccessOptions g_access_options;
+
+// Any access: [addr, addr + size), size > 0, any alignment.
+void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
+
+// Slow path of a single-word access; `observed` is the shadow word value the
+// fast path saw.
+void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc);
+
+// A 1-byte plain access (Go models every scalar access as one byte).
+RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
+  AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
+  u64 observed = ShadowWordFor(addr)->load(std::memory_order_relaxed);
+  if (RACERT_LIKELY(Cell(observed).Covers(g->plain_key, bits))) return;
+  AccessWordSlow(g, addr, 1, bits, pc);
+}
+
+// Forgets every access recorded in [addr, addr + size) (fresh or freed memory).
+void ResetShadowRange(uptr addr, uptr size);
+
+}  // namespace racert

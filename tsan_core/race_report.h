@@ -1,0 +1,33 @@
+// Turning a detected race into a report: restoring both stacks, symbolizing,
+// deduplicating, printing in Go's format, counting.
+#pragma once
+
+#include "base/types.h"
+#include "shadow/shadow_cell.h"
+#include "tsan_core/goroutine.h"
+
+namespace racert {
+
+// What the race check found.
+struct DetectedRace {
+  uptr word_addr;        // the 8-byte word both accesses touched
+  u8 conflict_mask;      // bytes of the word that conflict
+  // The current access.
+  uptr addr;
+  uptr size;
+  bool is_write;
+  bool is_atomic;
+  uptr pc;
+  // The earlier access, as recorded in the shadow.
+  Cell previous;
+  bool previous_is_write;
+};
+
+// Reports the race (unless it duplicates an earlier report) synchronously:
+// when this returns the report is printed and counted.
+void ReportRace(GoroutineState* g, const DetectedRace& race);
+
+// Number of reports printed so far (Go's testing package polls it).
+u64 ReportCount();
+
+}  // namespace racert

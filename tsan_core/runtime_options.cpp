@@ -1,0 +1,20 @@
+#include "tsan_core/runtime_options.h"
+
+namespace racert {
+
+RuntimeOptions g_options;
+
+void SetDefaultOptions(RuntimeOptions* options) {
+  options->exitcode = 66;
+  options->halt_on_error = false;
+  options->atexit_sleep_ms = 1000;
+  options->strip_path_prefix = "";
+  options->history_size = 0;
+  options->suppress_equal_stacks = true;
+  options->report_atomic_races = true;
+  options->verbosity = 0;
+  options->log_path = nullptr;
+  options->json_path = nullptr;
+}
+
+}  // namespace racert

@@ -1,0 +1,68 @@
+// Slots: the bounded set of identities (0..255) that goroutines stamp their
+// accesses with, and the epochs issued on each.
+//
+// A goroutine holds a slot while it runs; with more than kSlotCount live
+// goroutines, slots are taken from goroutines that have not synchronized for
+// the longest (round robin), and the loser attaches to a new slot at its next
+// synchronization. A new owner continues the slot's epoch sequence, so its
+// clock covers the previous owners' epochs on that slot: races between a
+// goroutine and earlier owners of its slot can be missed (never invented).
+// Each slot keeps a journal of its owners, so a cell (sid, epoch) can be
+// traced back to the goroutine that made it.
+//
+// Epoch overflow (after max_epoch releases on one slot) triggers a reset:
+// every clock is cleared and the generation advances, so older cells read as
+// empty. Races that straddle a reset are missed; nothing is reported falsely.
+//
+// Locking: a goroutine performs every synchronization operation holding its
+// own slot's mutex (LockOwnSlot). Order: pool mutex -> slot mutex -> sync
+// table bucket. A reset takes the pool mutex and every slot mutex.
+#pragma once
+
+#include <atomic>
+
+#include "base/spin_mutex.h"
+#include "base/types.h"
+#include "shadow/shadow_cell.h"
+#include "tsan_core/goroutine.h"
+
+namespace racert {
+
+struct SlotOwnerRecord {
+  u64 goroutine_number;
+  u32 creation_stack;
+};
+
+// Attaches `g` to a slot if it has none (or lost it) and returns with that
+// slot's mutex held. Every sync operation on g's clock runs between
+// LockOwnSlot and UnlockOwnSlot.
+void LockOwnSlot(GoroutineState* g);
+void UnlockOwnSlot(GoroutineState* g);
+
+// Starts a new epoch for g (after a release, so later accesses are not covered
+// by what was released). Requires g's slot to be locked.
+void AdvanceEpoch(GoroutineState* g);
+
+// Called once when g ends: gives its slot back.
+void DetachSlot(GoroutineState* g);
+
+// The current epoch of every slot, for "acquire everything" (finalizers).
+// Requires g's slot to be locked.
+void AcquireAllSlots(GoroutineState* g);
+
+// Who owned `sid` at `epoch`; false if the journal no longer remembers.
+bool FindSlotOwner(Sid sid, Epoch epoch, SlotOwnerRecord* out);
+
+Generation CurrentGeneration();
+// Recomputes g's cached cell keys from its slot, epoch and the generation.
+void RefreshKeys(GoroutineState* g);
+
+// Performs a pending reset, if an epoch overflowed. Must be called with no
+// slot held; sync operations call it after UnlockOwnSlot.
+void ResetIfRequested();
+
+// For tests: lower the epoch limit so the reset path can be exercised.
+void SetMaxEpochForTesting(Epoch max_epoch);
+u64 ResetCountForTesting();
+
+}  // namespace racert

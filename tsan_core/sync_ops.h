@@ -1,0 +1,37 @@
+// Happens-before edges. T is the goroutine's clock, S the clock stored at the
+// sync address:
+//   Acquire          T = max(T, S)                  (no-op if nothing released there)
+//   Release          S = T; new epoch               (a store: earlier releasers are dropped)
+//   ReleaseMerge     S = max(S, T); new epoch
+//   ReleaseAcquire   S' = T; T = max(T, S); new epoch
+//   AcquireRelease   S = T = max(S, T); new epoch   (atomic read-modify-write)
+// All are no-ops while the goroutine ignores synchronization.
+#pragma once
+
+#include "base/types.h"
+#include "tsan_core/goroutine.h"
+
+namespace racert {
+
+void Acquire(GoroutineState* g, uptr addr);
+void Release(GoroutineState* g, uptr addr);
+void ReleaseMerge(GoroutineState* g, uptr addr);
+void ReleaseAcquire(GoroutineState* g, uptr addr);
+void AcquireRelease(GoroutineState* g, uptr addr);
+
+// Atomic operations: `operation` (the hardware operation; returns whether it
+// succeeded, which matters for compare-and-swap) runs under the sync
+// object's lock together with its happens-before effect:
+//   kLoad              acquire
+//   kStore             release (S = T)
+//   kReadModifyWrite   acquire + release (S = T = max(S, T))
+//   kCompareExchange   read-modify-write on success, acquire on failure
+// While g ignores synchronization the operation runs alone.
+enum class AtomicSemantics { kLoad, kStore, kReadModifyWrite, kCompareExchange };
+bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg);
+
+// Acquires the current epoch of every slot: everything that happened anywhere
+// before this point happens before g's next step (finalizers).
+void AcquireEverything(GoroutineState* g);
+
+}  // namespace racert

@@ -1,0 +1,124 @@
+#include "tsan_core/sync_table.h"
+
+#include <atomic>
+#include <sys/mman.h>
+
+#include "base/fatal.h"
+#include "base/hash.h"
+#include "base/internal_alloc.h"
+#include "base/spin_mutex.h"
+#include "base/syscalls.h"
+#include "shadow/shadow_map.h"
+
+namespace racert {
+namespace {
+
+constexpr uptr kBucketCount = uptr{1} << 20;
+
+struct Bucket {
+  SpinMutex mutex;
+  SyncVar* head;
+};
+
+// A count of SyncVars per 64 KiB of application memory lets RemoveSyncVars,
+// which the GC sweeper calls for every freed object, return at once for the
+// overwhelming majority of frees that contain no sync object.
+constexpr unsigned kRegionShift = 16;
+constexpr uptr kRegionCount = kAppEnd >> kRegionShift;
+
+struct Table {
+  SpinMutex init_mutex;
+  std::atomic<Bucket*> buckets;
+  std::atomic<u32>* region_counts;
+  std::atomic<uptr> count;
+};
+constinit Table table{};
+
+void* ReserveZeroed(uptr bytes, const char* what) {
+  sptr result = SysMmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (SysFailed(result)) Fatal("cannot reserve %zu bytes for %s (errno %d)", bytes, what, SysErrno(result));
+  return reinterpret_cast<void*>(result);
+}
+
+Bucket* Buckets() {
+  Bucket* buckets = table.buckets.load(std::memory_order_acquire);
+  if (RACERT_LIKELY(buckets)) return buckets;
+  SpinMutexLock lock(&table.init_mutex);
+  buckets = table.buckets.load(std::memory_order_relaxed);
+  if (!buckets) {
+    table.region_counts = static_cast<std::atomic<u32>*>(ReserveZeroed(kRegionCount * sizeof(u32), "sync object counts"));
+    buckets = static_cast<Bucket*>(ReserveZeroed(kBucketCount * sizeof(Bucket), "the sync object table"));
+    table.buckets.store(buckets, std::memory_order_release);
+  }
+  return buckets;
+}
+
+Bucket& BucketFor(uptr addr) { return Buckets()[MixHash64(addr) & (kBucketCount - 1)]; }
+
+std::atomic<u32>& RegionCount(uptr addr) { return table.region_counts[addr >> kRegionShift]; }
+
+}  // namespace
+
+void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg) {
+  Bucket& bucket = BucketFor(addr);
+  SpinMutexLock lock(&bucket.mutex);
+  SyncVar* var = bucket.head;
+  while (var && var->addr != addr) var = var->next;
+  if (!var && create) {
+    var = InternalNew<SyncVar>();
+    var->addr = addr;
+    var->next = bucket.head;
+    bucket.head = var;
+    if (addr < kAppEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
+    table.count.fetch_add(1, std::memory_order_relaxed);
+  }
+  fn(var, arg);
+}
+
+void RemoveSyncVars(uptr begin, uptr end) {
+  if (end <= begin || !table.buckets.load(std::memory_order_acquire)) return;
+  uptr first_region = begin >> kRegionShift;
+  uptr last_region = (end - 1) >> kRegionShift;
+  bool any = false;
+  for (uptr r = first_region; r <= last_region && r < kRegionCount; r++) {
+    if (table.region_counts[r].load(std::memory_order_relaxed) != 0) {
+      any = true;
+      break;
+    }
+  }
+  if (!any && end <= kAppEnd) return;
+  for (uptr addr = begin & ~uptr{7}; addr < end; addr += 8) {
+    if (addr < kAppEnd && RegionCount(addr).load(std::memory_order_relaxed) == 0) {
+      // Skip to the next region.
+      uptr next = ((addr >> kRegionShift) + 1) << kRegionShift;
+      addr = next - 8;
+      continue;
+    }
+    Bucket& bucket = BucketFor(addr);
+    SpinMutexLock lock(&bucket.mutex);
+    SyncVar** link = &bucket.head;
+    while (*link && (*link)->addr != addr) link = &(*link)->next;
+    if (SyncVar* var = *link) {
+      *link = var->next;
+      if (addr < kAppEnd) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
+      table.count.fetch_sub(1, std::memory_order_relaxed);
+      InternalDelete(var);
+    }
+  }
+}
+
+void ResetAllSyncClocks() {
+  Bucket* buckets = table.buckets.load(std::memory_order_acquire);
+  if (!buckets) return;
+  // Walks the whole table: resets are rare (epoch overflow).
+  for (uptr i = 0; i < kBucketCount; i++) {
+    Bucket& bucket = buckets[i];
+    if (!__atomic_load_n(&bucket.head, __ATOMIC_RELAXED)) continue;
+    SpinMutexLock lock(&bucket.mutex);
+    for (SyncVar* var = bucket.head; var; var = var->next) var->clock.Reset();
+  }
+}
+
+uptr SyncVarCount() { return table.count.load(std::memory_order_relaxed); }
+
+}  // namespace racert

@@ -1,0 +1,36 @@
+// Synchronization objects: the release clock attached to an address that Go
+// uses for acquire/release (a mutex, a channel buffer slot, a WaitGroup, an
+// atomic variable...).
+//
+// Stored in a hash table of address -> SyncVar, created on first release and
+// dropped when the memory is freed (so a new object at the same address does
+// not inherit happens-before edges). A sync operation runs entirely under its
+// bucket's lock; that lock is the SyncVar's lock.
+#pragma once
+
+#include "base/types.h"
+#include "tsan_core/vector_clock.h"
+
+namespace racert {
+
+struct SyncVar {
+  uptr addr;
+  SyncVar* next;
+  VectorClock clock;  // valid once something released here
+};
+
+// Calls fn(sync_var, arg) with the bucket locked. With `create`, a missing
+// SyncVar is created (zero clock); without, fn gets nullptr for a missing one.
+// Either way fn runs under the lock, so an atomic operation done inside fn is
+// ordered with every other operation on the same address.
+void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg);
+
+// Drops every SyncVar in [begin, end).
+void RemoveSyncVars(uptr begin, uptr end);
+
+// Zeroes every SyncVar's clock (part of an epoch reset).
+void ResetAllSyncClocks();
+
+uptr SyncVarCount();
+
+}  // namespace racert
