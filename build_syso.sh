@@ -94,6 +94,10 @@ fi
 # --- Compile (incremental, in parallel) -------------------------------------
 obj_dir="$BUILD_DIR/obj/$variant"
 mkdir -p "$obj_dir"
+# Several people (and their tests) may build the same variant at once; they
+# would overwrite each other's objects halfway. Take turns.
+exec {lock_fd}>"$obj_dir/.lock"
+flock "$lock_fd"
 # Objects built with other flags (or another compiler) are stale as a whole.
 flags_stamp="$obj_dir/compile_flags"
 flags_text="$("$CXX" --version | head -n1) ${compile_flags[*]}"
