@@ -1,19 +1,21 @@
+// From a detected race to a printed report: identify the earlier access's
+// goroutine (slot journal), restore its stack (history), symbolize,
+// deduplicate, render, count. Runs synchronously in the racing access, so
+// Go's testing package sees the count go up before the access returns.
 #include "tsan_core/race_report.h"
 
 #include <atomic>
 
-#include "base/format.h"
 #include "base/hash.h"
 #include "base/internal_alloc.h"
-#include "base/internal_vector.h"
 #include "base/spin_mutex.h"
 #include "base/stack_store.h"
 #include "base/syscalls.h"
 #include "tsan_core/goroutine_registry.h"
+#include "tsan_core/report_model.h"
 #include "tsan_core/report_output.h"
 #include "tsan_core/runtime_options.h"
 #include "tsan_core/slot_pool.h"
-#include "tsan_core/symbolizer.h"
 
 namespace racert {
 namespace {
@@ -26,47 +28,135 @@ constexpr uptr kMaxInlineFrames = 64;
 struct ReportState {
   SpinMutex mutex;          // one report at a time, never interleaved
   std::atomic<u64> count;   // reports printed
-  u64* seen_pairs;          // hashes of reported stack pairs (suppress_equal_stacks)
+  u64* seen_ids;            // stable ids already reported (suppress_equal_stacks)
   uptr seen_count;
   uptr seen_capacity;
 };
 constinit ReportState state{};
 
-// Everything known about one side of the race.
-struct AccessSide {
-  bool known_goroutine;
-  u64 goroutine_number;
-  u32 creation_stack;
-  bool finished;
-  bool has_stack;
-  InternalVector<uptr> stack;  // outermost first, access pc last
-  bool is_write;
-  bool is_atomic;
-};
-
-u64 HashStack(const InternalVector<uptr>& stack) { return HashBytes(stack.data(), stack.size() * sizeof(uptr), 0x5eed); }
-
 // Report lock held.
-bool SeenBefore(u64 pair_hash) {
+bool SeenBefore(u64 id) {
   for (uptr i = 0; i < state.seen_count; i++) {
-    if (state.seen_pairs[i] == pair_hash) return true;
+    if (state.seen_ids[i] == id) return true;
   }
   if (state.seen_count == state.seen_capacity) {
     uptr capacity = state.seen_capacity ? state.seen_capacity * 2 : 64;
     u64* grown = static_cast<u64*>(InternalAlloc(capacity * sizeof(u64)));
-    for (uptr i = 0; i < state.seen_count; i++) grown[i] = state.seen_pairs[i];
-    if (state.seen_pairs) InternalFree(state.seen_pairs, state.seen_capacity * sizeof(u64));
-    state.seen_pairs = grown;
+    for (uptr i = 0; i < state.seen_count; i++) grown[i] = state.seen_ids[i];
+    if (state.seen_ids) InternalFree(state.seen_ids, state.seen_capacity * sizeof(u64));
+    state.seen_ids = grown;
     state.seen_capacity = capacity;
   }
-  state.seen_pairs[state.seen_count++] = pair_hash;
+  state.seen_ids[state.seen_count++] = id;
   return false;
 }
 
-const char* StripPrefix(const char* file) {
+u64 HashString(const char* s, u64 seed) {
+  uptr n = 0;
+  while (s && s[n]) n++;
+  return HashBytes(s ? s : "", n, seed);
+}
+
+// Identifies a stack by its source locations (not pcs), so the id survives
+// rebuilds that move code around.
+u64 HashFrames(const InternalVector<CodeFrame>& frames) {
+  u64 h = 0x51a7;
+  for (uptr i = 0; i < frames.size(); i++) {
+    h = HashString(frames[i].function, h);
+    h = HashString(frames[i].file, h);
+    h = MixHash64(h ^ frames[i].line);
+  }
+  return h;
+}
+
+void SymbolizeCreation(u32 stack_id, ReportedGoroutine* g) {
+  if (stack_id == 0) return;
+  StackView creation = StackStoreGet(stack_id);
+  SymbolizeStack(creation.pcs, creation.count, &g->created_at);
+}
+
+struct RestoreRequest {
+  const DetectedRace* race;
+  ReportedAccess* access;
+};
+
+void RestorePrevious(const GoroutineLookup& found, void* arg) {
+  RestoreRequest* request = static_cast<RestoreRequest*>(arg);
+  const DetectedRace& race = *request->race;
+  ReportedAccess* access = request->access;
+  access->goroutine.finished = found.finished;
+  RestoredAccess restored;
+  u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
+  if (found.state->history.Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
+                                    race.previous_is_write, &restored)) {
+    access->stack_known = true;
+    access->pcs.Swap(restored.stack);
+    access->addr = restored.addr;
+    access->size = restored.size;
+  }
+}
+
+void DescribePrevious(const DetectedRace& race, ReportedAccess* access) {
+  access->is_write = race.previous_is_write;
+  access->is_atomic = race.previous.is_atomic();
+  access->addr = race.word_addr;
+  access->size = 8;
+  // Finished unless found among the live goroutines below.
+  access->goroutine.finished = true;
+  SlotOwnerRecord owner;
+  if (FindSlotOwner(race.previous.sid(), race.previous.epoch(), &owner)) {
+    access->goroutine.known = true;
+    access->goroutine.number = owner.goroutine_number;
+    RestoreRequest request{&race, access};
+    WithGoroutine(owner.goroutine_number, RestorePrevious, &request);
+    SymbolizeCreation(owner.creation_stack, &access->goroutine);
+  }
+  if (access->stack_known) SymbolizeStack(access->pcs.data(), access->pcs.size(), &access->frames);
+}
+
+void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess* access) {
+  access->goroutine.known = true;
+  access->goroutine.number = g->number;
+  access->goroutine.finished = false;
+  SymbolizeCreation(g->creation_stack, &access->goroutine);
+  access->stack_known = true;
+  for (uptr i = 0; i < g->call_stack.size(); i++) access->pcs.push_back(g->call_stack[i]);
+  access->pcs.push_back(race.pc);
+  SymbolizeStack(access->pcs.data(), access->pcs.size(), &access->frames);
+  access->is_write = race.is_write;
+  access->is_atomic = race.is_atomic;
+  access->addr = race.addr;
+  access->size = race.size;
+}
+
+// The address both lines print: the first conflicting byte, as Go users know
+// it (for a scalar access, its exact address).
+uptr ReportedAddress(const DetectedRace& race) {
+  for (unsigned b = 0; b < 8; b++) {
+    if (race.conflict_mask >> b & 1) {
+      uptr byte = race.word_addr + b;
+      return byte < race.addr ? race.addr : byte;
+    }
+  }
+  return race.addr;
+}
+
+}  // namespace
+
+void SymbolizeStack(const uptr* pcs, uptr count, InternalVector<CodeFrame>* frames) {
+  for (uptr i = count; i > 0 && frames->size() < kMaxPrintedFrames; i--) {
+    CodeFrame expanded[kMaxInlineFrames];
+    uptr n = SymbolizeCode(pcs[i - 1], expanded, kMaxInlineFrames);
+    for (uptr k = 0; k < n; k++) frames->push_back(expanded[k]);
+  }
+  if (frames->size() >= 2) frames->pop_back();
+}
+
+const char* DisplayFileName(const char* file) {
+  if (!file) return "-";
   const char* prefix = g_options.strip_path_prefix;
-  if (!prefix || !*prefix || !file) return file;
-  // Substring match, as Go users know it from the official runtime.
+  if (!prefix || !*prefix) return file;
+  // The first occurrence anywhere in the path, as the official runtime does.
   uptr plen = 0;
   while (prefix[plen]) plen++;
   for (const char* p = file; *p; p++) {
@@ -81,141 +171,28 @@ const char* StripPrefix(const char* file) {
   return file;
 }
 
-// Appends the frames of `stack` (outermost first), innermost first, dropping
-// the outermost symbolized frame when there are at least two: in Go it is
-// always runtime glue (goexit, runtime.main).
-void AppendStack(TextBuffer* out, const uptr* pcs, uptr count) {
-  InternalVector<CodeFrame> frames;
-  for (uptr i = count; i > 0 && frames.size() < kMaxPrintedFrames; i--) {
-    CodeFrame expanded[kMaxInlineFrames];
-    uptr n = SymbolizeCode(pcs[i - 1], expanded, kMaxInlineFrames);
-    for (uptr k = 0; k < n; k++) frames.push_back(expanded[k]);
-  }
-  uptr printed = frames.size() >= 2 ? frames.size() - 1 : frames.size();
-  if (printed == 0) {
-    out->Append("  [failed to restore the stack]\n");
-    return;
-  }
-  for (uptr k = 0; k < printed; k++) {
-    const CodeFrame& f = frames[k];
-    out->AppendF("  %s()\n      %s:%zu +0x%zx\n", f.function ? f.function : "??", StripPrefix(f.file ? f.file : "-"),
-                 f.line, f.offset);
-  }
-}
-
-void AppendWho(TextBuffer* out, const AccessSide& side) {
-  if (!side.known_goroutine) {
-    out->Append("unknown goroutine");
-  } else if (side.goroutine_number == 1) {
-    out->Append("main goroutine");
-  } else {
-    out->AppendF("goroutine %llu", static_cast<unsigned long long>(side.goroutine_number));
-  }
-}
-
-void AppendAccess(TextBuffer* out, const char* kind_prefix, const AccessSide& side, uptr addr) {
-  const char* kind = side.is_write ? (kind_prefix[0] ? "write" : "Write") : (kind_prefix[0] ? "read" : "Read");
-  out->AppendF("\n%s%s at 0x%012zx by ", kind_prefix, kind, addr);
-  AppendWho(out, side);
-  out->Append(":\n");
-  if (side.has_stack) {
-    AppendStack(out, side.stack.data(), side.stack.size());
-  } else {
-    out->Append("  [failed to restore the stack]\n");
-  }
-}
-
-void AppendCreation(TextBuffer* out, const AccessSide& side) {
-  if (!side.known_goroutine || side.goroutine_number <= 1) return;
-  out->AppendF("\nGoroutine %llu (%s) created at:\n", static_cast<unsigned long long>(side.goroutine_number),
-               side.finished ? "finished" : "running");
-  StackView creation = StackStoreGet(side.creation_stack);
-  if (side.creation_stack == 0 || creation.count == 0) {
-    out->Append("  [failed to restore the stack]\n");
-    return;
-  }
-  AppendStack(out, creation.pcs, creation.count);
-}
-
-struct RestoreRequest {
-  const DetectedRace* race;
-  AccessSide* side;
-};
-
-void RestorePrevious(const GoroutineLookup& found, void* arg) {
-  RestoreRequest* request = static_cast<RestoreRequest*>(arg);
-  const DetectedRace& race = *request->race;
-  AccessSide* side = request->side;
-  side->finished = found.finished;
-  RestoredAccess restored;
-  u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
-  if (found.state->history.Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
-                                    race.previous_is_write, &restored)) {
-    side->has_stack = true;
-    side->stack.Swap(restored.stack);
-  }
-}
-
-void DescribePrevious(const DetectedRace& race, AccessSide* side) {
-  side->is_write = race.previous_is_write;
-  side->is_atomic = race.previous.is_atomic();
-  side->finished = true;  // unless found among the live goroutines
-  SlotOwnerRecord owner;
-  if (!FindSlotOwner(race.previous.sid(), race.previous.epoch(), &owner)) return;
-  side->known_goroutine = true;
-  side->goroutine_number = owner.goroutine_number;
-  side->creation_stack = owner.creation_stack;
-  RestoreRequest request{&race, side};
-  WithGoroutine(owner.goroutine_number, RestorePrevious, &request);
-}
-
-void DescribeCurrent(GoroutineState* g, const DetectedRace& race, AccessSide* side) {
-  side->known_goroutine = true;
-  side->goroutine_number = g->number;
-  side->creation_stack = g->creation_stack;
-  side->finished = false;
-  side->has_stack = true;
-  for (uptr i = 0; i < g->call_stack.size(); i++) side->stack.push_back(g->call_stack[i]);
-  side->stack.push_back(race.pc);
-  side->is_write = race.is_write;
-  side->is_atomic = race.is_atomic;
-}
-
-// The address Go users expect: the first conflicting byte.
-uptr ReportedAddress(const DetectedRace& race) {
-  for (unsigned b = 0; b < 8; b++) {
-    if (race.conflict_mask >> b & 1) {
-      uptr byte = race.word_addr + b;
-      return byte < race.addr ? race.addr : byte;
-    }
-  }
-  return race.addr;
-}
-
-}  // namespace
-
 void ReportRace(GoroutineState* g, const DetectedRace& race) {
-  AccessSide current{};
-  AccessSide previous{};
-  DescribeCurrent(g, race, &current);
-  DescribePrevious(race, &previous);
+  RaceReportModel report{};
+  report.addr = ReportedAddress(race);
+  DescribeCurrent(g, race, &report.current);
+  DescribePrevious(race, &report.previous);
+  u64 current_id = HashFrames(report.current.frames);
+  u64 previous_id = report.previous.stack_known ? HashFrames(report.previous.frames)
+                                                 : MixHash64(report.previous.goroutine.number + 0x9e37);
+  // Order-independent: the same two stacks in either role are the same race.
+  report.stable_id = MixHash64(current_id ^ previous_id) ^ (current_id + previous_id);
 
   SpinMutexLock lock(&state.mutex);
-  if (g_options.suppress_equal_stacks) {
-    u64 a = HashStack(current.stack);
-    u64 b = previous.has_stack ? HashStack(previous.stack) : MixHash64(previous.goroutine_number);
-    // Order-independent: the same two stacks in either role are one race.
-    if (SeenBefore(MixHash64(a ^ b) + (a + b))) return;
+  if (g_options.suppress_equal_stacks && SeenBefore(report.stable_id)) return;
+  report.sequence = state.count.load(std::memory_order_relaxed) + 1;
+  TextBuffer text;
+  RenderReportText(report, &text);
+  WriteReportText(text.data(), text.length());
+  if (JsonFd() >= 0) {
+    TextBuffer json;
+    RenderReportJson(report, &json);
+    WriteJsonLine(json.data(), json.length());
   }
-  uptr addr = ReportedAddress(race);
-  TextBuffer out;
-  out.Append("==================\nWARNING: DATA RACE");
-  AppendAccess(&out, "", current, addr);
-  AppendAccess(&out, "Previous ", previous, addr);
-  AppendCreation(&out, current);
-  if (!previous.known_goroutine || previous.goroutine_number != current.goroutine_number) AppendCreation(&out, previous);
-  out.Append("==================\n");
-  WriteReportText(out.data(), out.length());
   state.count.fetch_add(1, std::memory_order_release);
   if (g_options.halt_on_error) SysExitGroup(static_cast<int>(g_options.exitcode));
 }
