@@ -94,6 +94,11 @@ bool IsShadowMapped(uptr addr) {
   return MappedRangeEndLocked(RoundDown(addr + kShadowOffset, kPageSize)) != 0;
 }
 
+void ClearAllShadow() {
+  SpinMutexLock lock(&registry.mutex);
+  for (unsigned i = 0; i < registry.count; i++) ReleaseMemoryToOS(registry.ranges[i].begin, registry.ranges[i].end);
+}
+
 uptr ShadowReservedBytes() {
   SpinMutexLock lock(&registry.mutex);
   return registry.reserved_bytes;

@@ -1,6 +1,7 @@
 #include "tsan_core/slot_pool.h"
 
 #include "base/check.h"
+#include "shadow/shadow_map.h"
 #include "tsan_core/goroutine_registry.h"
 #include "tsan_core/sync_table.h"
 
@@ -183,9 +184,16 @@ void ResetIfRequested() {
   SpinMutexLock pool_lock(&pool.mutex);
   if (!pool.reset_requested.load(std::memory_order_relaxed)) return;
   for (unsigned s = 0; s < kSlotCount; s++) pool.slots[s].mutex.Lock();
-  // A new generation makes every existing cell read as empty.
+  // A new generation makes every existing cell read as empty. When the
+  // 7-bit generation wraps, cells from 127 resets ago would look current
+  // again, so the shadow is cleared outright.
   u8 gen = LoadGeneration();
-  gen = gen >= kGenerationMask ? 1 : gen + 1;
+  if (gen >= kGenerationMask) {
+    gen = 1;
+    ClearAllShadow();
+  } else {
+    gen++;
+  }
   pool.generation.store(gen, std::memory_order_release);
   ForEachLiveGoroutine(ResetClockOf, nullptr);
   ResetAllSyncClocks();
