@@ -1,0 +1,60 @@
+// Raw Linux x86-64 system calls.
+//
+// The runtime is linked into Go programs, where libc may be absent or may not
+// be safe to call from the thread the runtime happens to run on, so everything
+// OS-related goes straight to the kernel through inline `syscall` instructions.
+//
+// Every Sys* function returns the raw kernel result: a non-negative value on
+// success, or -errno on failure (test with SysFailed, decode with SysErrno).
+// Nothing here touches libc's `errno`.
+#pragma once
+
+#include "base/types.h"
+
+namespace racert {
+
+sptr SysMmap(void* addr, uptr length, int prot, int flags, int fd, u64 offset);
+sptr SysMunmap(void* addr, uptr length);
+sptr SysMadvise(void* addr, uptr length, int advice);
+sptr SysMprotect(void* addr, uptr length, int prot);
+
+sptr SysWrite(int fd, const void* buf, uptr count);
+sptr SysRead(int fd, void* buf, uptr count);
+// openat(AT_FDCWD, ...): relative paths resolve against the current directory.
+sptr SysOpen(const char* path, int flags, int mode);
+sptr SysClose(int fd);
+// mkdirat(AT_FDCWD, ...).
+sptr SysMkdir(const char* path, int mode);
+
+sptr SysGetpid();
+sptr SysGettid();
+sptr SysSchedYield();
+
+// FUTEX_WAIT_PRIVATE without timeout: sleeps while *addr == expected. Returns
+// 0 when woken, -EAGAIN if *addr already differed, -EINTR on a signal. Callers
+// must re-check their condition in every case (spurious wake-ups happen).
+sptr SysFutexWait(u32* addr, u32 expected);
+// FUTEX_WAKE_PRIVATE: wakes up to `count` waiters; returns how many woke.
+sptr SysFutexWake(u32* addr, int count);
+
+// Ends every thread of the process immediately: no atexit handlers run.
+[[noreturn]] void SysExitGroup(int code);
+
+// The kernel reports errors as values in [-4095, -1].
+inline bool SysFailed(sptr result) { return result < 0 && result >= -4095; }
+// The errno of a failed result, 0 for a successful one.
+inline int SysErrno(sptr result) { return SysFailed(result) ? static_cast<int>(-result) : 0; }
+
+// CLOCK_MONOTONIC in nanoseconds (through the clock_gettime syscall, not the
+// vDSO: this is for occasional timing, not hot paths).
+u64 MonotonicNanos();
+
+// Sleeps at least `ms` milliseconds; a signal interrupting the sleep does not
+// shorten it (the remaining time is slept again).
+void SleepMilliseconds(u64 ms);
+
+// Writes all `size` bytes, retrying partial writes and EINTR. Returns false on
+// any other error (or if the kernel accepts no bytes at all).
+bool WriteAll(int fd, const char* data, uptr size);
+
+}  // namespace racert
