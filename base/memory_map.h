@@ -1,0 +1,37 @@
+// Page-level memory from the kernel: anonymous mappings, fixed-address
+// reservations (for shadow memory) and returning pages to the OS.
+#pragma once
+
+#include "base/types.h"
+
+namespace racert {
+
+constexpr uptr kPageSize = 4096;
+
+// `align` must be a power of two.
+inline uptr RoundUp(uptr x, uptr align) { return (x + align - 1) & ~(align - 1); }
+inline uptr RoundDown(uptr x, uptr align) { return x & ~(align - 1); }
+inline bool IsAligned(uptr x, uptr align) { return (x & (align - 1)) == 0; }
+
+// Private anonymous read-write mapping (zero-filled). Calls Fatal, naming
+// `what`, the size and the errno, if the kernel refuses.
+void* MapAnonymousOrDie(uptr size, const char* what);
+// The same, but returns nullptr on failure.
+void* MapAnonymousOrNull(uptr size);
+// munmap; Fatal on failure (it only fails on a bad range, i.e. a bug).
+void UnmapOrDie(void* addr, uptr size);
+
+// Maps [addr, addr+size) read-write, private, anonymous and MAP_NORESERVE
+// exactly at `addr` without replacing anything already mapped there. Returns
+// false if any part of the range is occupied or the mapping failed. On kernels
+// older than 4.17 (which treat MAP_FIXED_NOREPLACE as a plain hint) a mapping
+// placed elsewhere is undone and false returned. `addr` and `size` must be
+// page-aligned.
+bool MapFixedNoReplace(uptr addr, uptr size);
+
+// Gives the pages fully inside [begin, end) back to the kernel
+// (MADV_DONTNEED). They stay mapped and read back as zero afterwards; partial
+// pages at either end are left untouched.
+void ReleaseMemoryToOS(uptr begin, uptr end);
+
+}  // namespace racert

@@ -1,0 +1,98 @@
+#include "base/memory_map.h"
+
+#include <gtest/gtest.h>
+#include <string.h>
+#include <sys/mman.h>
+
+namespace racert {
+namespace {
+
+TEST(MemoryMapTest, Rounding) {
+  EXPECT_EQ(RoundUp(0, 4096), 0u);
+  EXPECT_EQ(RoundUp(1, 4096), 4096u);
+  EXPECT_EQ(RoundUp(4096, 4096), 4096u);
+  EXPECT_EQ(RoundUp(4097, 4096), 8192u);
+  EXPECT_EQ(RoundDown(4097, 4096), 4096u);
+  EXPECT_EQ(RoundDown(4095, 4096), 0u);
+  EXPECT_EQ(RoundUp(17, 16), 32u);
+  EXPECT_EQ(RoundDown(31, 16), 16u);
+  EXPECT_TRUE(IsAligned(8192, 4096));
+  EXPECT_FALSE(IsAligned(8193, 4096));
+  EXPECT_EQ(kPageSize, 4096u);
+}
+
+TEST(MemoryMapTest, AnonymousMappingIsZeroedAndWritable) {
+  const uptr size = 5 * kPageSize + 100;
+  char* memory = static_cast<char*>(MapAnonymousOrDie(size, "test"));
+  ASSERT_NE(memory, nullptr);
+  EXPECT_TRUE(IsAligned(reinterpret_cast<uptr>(memory), kPageSize));
+  for (uptr i = 0; i < size; i += 512) ASSERT_EQ(memory[i], 0);
+  memset(memory, 0xab, size);
+  UnmapOrDie(memory, size);
+
+  void* other = MapAnonymousOrNull(kPageSize);
+  ASSERT_NE(other, nullptr);
+  UnmapOrDie(other, kPageSize);
+}
+
+TEST(MemoryMapTest, MapOrNullFailsForImpossibleSize) {
+  EXPECT_EQ(MapAnonymousOrNull(~uptr{0} - kPageSize * 4), nullptr);
+}
+
+TEST(MemoryMapDeathTest, MapOrDieNamesWhatSizeAndErrno) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(MapAnonymousOrDie(uptr{1} << 62, "the shadow"), ::testing::ExitedWithCode(66),
+              "racert: FATAL: failed to map 4611686018427387904 bytes for the shadow \\(errno 12\\)");
+}
+
+TEST(MemoryMapTest, MapFixedNoReplaceMapsExactlyThereOnce) {
+  // Find a free range by mapping and unmapping it.
+  const uptr size = 16 * kPageSize;
+  void* probe = MapAnonymousOrDie(size, "probe");
+  uptr address = reinterpret_cast<uptr>(probe);
+  UnmapOrDie(probe, size);
+
+  ASSERT_TRUE(MapFixedNoReplace(address, size));
+  char* memory = reinterpret_cast<char*>(address);
+  memory[0] = 7;
+  memory[size - 1] = 9;
+  // The whole range, a sub-range and a range overlapping one end are all
+  // occupied now.
+  EXPECT_FALSE(MapFixedNoReplace(address, size));
+  EXPECT_FALSE(MapFixedNoReplace(address + 4 * kPageSize, kPageSize));
+  EXPECT_FALSE(MapFixedNoReplace(address - kPageSize, 2 * kPageSize));
+  // And the failed attempts did not disturb the existing contents.
+  EXPECT_EQ(memory[0], 7);
+  EXPECT_EQ(memory[size - 1], 9);
+  UnmapOrDie(memory, size);
+}
+
+TEST(MemoryMapTest, MapFixedNoReplaceRejectsUnalignedAddress) {
+  void* probe = MapAnonymousOrDie(4 * kPageSize, "probe");
+  uptr address = reinterpret_cast<uptr>(probe);
+  UnmapOrDie(probe, 4 * kPageSize);
+  EXPECT_FALSE(MapFixedNoReplace(address + 8, kPageSize));
+}
+
+TEST(MemoryMapTest, ReleaseMemoryToOSZeroesWholePagesOnly) {
+  const uptr size = 8 * kPageSize;
+  char* memory = static_cast<char*>(MapAnonymousOrDie(size, "release"));
+  memset(memory, 0x5a, size);
+  uptr begin = reinterpret_cast<uptr>(memory) + kPageSize + 100;   // inside page 1
+  uptr end = reinterpret_cast<uptr>(memory) + 6 * kPageSize + 50;  // inside page 6
+  ReleaseMemoryToOS(begin, end);
+  for (uptr i = 0; i < size; i++) {
+    bool released = i >= 2 * kPageSize && i < 6 * kPageSize;  // the whole pages in between
+    ASSERT_EQ(memory[i], released ? 0 : 0x5a) << "offset " << i;
+  }
+  // Still mapped and usable.
+  memory[3 * kPageSize] = 1;
+  EXPECT_EQ(memory[3 * kPageSize], 1);
+  // A range without a whole page in it is a no-op.
+  ReleaseMemoryToOS(reinterpret_cast<uptr>(memory) + 10, reinterpret_cast<uptr>(memory) + 4000);
+  EXPECT_EQ(memory[10], 0x5a);
+  UnmapOrDie(memory, size);
+}
+
+}  // namespace
+}  // namespace racert
