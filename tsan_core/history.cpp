@@ -3,7 +3,6 @@
 #include <atomic>
 
 #include "base/internal_alloc.h"
-#include "base/stack_store.h"
 
 namespace racert {
 
@@ -11,7 +10,11 @@ struct HistoryChunk {
   HistoryChunk* next;
   u32 capacity;                 // words
   std::atomic<u32> used;        // words published to readers
-  u32 start_stack;              // traced call stack when the chunk began
+  // The traced call stack when the chunk began (outermost first), owned by
+  // the chunk so that recycling the chunk frees it: history stays bounded
+  // even for deep, ever-changing stacks.
+  uptr* start_stack;
+  uptr start_depth;
   Sid start_sid;
   Epoch start_epoch;
   u64 words[];
@@ -35,6 +38,12 @@ uptr window_words = uptr{1} << 17;  // 1 MiB per goroutine at most; GORACE histo
 
 uptr ChunkBytes(u32 capacity) { return sizeof(HistoryChunk) + sizeof(u64) * capacity; }
 
+void FreeSnapshot(HistoryChunk* chunk) {
+  if (chunk->start_stack) InternalFree(chunk->start_stack, chunk->start_depth * sizeof(uptr));
+  chunk->start_stack = nullptr;
+  chunk->start_depth = 0;
+}
+
 u64 SizeCode(uptr size) {
   switch (size) {
     case 1: return 0;
@@ -50,6 +59,7 @@ void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChun
 uptr History::WindowWords() { return window_words; }
 
 void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_depth) {
+  SpinMutexLock lock(&chain_mutex_);
   HistoryChunk* chunk = nullptr;
   u32 capacity = newest_ ? newest_->capacity * 2 : kFirstChunkWords;
   if (capacity > kMaxChunkWords) capacity = kMaxChunkWords;
@@ -59,13 +69,18 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_d
     oldest_ = chunk->next;
     total_words_ -= chunk->capacity;
     capacity = chunk->capacity;
+    FreeSnapshot(chunk);
   } else {
     chunk = static_cast<HistoryChunk*>(InternalAlloc(ChunkBytes(capacity)));
     chunk->capacity = capacity;
   }
   chunk->next = nullptr;
   chunk->used.store(0, std::memory_order_relaxed);
-  chunk->start_stack = StackStorePut(call_stack.data(), snapshot_depth);
+  if (snapshot_depth > 0) {
+    chunk->start_stack = static_cast<uptr*>(InternalAlloc(snapshot_depth * sizeof(uptr)));
+    for (uptr i = 0; i < snapshot_depth; i++) chunk->start_stack[i] = call_stack[i];
+  }
+  chunk->start_depth = snapshot_depth;
   chunk->start_sid = current_sid_;
   chunk->start_epoch = current_epoch_;
   if (newest_) newest_->next = chunk; else oldest_ = chunk;
@@ -113,13 +128,11 @@ void History::AddEpoch(Sid sid, Epoch epoch) {
 }
 
 bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const {
+  SpinMutexLock lock(&chain_mutex_);
   for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
-    // Skip chunks that cannot contain the epoch: the next chunk started at a
-    // later epoch of the same slot.
-    StackView start = StackStoreGet(chunk->start_stack);
     InternalVector<uptr>& stack = out->stack;
     stack.clear();
-    for (uptr i = 0; i < start.count; i++) stack.push_back(start.pcs[i]);
+    for (uptr i = 0; i < chunk->start_depth; i++) stack.push_back(chunk->start_stack[i]);
     Sid cur_sid = chunk->start_sid;
     Epoch cur_epoch = chunk->start_epoch;
     u32 used = chunk->used.load(std::memory_order_acquire);
@@ -174,9 +187,11 @@ bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_wri
 }
 
 void History::Clear() {
+  SpinMutexLock lock(&chain_mutex_);
   HistoryChunk* chunk = oldest_;
   while (chunk) {
     HistoryChunk* next = chunk->next;
+    FreeSnapshot(chunk);
     InternalFree(chunk, ChunkBytes(chunk->capacity));
     chunk = next;
   }
@@ -187,8 +202,11 @@ void History::Clear() {
 }
 
 uptr History::MemoryBytes() const {
+  SpinMutexLock lock(&chain_mutex_);
   uptr bytes = 0;
-  for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) bytes += ChunkBytes(chunk->capacity);
+  for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
+    bytes += ChunkBytes(chunk->capacity) + chunk->start_depth * sizeof(uptr);
+  }
   return bytes;
 }
 

@@ -10,11 +10,18 @@
 //
 // Storage is a chain of chunks that grow from 256 bytes to 64 KiB; at most
 // `max_words` are kept and the oldest chunk is recycled first. Each chunk
-// starts with a snapshot (stack store id) of the traced call stack, so replay
-// can begin at any retained chunk.
+// starts with a snapshot of the traced call stack, so replay can begin at any
+// retained chunk.
+//
+// Concurrency: the owning goroutine appends; a race report on another thread
+// may replay the history at the same time. Appends publish their words with a
+// release store of the chunk's `used` count; chunk creation and recycling
+// (the only changes to the chain) happen under `chain_mutex_`, which Restore
+// also holds.
 #pragma once
 
 #include "base/internal_vector.h"
+#include "base/spin_mutex.h"
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
 
@@ -57,6 +64,7 @@ class History {
  private:
   void StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_depth);
 
+  mutable SpinMutex chain_mutex_;
   HistoryChunk* oldest_;
   HistoryChunk* newest_;
   u64* pos_;
