@@ -1,0 +1,13 @@
+"""racert user command-line tool (the `racert` script at the repository root).
+
+Modules, one concern each:
+  errors     the single exception type that becomes a one-line error message
+  elf        minimal ELF64 reader used to vet objects and classify them
+  toolchain  locating `go`, its GOROOT, its version and the race object locations
+  objects    choosing which race object racert substitutes, and recognising objects
+  view       the private GOROOT view (hard-link or symlink mirror) and its GOCACHE
+  installer  install / uninstall / status inside a real GOROOT
+  cli        argument parsing, help text, command dispatch
+"""
+
+RACERT_VERSION = "0.1.0"

@@ -1,0 +1,276 @@
+"""The private GOROOT view: the real Go tree with racert's object in place of the
+official race object(s), used through GOROOT=<view> and a private GOCACHE.
+
+Why a view and not `go build -overlay`: the overlay hashes one file but links another
+and poisons the build cache (ABI doc §10). A view is a real tree, so every step of
+cmd/go reads our object.
+
+Layout under ${XDG_CACHE_HOME:-~/.cache}/racert/:
+  views/<go version>-<toolchain id>-<object sha256 prefix>/   one per Go install x object
+  views/.tmp-*                                               views under construction
+  gocache/<go version>-<toolchain id>/                       GOCACHE, one per Go install
+
+How a view is built (well under a second for Go's ~15k files): every directory is a
+real directory, every file is a hard link to the real file. Hard links rather than
+symlinks because cmd/go, when it installs into GOROOT, opens an existing non-regular
+destination with O_TRUNC instead of removing it first, which through a symlink would
+overwrite the real GOROOT; a hard link is a regular file that cmd/go removes first.
+When hard links are impossible (another filesystem, or fs.protected_hardlinks for a
+non-root user) files become absolute symlinks instead; $RACERT_VIEW_LINKS=symlink
+forces that. Directories are never symlinks: cmd/go's package walk (`go list std`,
+`./...`) skips symlinked directories. Symlinks in the real tree (Debian's
+/usr/lib/go-1.23/src -> ../../share/...) are followed, so the view stands alone.
+
+Why the GOCACHE is shared by all views of one Go install: cmd/go keys every action on
+the SHA-256 of its input files, syso objects included, and not on the GOROOT path
+(ABI doc §10), so views differing only in the object share every std package and
+rebuild just runtime/race and the link. It is never the user's own GOCACHE, which an
+old -overlay experiment may have poisoned. The e2e tests check that alternating
+objects through one cache always links the right one.
+
+Invariants:
+- A directory named views/<key> is complete: it is assembled under views/.tmp-* and
+  renamed into place in one step; a concurrent builder that loses the race discards
+  its copy and uses the winner's.
+- Each view's race object locations hold exactly the object whose SHA-256 prefix is in
+  its name; this is rechecked on every use (a few milliseconds).
+- Nothing under the real GOROOT is ever written.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RacertError
+from .objects import RaceObject, sha256_of_file
+from .toolchain import Goroot, load_goroot
+
+VIEW_MANIFEST_NAME = ".racert-view.json"
+LINK_MODE_ENV = "RACERT_VIEW_LINKS"
+_LINK_MODES = ("hardlink", "symlink")
+_STALE_TEMPORARY_SECONDS = 3600
+_OBJECT_KEY_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class View:
+    path: Path
+    gocache: Path
+    link_mode: str  # how this view's files refer to the real tree
+    created_now: bool
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "racert"
+
+
+def real_goroot_behind(path: Path) -> Path:
+    """If `path` is a racert view (e.g. GOROOT inherited from `racert go`), the real tree
+    it mirrors; otherwise `path` itself. Views are never nested."""
+    manifest = path / VIEW_MANIFEST_NAME
+    if manifest.is_file():
+        try:
+            return Path(json.loads(manifest.read_text())["real_goroot"])
+        except (ValueError, KeyError) as error:
+            raise RacertError(f"damaged racert view {path}: {manifest} unreadable ({error})") from None
+    return path
+
+
+def toolchain_key(goroot: Goroot) -> str:
+    """Distinguishes Go installs: same version at two paths, or a reinstalled tree."""
+    identity = hashlib.sha256(f"{goroot.path}\0{goroot.version_file_text}".encode()).hexdigest()[:10]
+    return f"{goroot.version.short}-{identity}"
+
+
+def view_path_for(goroot: Goroot, race_object: RaceObject) -> Path:
+    return cache_root() / "views" / f"{toolchain_key(goroot)}-{race_object.sha256[:_OBJECT_KEY_LENGTH]}"
+
+
+def gocache_path_for(goroot: Goroot) -> Path:
+    return cache_root() / "gocache" / toolchain_key(goroot)
+
+
+def ensure_view(goroot: Goroot, race_object: RaceObject) -> View:
+    """Return the view of `goroot` holding `race_object`, building it if needed."""
+    final_path = view_path_for(goroot, race_object)
+    gocache = gocache_path_for(goroot)
+    created_now = False
+    if not final_path.is_dir():
+        created_now = _build_view(goroot, race_object, final_path)
+    link_mode = _verify_view(final_path, goroot, race_object)
+    gocache.mkdir(parents=True, exist_ok=True)
+    return View(path=final_path, gocache=gocache, link_mode=link_mode, created_now=created_now)
+
+
+def go_environment(view: View, base: dict[str, str]) -> dict[str, str]:
+    """Environment for the view's go: nested go commands (go test -> go build, go run,
+    go generate) inherit GOROOT and find the view's bin/go first on PATH.
+    GOTOOLCHAIN=local stops a go.mod `toolchain` line from switching to a downloaded
+    Go, which would link the official object."""
+    environment = dict(base)
+    environment.update(view_variables(view))
+    environment["PATH"] = os.pathsep.join(filter(None, [str(view.path / "bin"), base.get("PATH", "")]))
+    return environment
+
+
+def view_variables(view: View) -> dict[str, str]:
+    return {"GOROOT": str(view.path), "GOCACHE": str(view.gocache), "GOTOOLCHAIN": "local"}
+
+
+def remove_cached_views(include_gocache: bool) -> list[Path]:
+    """Delete every view (and optionally every racert GOCACHE); returns what was removed."""
+    removed = []
+    targets = [cache_root() / "views"] + ([cache_root() / "gocache"] if include_gocache else [])
+    for directory in targets:
+        if directory.is_dir():
+            for child in sorted(directory.iterdir()):
+                _remove_tree(child)
+                removed.append(child)
+    return removed
+
+
+def _build_view(goroot: Goroot, race_object: RaceObject, final_path: Path) -> bool:
+    """Assemble the view in a temporary directory and rename it into place.
+    Returns False when a concurrent racert finished the same view first."""
+    views_directory = final_path.parent
+    try:
+        views_directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RacertError(f"cannot create the view cache {views_directory}: {error.strerror}") from None
+    _remove_stale_temporaries(views_directory)
+    temporary = views_directory / f".tmp-{final_path.name}-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        link_mode = _mirror_tree(goroot.path, temporary, _requested_link_mode())
+        for location in goroot.locations:
+            _place_object(temporary / location, race_object)
+        manifest = {
+            "real_goroot": str(goroot.path),
+            "go_version": goroot.version.text,
+            "object_sha256": race_object.sha256,
+            "object_source": str(race_object.path),
+            "locations": list(goroot.locations),
+            "link_mode": link_mode,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (temporary / VIEW_MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+        try:
+            os.rename(temporary, final_path)
+        except OSError as error:
+            if error.errno in (errno.EEXIST, errno.ENOTEMPTY) and final_path.is_dir():
+                return False  # another racert won the race; its view is equivalent
+            raise
+        return True
+    except OSError as error:
+        raise RacertError(f"cannot create the GOROOT view {final_path}: {error}") from None
+    finally:
+        if temporary.exists():
+            _remove_tree(temporary)
+
+
+def _requested_link_mode() -> str:
+    requested = os.environ.get(LINK_MODE_ENV, "hardlink")
+    if requested not in _LINK_MODES:
+        raise RacertError(f"{LINK_MODE_ENV}={requested} is invalid: use one of {', '.join(_LINK_MODES)}")
+    return requested
+
+
+def _mirror_tree(source_root: Path, destination_root: Path, link_mode: str) -> str:
+    """Recreate source_root's directories under destination_root and link every file.
+    Returns the link mode actually used ("hardlink" drops to "symlink" on the first
+    file that cannot be hard linked)."""
+    visited_directories: set[tuple[int, int]] = set()
+    pending = [(source_root, destination_root)]
+    while pending:
+        source_directory, destination_directory = pending.pop()
+        directory_status = os.stat(source_directory)
+        visited_directories.add((directory_status.st_dev, directory_status.st_ino))
+        os.mkdir(destination_directory, stat.S_IMODE(directory_status.st_mode) | stat.S_IRWXU)
+        with os.scandir(source_directory) as entries:
+            for entry in entries:
+                destination = os.path.join(destination_directory, entry.name)
+                if entry.is_dir():  # follows symlinks, so Debian's src -> ../share works
+                    target_status = entry.stat()
+                    if (target_status.st_dev, target_status.st_ino) in visited_directories:
+                        os.symlink(os.readlink(entry.path), destination)  # a loop: keep as is
+                    else:
+                        pending.append((Path(entry.path), Path(destination)))
+                elif entry.is_file():
+                    real_file = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+                    link_mode = _link_file(real_file, destination, link_mode)
+                elif entry.is_symlink():  # dangling: copy the link itself
+                    os.symlink(os.readlink(entry.path), destination)
+                # sockets, FIFOs and devices have no place in a Go tree: skipped
+    return link_mode
+
+
+def _link_file(real_file: str, destination: str, link_mode: str) -> str:
+    if link_mode == "hardlink":
+        try:
+            os.link(real_file, destination)
+            return link_mode
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
+                raise
+            link_mode = "symlink"
+    os.symlink(os.path.abspath(real_file), destination)
+    return link_mode
+
+
+def _place_object(location: Path, race_object: RaceObject) -> None:
+    """Replace the linked original with a private copy of our object. Unlink first: it
+    is a hard link to (or a symlink at) the real GOROOT's file, which must not change."""
+    if location.exists() or location.is_symlink():
+        location.unlink()
+    with open(location, "xb") as stream:
+        stream.write(race_object.content)
+    os.chmod(location, 0o644)
+
+
+def _verify_view(path: Path, goroot: Goroot, race_object: RaceObject) -> str:
+    manifest_file = path / VIEW_MANIFEST_NAME
+    hint = f"remove it with `racert clean` (or rm -rf {path})"
+    try:
+        manifest = json.loads(manifest_file.read_text())
+    except (OSError, ValueError) as error:
+        raise RacertError(f"damaged GOROOT view {path}: {error}; {hint}") from None
+    if manifest.get("real_goroot") != str(goroot.path) or manifest.get("object_sha256") != race_object.sha256:
+        raise RacertError(f"damaged GOROOT view {path}: its manifest describes another tree or object; {hint}")
+    for location in goroot.locations:
+        placed = path / location
+        if placed.is_symlink() or not placed.is_file() or sha256_of_file(placed) != race_object.sha256:
+            raise RacertError(f"damaged GOROOT view {path}: {location} does not hold the object; {hint}")
+    return manifest.get("link_mode", "unknown")
+
+
+def _remove_stale_temporaries(views_directory: Path) -> None:
+    """Leftovers of a racert killed mid-build; young ones may still be in progress."""
+    now = time.time()
+    for candidate in views_directory.glob(".tmp-*"):
+        try:
+            if now - candidate.lstat().st_mtime > _STALE_TEMPORARY_SECONDS:
+                _remove_tree(candidate)
+        except OSError:
+            pass  # another racert removed it first
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree that never follows symlinks (a symlink-mode view links into the real
+    GOROOT) and tolerates concurrent removal."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def load_goroot_for_view(path: Path) -> Goroot:
+    """load_goroot() of the real tree, also when `path` is itself a view."""
+    return load_goroot(real_goroot_behind(path))
