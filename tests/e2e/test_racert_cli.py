@@ -1,0 +1,600 @@
+"""End-to-end tests of the `racert` command-line tool.
+
+What they establish:
+- `racert go ...` builds through a private GOROOT view, and the binaries really link
+  the chosen object (symbol-table evidence, see helpers_cli.linked_object_evidence),
+  with internal and external linking, for the machine's Go and Debian's Go 1.23.
+- Views are created quickly, reused, keyed by object, safe under concurrent
+  creation, and never change the real GOROOT.
+- install / status / uninstall round-trip a GOROOT copy byte for byte, keep the
+  original backup exactly once, and every error exits non-zero with one line on
+  stderr, changing nothing.
+
+Objects: two stand-ins compiled from go_api/floor (always available, distinct bytes),
+plus build/race_linux.syso when ./build_syso.sh has produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from helpers_cli import (
+    BACKUP_SUFFIX, DEBIAN_GO_1_23, INSTALL_MANIFEST, LEGACY_LOCATION, RACERT, REAL_GO, REPO_ROOT,
+    SPLIT_LOCATIONS, clean_environment, linked_object_evidence, nm_symbols, run_racert, sha256_file,
+    snapshot_race_directories,
+)
+
+REAL_GOROOT = Path(subprocess.run([REAL_GO, "env", "GOROOT"], capture_output=True, text=True,
+                                  check=True, env=clean_environment()).stdout.strip())
+BUILD_OBJECT = REPO_ROOT / "build" / "race_linux.syso"
+PROGRAM = """\
+package main
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+func main() {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var hits int64
+	total := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			atomic.AddInt64(&hits, 1)
+			mu.Lock()
+			total++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	fmt.Println("total", total, atomic.LoadInt64(&hits))
+}
+"""
+PROGRAM_OUTPUT = "total 8 8"
+
+
+# ---------------------------------------------------------------- fixtures
+
+def _compile_standin(output: Path, optimisation: str) -> Path:
+    subprocess.run(
+        ["g++", "-std=c++20", optimisation, "-fPIC", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics",
+         "-fno-asynchronous-unwind-tables", f"-I{REPO_ROOT}", "-c",
+         str(REPO_ROOT / "go_api/floor/floor_entry_points.cpp"), "-o", str(output)],
+        check=True)
+    return output
+
+
+@pytest.fixture(scope="session")
+def standin_object(tmp_path_factory) -> Path:
+    return _compile_standin(tmp_path_factory.mktemp("objects") / "standin_a.syso", "-O2")
+
+
+@pytest.fixture(scope="session")
+def other_standin_object(tmp_path_factory) -> Path:
+    """Same source, other optimisation: a second valid object with other bytes."""
+    return _compile_standin(tmp_path_factory.mktemp("objects") / "standin_b.syso", "-O1")
+
+
+@pytest.fixture(scope="session", params=["standin", "build"])
+def object_under_test(request, standin_object) -> Path:
+    if request.param == "build":
+        if not BUILD_OBJECT.is_file():
+            pytest.skip("build/race_linux.syso not built (./build_syso.sh)")
+        return BUILD_OBJECT
+    return standin_object
+
+
+def _official_object(goroot: Path) -> Path:
+    """The official amd64v1 object of a GOROOT, even if racert is installed there."""
+    location = goroot / SPLIT_LOCATIONS[0]
+    backup = Path(str(location) + BACKUP_SUFFIX)
+    official = backup if backup.is_file() else location
+    if not any(name.startswith("_ZN11__sanitizer") for name in nm_symbols(official)):
+        pytest.skip(f"{official} is not the official LLVM object")
+    return official
+
+
+@pytest.fixture(scope="session")
+def official_object() -> Path:
+    return _official_object(REAL_GOROOT)
+
+
+@pytest.fixture(scope="session")
+def cache_home(tmp_path_factory) -> Path:
+    """XDG_CACHE_HOME shared by the tests that may reuse views and their GOCACHE."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(scope="session")
+def program_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("program")
+    (directory / "main.go").write_text(PROGRAM)
+    (directory / "go.mod").write_text("module racertprobe\n\ngo 1.19\n")
+    (directory / "main_test.go").write_text(
+        'package main\n\nimport "testing"\n\nfunc TestMain_(t *testing.T) { main() }\n')
+    return directory
+
+
+def _official_build(go: str, program_dir: Path, output: Path) -> Path:
+    completed = subprocess.run([go, "build", "-race", "-o", str(output), "."], cwd=program_dir,
+                               env=clean_environment(), capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr
+    return output
+
+
+@pytest.fixture(scope="session")
+def official_binary(program_dir, tmp_path_factory) -> Path:
+    """The test program built by the plain go with the official object (calibration)."""
+    return _official_build(REAL_GO, program_dir, tmp_path_factory.mktemp("official") / "program")
+
+
+def _env(cache: Path, race_object: Path | None, **extra: str) -> dict[str, str]:
+    overrides = {"XDG_CACHE_HOME": str(cache), **extra}
+    if race_object is not None:
+        overrides["RACERT_OBJECT"] = str(race_object)
+    return clean_environment(**overrides)
+
+
+def _ok(completed: subprocess.CompletedProcess) -> str:
+    assert completed.returncode == 0, f"exit {completed.returncode}\n{completed.stdout}\n{completed.stderr}"
+    return completed.stdout
+
+
+def _run_program(binary: Path) -> None:
+    completed = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120,
+                               env=clean_environment(GORACE="atexit_sleep_ms=0"))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == PROGRAM_OUTPUT
+
+
+def _assert_one_line_error(completed: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert completed.returncode == 1, f"exit {completed.returncode}\n{completed.stdout}\n{completed.stderr}"
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("racert: "), completed.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+# ---------------------------------------------------------------- racert go
+
+@pytest.mark.parametrize("link_mode", ["internal", "external"])
+def test_go_build_race_links_our_object(link_mode, object_under_test, official_object, official_binary,
+                                        program_dir, cache_home, tmp_path):
+    binary = tmp_path / "program"
+    arguments = ["go", "build", "-race", "-o", str(binary)]
+    if link_mode == "external":
+        arguments.append("-ldflags=-linkmode=external")
+    _ok(run_racert([*arguments, "."], _env(cache_home, object_under_test), cwd=program_dir))
+    _run_program(binary)
+    assert linked_object_evidence(binary, object_under_test, official_object, official_binary) == []
+
+
+def test_go_test_and_go_run_use_the_view(standin_object, official_object, program_dir, cache_home, tmp_path):
+    environment = _env(cache_home, standin_object, GORACE="atexit_sleep_ms=0")
+    assert "ok" in _ok(run_racert(["go", "test", "-race", "-count=1", "."], environment, cwd=program_dir))
+    assert PROGRAM_OUTPUT in _ok(run_racert(["go", "run", "-race", "."], environment, cwd=program_dir))
+    view = Path(_ok(run_racert(["goroot"], environment)).strip())
+    reported = _ok(run_racert(["go", "env", "GOROOT", "GOCACHE", "GOTOOLCHAIN"], environment)).split()
+    assert reported[0] == str(view)
+    assert reported[1].startswith(str(cache_home)) and reported[2] == "local"
+
+
+def test_env_lines_select_the_view(standin_object, cache_home):
+    environment = _env(cache_home, standin_object)
+    lines = _ok(run_racert(["env"], environment)).splitlines()
+    variables = dict(line.split("=", 1) for line in lines)
+    assert set(variables) == {"GOROOT", "GOCACHE", "GOTOOLCHAIN"}
+    assert variables["GOROOT"] == _ok(run_racert(["goroot"], environment)).strip()
+    assert (Path(variables["GOROOT"]) / SPLIT_LOCATIONS[1]).read_bytes() == standin_object.read_bytes()
+
+
+def test_object_option_forms_are_equivalent(standin_object, cache_home):
+    from_environment = _ok(run_racert(["goroot"], _env(cache_home, standin_object))).strip()
+    global_option = _ok(run_racert(["--object", str(standin_object), "goroot"], _env(cache_home, None))).strip()
+    command_option = _ok(run_racert(["goroot", f"--object={standin_object}"], _env(cache_home, None))).strip()
+    assert from_environment == global_option == command_option
+
+
+def test_view_is_fast_reused_and_keyed_by_object(standin_object, other_standin_object, tmp_path):
+    cache = tmp_path / "cache"
+    started = time.monotonic()
+    first = _ok(run_racert(["goroot"], _env(cache, standin_object))).strip()
+    first_seconds = time.monotonic() - started
+    started = time.monotonic()
+    again = _ok(run_racert(["goroot"], _env(cache, standin_object))).strip()
+    again_seconds = time.monotonic() - started
+    print(f"view setup {first_seconds:.2f}s, reuse {again_seconds:.2f}s")
+    assert again == first
+    assert first_seconds < 30, "a view must take seconds, not a full copy"
+    assert again_seconds < 5
+    manifest = json.loads((Path(first) / ".racert-view.json").read_text())
+    assert manifest["object_sha256"] == sha256_file(standin_object)
+    assert manifest["link_mode"] == "hardlink"
+
+    other = _ok(run_racert(["goroot"], _env(cache, other_standin_object))).strip()
+    assert other != first
+    for view, race_object in ((first, standin_object), (other, other_standin_object)):
+        for location in SPLIT_LOCATIONS:
+            assert sha256_file(Path(view) / location) == sha256_file(race_object)
+    gocaches = {_ok(run_racert(["env"], _env(cache, o))).splitlines()[1] for o in (standin_object, other_standin_object)}
+    assert len(gocaches) == 1, "views of one Go install share one racert GOCACHE"
+
+
+def test_shared_gocache_never_mixes_objects(standin_object, official_object, official_binary, program_dir,
+                                           cache_home, tmp_path):
+    """Alternate objects through the one GOCACHE: each build links its own object."""
+    for round_number, race_object in enumerate((standin_object, official_object, standin_object)):
+        binary = tmp_path / f"program{round_number}"
+        _ok(run_racert(["go", "build", "-race", "-o", str(binary), "."], _env(cache_home, race_object),
+                       cwd=program_dir))
+        linked_sanitizer = any(name.startswith("_ZN11__sanitizer") for name in nm_symbols(binary))
+        assert linked_sanitizer == (race_object == official_object)
+        if race_object != official_object:
+            assert linked_object_evidence(binary, race_object, official_object, official_binary) == []
+
+
+def test_concurrent_view_creation(standin_object, tmp_path):
+    cache = tmp_path / "cache"
+    before = snapshot_race_directories(REAL_GOROOT)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: run_racert(["goroot"], _env(cache, standin_object)), range(4)))
+    paths = {_ok(result).strip() for result in results}
+    assert len(paths) == 1
+    leftovers = [entry.name for entry in (cache / "racert" / "views").iterdir() if entry.name.startswith(".tmp-")]
+    assert leftovers == []
+    assert _ok(run_racert(["goroot"], _env(cache, standin_object))).strip() in paths
+    assert snapshot_race_directories(REAL_GOROOT) == before, "a view must never change the real GOROOT"
+
+
+def test_symlink_view_builds_and_links_our_object(standin_object, official_object, official_binary,
+                                                 program_dir, tmp_path):
+    cache = tmp_path / "cache"
+    environment = _env(cache, standin_object, RACERT_VIEW_LINKS="symlink")
+    view = Path(_ok(run_racert(["goroot"], environment)).strip())
+    assert (view / "VERSION").is_symlink() and (view / "src").is_dir() and not (view / "src").is_symlink()
+    assert not (view / SPLIT_LOCATIONS[0]).is_symlink()
+    binary = tmp_path / "program"
+    _ok(run_racert(["go", "build", "-race", "-o", str(binary), "."], environment, cwd=program_dir))
+    _run_program(binary)
+    assert linked_object_evidence(binary, standin_object, official_object, official_binary) == []
+
+
+def test_view_lists_the_same_std_packages(standin_object, cache_home):
+    plain = subprocess.run([REAL_GO, "list", "std"], capture_output=True, text=True, check=True,
+                           env=clean_environment()).stdout
+    assert _ok(run_racert(["go", "list", "std"], _env(cache_home, standin_object))) == plain
+
+
+def test_runtime_race_output_tests_pass_in_a_view_of_the_official_object(official_object, cache_home):
+    """With the official object substituted, Go's own runtime/race TestOutput (which
+    starts nested `go run`s) must pass: the view itself changes nothing else."""
+    completed = run_racert(["go", "test", "-race", "-count=1", "-run", "^TestOutput$", "runtime/race"],
+                           _env(cache_home, official_object), timeout=1200)
+    assert "ok" in _ok(completed) and "runtime/race" in completed.stdout
+
+
+def test_nested_racert_reuses_the_real_goroot(standin_object, cache_home):
+    environment = _env(cache_home, standin_object)
+    view = _ok(run_racert(["goroot"], environment)).strip()
+    nested = _ok(run_racert(["goroot"], {**environment, "GOROOT": view})).strip()
+    assert nested == view
+
+
+def test_foreign_target_is_refused(standin_object, cache_home):
+    completed = run_racert(["go", "version"], _env(cache_home, standin_object, GOARCH="arm64"))
+    _assert_one_line_error(completed, "GOARCH=arm64")
+
+
+@pytest.mark.skipif(not DEBIAN_GO_1_23.is_file(), reason=f"{DEBIAN_GO_1_23} not installed")
+@pytest.mark.parametrize("link_mode", ["internal", "external"])
+def test_racert_go_with_debian_go_1_23(link_mode, object_under_test, program_dir, cache_home, tmp_path):
+    goroot_1_23 = Path(subprocess.run([str(DEBIAN_GO_1_23), "env", "GOROOT"], capture_output=True, text=True,
+                                      check=True, env=clean_environment()).stdout.strip())
+    official = _official_object(goroot_1_23)
+    official_1_23_binary = _official_build(str(DEBIAN_GO_1_23), program_dir, tmp_path / "official")
+    environment = _env(cache_home, object_under_test, RACERT_GO=str(DEBIAN_GO_1_23))
+    view = _ok(run_racert(["goroot"], environment)).strip()
+    assert Path(view).name.startswith("go1.23-")
+    assert _ok(run_racert(["go", "env", "GOVERSION"], environment)).startswith("go1.23")
+    binary = tmp_path / "program"
+    arguments = ["go", "build", "-race", "-o", str(binary)]
+    if link_mode == "external":
+        arguments.append("-ldflags=-linkmode=external")
+    _ok(run_racert([*arguments, "."], environment, cwd=program_dir))
+    _run_program(binary)
+    assert linked_object_evidence(binary, object_under_test, official, official_1_23_binary) == []
+
+
+# ---------------------------------------------------------------- install / uninstall / status
+
+@pytest.fixture(scope="session")
+def session_goroot_copy(tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("goroot") / "go"
+    started = time.monotonic()
+    subprocess.run(["cp", "-a", str(REAL_GOROOT), str(copy)], check=True)
+    print(f"GOROOT copy took {time.monotonic() - started:.1f}s")
+    return copy
+
+
+@pytest.fixture
+def goroot_copy(session_goroot_copy) -> Path:
+    """The session's GOROOT copy with official objects, no backups and no manifest."""
+    for location in SPLIT_LOCATIONS:
+        real = REAL_GOROOT / location
+        real_backup = Path(str(real) + BACKUP_SUFFIX)
+        target = session_goroot_copy / location
+        Path(str(target) + BACKUP_SUFFIX).unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+        shutil.copy2(real_backup if real_backup.is_file() else real, target)
+    (session_goroot_copy / INSTALL_MANIFEST).unlink(missing_ok=True)
+    return session_goroot_copy
+
+
+def _states(goroot: Path, environment: dict[str, str]) -> list[str]:
+    document = json.loads(_ok(run_racert(["status", "--goroot", str(goroot), "--json"], environment)))
+    return [location["state"] for location in document["locations"]]
+
+
+def test_install_status_uninstall_round_trip(goroot_copy, object_under_test, official_object, program_dir,
+                                             cache_home, tmp_path):
+    environment = _env(cache_home, object_under_test)
+    before = snapshot_race_directories(goroot_copy)
+    originals = {location: sha256_file(goroot_copy / location) for location in SPLIT_LOCATIONS}
+    assert _states(goroot_copy, environment) == ["official", "official"]
+
+    _ok(run_racert(["install", "--goroot", str(goroot_copy)], environment))
+    for location in SPLIT_LOCATIONS:
+        assert sha256_file(goroot_copy / location) == sha256_file(object_under_test)
+        assert sha256_file(Path(str(goroot_copy / location) + BACKUP_SUFFIX)) == originals[location]
+    assert (goroot_copy / INSTALL_MANIFEST).is_file()
+    assert _states(goroot_copy, environment) == ["racert", "racert"]
+    text = _ok(run_racert(["status", "--goroot", str(goroot_copy)], environment))
+    assert sha256_file(object_under_test)[:12] in text and BACKUP_SUFFIX in text
+
+    # The installed GOROOT really links the object (GOCACHE: racert's, keyed by content).
+    gocache = _ok(run_racert(["env"], environment)).splitlines()[1].split("=", 1)[1]
+    binary = tmp_path / "program"
+    completed = subprocess.run(
+        [str(goroot_copy / "bin/go"), "build", "-race", "-o", str(binary), "."], cwd=program_dir,
+        env=clean_environment(GOROOT=str(goroot_copy), GOCACHE=gocache), capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr
+    _run_program(binary)
+    assert not any(name.startswith("_ZN11__sanitizer") for name in nm_symbols(binary))
+
+    _ok(run_racert(["uninstall", "--goroot", str(goroot_copy)], environment))
+    assert snapshot_race_directories(goroot_copy) == before
+    assert {location: sha256_file(goroot_copy / location) for location in SPLIT_LOCATIONS} == originals
+    assert _states(goroot_copy, environment) == ["official", "official"]
+
+
+def test_second_install_keeps_the_first_backup(goroot_copy, standin_object, other_standin_object, cache_home):
+    before = snapshot_race_directories(goroot_copy)
+    originals = {location: sha256_file(goroot_copy / location) for location in SPLIT_LOCATIONS}
+    _ok(run_racert(["install", "--goroot", str(goroot_copy)], _env(cache_home, standin_object)))
+    _ok(run_racert(["install", "--goroot", str(goroot_copy)], _env(cache_home, other_standin_object)))
+    for location in SPLIT_LOCATIONS:
+        assert sha256_file(goroot_copy / location) == sha256_file(other_standin_object)
+        assert sha256_file(Path(str(goroot_copy / location) + BACKUP_SUFFIX)) == originals[location]
+    assert _states(goroot_copy, _env(cache_home, other_standin_object)) == ["racert", "racert"]
+    _ok(run_racert(["uninstall", "--goroot", str(goroot_copy)], _env(cache_home, None)))
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_install_refuses_our_object_without_backup(goroot_copy, standin_object, cache_home):
+    shutil.copyfile(standin_object, goroot_copy / SPLIT_LOCATIONS[1])
+    before = snapshot_race_directories(goroot_copy)
+    completed = run_racert(["install", "--goroot", str(goroot_copy)], _env(cache_home, standin_object))
+    _assert_one_line_error(completed, "no original backup")
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_uninstall_refuses_a_file_changed_after_install_unless_forced(goroot_copy, standin_object,
+                                                                    other_standin_object, cache_home):
+    environment = _env(cache_home, standin_object)
+    originals = {location: sha256_file(goroot_copy / location) for location in SPLIT_LOCATIONS}
+    _ok(run_racert(["install", "--goroot", str(goroot_copy)], environment))
+    shutil.copyfile(other_standin_object, goroot_copy / SPLIT_LOCATIONS[0])
+    before = snapshot_race_directories(goroot_copy)
+    _assert_one_line_error(run_racert(["uninstall", "--goroot", str(goroot_copy)], environment), "--force")
+    assert snapshot_race_directories(goroot_copy) == before
+    assert _states(goroot_copy, environment)[0] == "unknown"
+    _assert_one_line_error(run_racert(["install", "--goroot", str(goroot_copy)], environment), "unknown object")
+    assert snapshot_race_directories(goroot_copy) == before
+    _ok(run_racert(["uninstall", "--goroot", str(goroot_copy), "--force"], environment))
+    assert {location: sha256_file(goroot_copy / location) for location in SPLIT_LOCATIONS} == originals
+
+
+def test_uninstall_without_install_changes_nothing(goroot_copy, cache_home):
+    before = snapshot_race_directories(goroot_copy)
+    assert "nothing to uninstall" in _ok(run_racert(["uninstall", "--goroot", str(goroot_copy)],
+                                                    _env(cache_home, None)))
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_install_into_a_view_is_refused(standin_object, cache_home):
+    environment = _env(cache_home, standin_object)
+    view = _ok(run_racert(["goroot"], environment)).strip()
+    _assert_one_line_error(run_racert(["install", "--goroot", view], environment), "view")
+
+
+def _fake_goroot(root: Path, version: str, locations: tuple[str, ...], content: bytes) -> Path:
+    """A minimal tree: VERSION, src/runtime and the race object locations."""
+    (root / "src/runtime").mkdir(parents=True, exist_ok=True)
+    (root / "VERSION").write_text(f"{version}\ntime 2024-01-01T00:00:00Z\n")
+    for location in locations:
+        (root / location).parent.mkdir(parents=True, exist_ok=True)
+        (root / location).write_bytes(content)
+    return root
+
+
+def test_go_1_19_layout_round_trip(standin_object, official_object, cache_home, tmp_path):
+    goroot = _fake_goroot(tmp_path / "go119", "go1.19.13", (LEGACY_LOCATION,), official_object.read_bytes())
+    environment = _env(cache_home, standin_object)
+    before = snapshot_race_directories(goroot)
+    document = json.loads(_ok(run_racert(["status", "--goroot", str(goroot), "--json"], environment)))
+    assert [entry["location"] for entry in document["locations"]] == [LEGACY_LOCATION]
+    assert document["locations"][0]["state"] == "official"
+    _ok(run_racert(["install", "--goroot", str(goroot)], environment))
+    assert sha256_file(goroot / LEGACY_LOCATION) == sha256_file(standin_object)
+    assert not (goroot / "src/runtime/race/internal").exists()
+    _ok(run_racert(["uninstall", "--goroot", str(goroot)], environment))
+    assert snapshot_race_directories(goroot) == before
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "status"])
+def test_missing_goroot(command, standin_object, cache_home, tmp_path):
+    for goroot in (tmp_path / "does-not-exist", tmp_path):  # absent; present but not a Go tree
+        completed = run_racert([command, "--goroot", str(goroot)], _env(cache_home, standin_object))
+        _assert_one_line_error(completed, "GOROOT not found")
+
+
+@pytest.fixture
+def read_only_goroot(tmp_path, official_object):
+    """A minimal GOROOT on a tmpfs remounted read-only: fails writes even for root."""
+    mount_point = tmp_path / "ro-goroot"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "racert-test", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        _fake_goroot(mount_point, "go1.26.0", SPLIT_LOCATIONS, official_object.read_bytes())
+        # A backup too, so uninstall has something it would restore.
+        backup = Path(str(mount_point / SPLIT_LOCATIONS[0]) + BACKUP_SUFFIX)
+        backup.write_bytes(official_object.read_bytes())
+        subprocess.run(["mount", "-o", "remount,ro", str(mount_point)], check=True)
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall"])
+def test_read_only_goroot(command, read_only_goroot, standin_object, cache_home):
+    before = snapshot_race_directories(read_only_goroot)
+    completed = run_racert([command, "--goroot", str(read_only_goroot)], _env(cache_home, standin_object))
+    _assert_one_line_error(completed, "GOROOT not writable")
+    assert snapshot_race_directories(read_only_goroot) == before
+
+
+@pytest.mark.parametrize("version", ["go1.18.10", "go1.27.0", "devel go1.17-abcdef"])
+@pytest.mark.parametrize("command", ["install", "uninstall", "status"])
+def test_unsupported_go_version(version, command, standin_object, official_object, cache_home, tmp_path):
+    goroot = _fake_goroot(tmp_path / "go", version, SPLIT_LOCATIONS + (LEGACY_LOCATION,),
+                          official_object.read_bytes())
+    before = snapshot_race_directories(goroot)
+    completed = run_racert([command, "--goroot", str(goroot)], _env(cache_home, standin_object))
+    _assert_one_line_error(completed, "unsupported Go version", version.split()[-1].split("-")[0])
+    assert snapshot_race_directories(goroot) == before
+
+
+def test_unexpected_layout(standin_object, official_object, cache_home, tmp_path):
+    goroot = _fake_goroot(tmp_path / "go", "go1.21.0", (LEGACY_LOCATION,), official_object.read_bytes())
+    completed = run_racert(["install", "--goroot", str(goroot)], _env(cache_home, standin_object))
+    _assert_one_line_error(completed, "unexpected GOROOT layout", "amd64v1")
+
+
+def test_missing_or_unusable_object(goroot_copy, cache_home, tmp_path):
+    before = snapshot_race_directories(goroot_copy)
+    missing = tmp_path / "absent.syso"
+    for arguments in (["install", "--goroot", str(goroot_copy)], ["go", "version"], ["goroot"]):
+        _assert_one_line_error(run_racert(arguments, _env(cache_home, missing)), "object not found", str(missing))
+    not_elf = tmp_path / "text.syso"
+    not_elf.write_text("not an object\n")
+    _assert_one_line_error(run_racert(["install", "--goroot", str(goroot_copy)], _env(cache_home, not_elf)),
+                           "object unusable", "not an ELF file")
+    executable = REAL_GOROOT / "bin/go"
+    _assert_one_line_error(run_racert(["goroot"], _env(cache_home, executable)), "not a relocatable object")
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_object_not_built_names_the_build_script(goroot_copy, cache_home, tmp_path):
+    """A checkout without build/race_linux.syso: the default object is missing."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO_ROOT / "tools/racert_cli", checkout / "tools/racert_cli",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(RACERT, checkout / "racert")
+    before = snapshot_race_directories(goroot_copy)
+    for arguments in (["install", "--goroot", str(goroot_copy)], ["go", "build", "-race", "."]):
+        completed = subprocess.run([str(checkout / "racert"), *arguments], env=_env(cache_home, None),
+                                   capture_output=True, text=True)
+        _assert_one_line_error(completed, "object not built", "./build_syso.sh")
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_go_binary_not_found(standin_object, cache_home, tmp_path):
+    missing = tmp_path / "no-go"
+    for arguments in (["go", "version"], ["install"], ["status"], ["goroot"]):
+        completed = run_racert(arguments, _env(cache_home, standin_object, RACERT_GO=str(missing)))
+        _assert_one_line_error(completed, "go binary not found", str(missing))
+    python_only = tmp_path / "bin"
+    python_only.mkdir()
+    (python_only / "python3").symlink_to(sys.executable)  # a real interpreter, not a shell shim
+    completed = run_racert(["go", "version"], _env(cache_home, standin_object, PATH=str(python_only)))
+    _assert_one_line_error(completed, "go binary not found", "no `go` on PATH")
+
+
+def test_host_must_be_linux_amd64(goroot_copy, standin_object, cache_home):
+    setarch = shutil.which("setarch")
+    if setarch is None:
+        pytest.skip("setarch (util-linux) not installed: cannot present another machine type")
+    before = snapshot_race_directories(goroot_copy)
+    for arguments in (["install", "--goroot", str(goroot_copy)], ["go", "version"], ["status"]):
+        completed = run_racert(arguments, _env(cache_home, standin_object), prefix=(setarch, "i686"))
+        _assert_one_line_error(completed, "host is Linux/i686", "linux/amd64")
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+# ---------------------------------------------------------------- help and version
+
+def test_help_documents_every_command(cache_home):
+    overview = _ok(run_racert(["--help"], _env(cache_home, None)))
+    for command in ("go", "goroot", "env", "install", "uninstall", "status", "clean", "version"):
+        assert f"\n  {command} " in overview
+        for form in ([command, "--help"], ["help", command]):
+            text = _ok(run_racert(form, _env(cache_home, None)))
+            assert text.startswith(f"usage: racert"), (form, text)
+            assert command in text.splitlines()[0]
+    for variable in ("RACERT_GO", "RACERT_OBJECT", "XDG_CACHE_HOME", "--object"):
+        assert variable in overview
+    assert "GOCACHE" in _ok(run_racert(["go", "--help"], _env(cache_home, None)))
+
+
+def test_version_and_usage_errors(standin_object, cache_home):
+    version = _ok(run_racert(["version"], _env(cache_home, standin_object)))
+    assert version.startswith("racert ") and sha256_file(standin_object)[:12] in version
+    unknown = run_racert(["frobnicate"], _env(cache_home, None))
+    assert unknown.returncode == 2 and "unknown command" in unknown.stderr
+    assert run_racert(["status", "--bogus"], _env(cache_home, None)).returncode == 2
+
+
+def test_go_arguments_pass_through_untouched(standin_object, cache_home):
+    """Flags after `go` belong to go, even ones racert also knows."""
+    completed = run_racert(["go", "help", "build"], _env(cache_home, standin_object))
+    assert "usage: go build" in _ok(completed)
+    completed = run_racert(["go", "env", "-json", "GOROOT"], _env(cache_home, standin_object))
+    assert json.loads(_ok(completed))["GOROOT"] == _ok(run_racert(["goroot"], _env(cache_home, standin_object))).strip()
+
+
+def test_clean_removes_views(standin_object, tmp_path):
+    cache = tmp_path / "cache"
+    view = Path(_ok(run_racert(["goroot"], _env(cache, standin_object))).strip())
+    assert str(view) in _ok(run_racert(["clean"], _env(cache, None)))
+    assert not view.exists() and (REAL_GOROOT / "VERSION").is_file()
+    assert "gocache" in _ok(run_racert(["clean", "--all"], _env(cache, None)))
+    assert "nothing to remove" in _ok(run_racert(["clean", "--all"], _env(cache, None)))
