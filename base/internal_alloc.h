@@ -3,7 +3,8 @@
 // Contract:
 //   * InternalAlloc never returns null (Fatal when the kernel refuses memory),
 //     returns memory that is zeroed and 16-byte aligned. Size 0 is allowed and
-//     yields a unique, freeable block.
+//     yields a unique, freeable block. Only the requested `size` bytes are
+//     guaranteed zero, not the slack up to InternalAllocBlockSize(size).
 //   * InternalFree must be given the same size that was passed to
 //     InternalAlloc (the allocator keeps no per-block header). Null is ignored.
 //   * Thread-safe; no per-thread state (goroutines migrate between threads).
