@@ -142,7 +142,8 @@ usage: racert status [--goroot DIR] [--object FILE] [--json]
 For each race object location of the GOROOT, prints one of:
   official  the LLVM ThreadSanitizer object Go ships
   racert    racert's object: version and sha256 prefix, matched against the install
-            manifest, build/race_linux.syso or --object FILE
+            manifest, build/race_linux.syso or --object FILE (an unmatched object
+            with racert's symbols is reported as an unrecorded build)
   original  the same bytes as the .racert-orig backup, but not recognisably official
   unknown   something else
   missing   no file

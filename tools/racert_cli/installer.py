@@ -29,7 +29,9 @@ from typing import Callable
 
 from . import RACERT_VERSION
 from .errors import RacertError
-from .objects import DEFAULT_OBJECT, RaceObject, default_object_sha256, looks_official, sha256_of_file
+from .objects import (
+    DEFAULT_OBJECT, RaceObject, default_object_sha256, looks_like_racert, looks_official, sha256_of_file,
+)
 from .toolchain import BACKUP_SUFFIX, Goroot
 
 MANIFEST_LOCATION = "src/runtime/race/racert-install.json"
@@ -78,7 +80,8 @@ def install(goroot: Goroot, race_object: RaceObject) -> list[str]:
                     f"original exists; run `racert uninstall --force` first or inspect it by hand")
             plans.append((location, file, backup, False))
         else:
-            if current == race_object.sha256 or current == recorded.get(location, {}).get("sha256"):
+            if (current in (race_object.sha256, recorded.get(location, {}).get("sha256"))
+                    or looks_like_racert(file.read_bytes())):
                 raise RacertError(
                     f"{file} already holds a racert object but no original backup {backup.name} exists; "
                     f"restore the official object (reinstall Go) before installing")
@@ -184,6 +187,8 @@ def status(goroot: Goroot, candidate: RaceObject | None) -> list[LocationStatus]
         if matches:
             version = manifest.get("racert_version", RACERT_VERSION)
             state, description = "racert", f"racert {version}, sha256 {sha[:_SHORT_HASH]} ({'; '.join(matches)})"
+        elif looks_like_racert(file.read_bytes()):
+            state, description = "racert", f"racert object of an unrecorded build, sha256 {sha[:_SHORT_HASH]}"
         elif looks_official(file.read_bytes()):
             state, description = "official", f"official (LLVM ThreadSanitizer), sha256 {sha[:_SHORT_HASH]}"
         elif backup_sha == sha:

@@ -25,6 +25,7 @@ DEFAULT_OBJECT = REPOSITORY_ROOT / "build" / "race_linux.syso"
 # lives in the C++ namespace __sanitizer (mangled _ZN11__sanitizer...) and exports
 # __sanitizer_* helpers. racert's object uses neither.
 _OFFICIAL_SYMBOL_PREFIXES = ("_ZN11__sanitizer", "__sanitizer_")
+_RACERT_NAMESPACE_MARK = "6racert"
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,19 @@ def default_object_sha256() -> str | None:
 
 def looks_official(data: bytes) -> bool:
     """True for the race object Go ships (LLVM ThreadSanitizer in Go mode)."""
-    try:
-        symbols = elf.read_symbols(data)
-    except elf.ElfFormatError:
-        return False
-    names = {symbol.name for symbol in symbols if symbol.is_defined}
+    names = _defined_names(data)
     return "__tsan_init" in names and any(name.startswith(_OFFICIAL_SYMBOL_PREFIXES) for name in names)
+
+
+def looks_like_racert(data: bytes) -> bool:
+    """True for a racert detector object of any build: its code lives in the C++
+    namespace racert, which appears in mangled names as "6racert"."""
+    names = _defined_names(data)
+    return "__tsan_init" in names and any(_RACERT_NAMESPACE_MARK in name for name in names)
+
+
+def _defined_names(data: bytes) -> set[str]:
+    try:
+        return {symbol.name for symbol in elf.read_symbols(data) if symbol.is_defined}
+    except elf.ElfFormatError:
+        return set()
