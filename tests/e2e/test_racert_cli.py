@@ -273,6 +273,35 @@ def test_symlink_view_builds_and_links_our_object(standin_object, official_objec
     assert linked_object_evidence(binary, standin_object, official_object, official_binary) == []
 
 
+def test_view_on_another_filesystem_falls_back_to_symlinks(standin_object, tmp_path):
+    """Hard links cannot cross filesystems: a cache on a tmpfs gets a symlink view."""
+    cache = tmp_path / "tmpfs-cache"
+    cache.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "racert-test", str(cache)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        environment = _env(cache, standin_object)
+        view = Path(_ok(run_racert(["goroot"], environment)).strip())
+        assert json.loads((view / ".racert-view.json").read_text())["link_mode"] == "symlink"
+        assert (view / "src/runtime/race/race.go").is_symlink()
+        listed = _ok(run_racert(["go", "list", "-race", "-deps", "runtime/race"], environment))
+        assert "runtime/race/internal/amd64v1" in listed.split()
+    finally:
+        subprocess.run(["umount", str(cache)], check=True)
+
+
+def test_damaged_view_is_reported(standin_object, other_standin_object, tmp_path):
+    cache = tmp_path / "cache"
+    view = Path(_ok(run_racert(["goroot"], _env(cache, standin_object))).strip())
+    (view / SPLIT_LOCATIONS[1]).write_bytes(other_standin_object.read_bytes())
+    completed = run_racert(["go", "version"], _env(cache, standin_object))
+    _assert_one_line_error(completed, "damaged GOROOT view", "racert clean")
+    _ok(run_racert(["clean"], _env(cache, None)))
+    assert _ok(run_racert(["goroot"], _env(cache, standin_object))).strip() == str(view)
+
+
 def test_view_lists_the_same_std_packages(standin_object, cache_home):
     plain = subprocess.run([REAL_GO, "list", "std"], capture_output=True, text=True, check=True,
                            env=clean_environment()).stdout
@@ -399,6 +428,22 @@ def test_install_refuses_our_object_without_backup(goroot_copy, standin_object, 
     before = snapshot_race_directories(goroot_copy)
     completed = run_racert(["install", "--goroot", str(goroot_copy)], _env(cache_home, standin_object))
     _assert_one_line_error(completed, "no original backup")
+    assert snapshot_race_directories(goroot_copy) == before
+
+
+def test_install_refuses_an_unrecorded_racert_object_without_backup(goroot_copy, standin_object, cache_home):
+    """Without a manifest or a hash match, racert's own symbols still identify it: it
+    must never become the "original" backup."""
+    if not BUILD_OBJECT.is_file():
+        pytest.skip("build/race_linux.syso not built (./build_syso.sh)")
+    # Trailing padding keeps the ELF readable but matches no known hash.
+    (goroot_copy / SPLIT_LOCATIONS[0]).write_bytes(BUILD_OBJECT.read_bytes() + bytes(16))
+    environment = _env(cache_home, standin_object)
+    document = json.loads(_ok(run_racert(["status", "--goroot", str(goroot_copy), "--json"], environment)))
+    assert document["locations"][0]["state"] == "racert"
+    assert "unrecorded build" in document["locations"][0]["description"]
+    before = snapshot_race_directories(goroot_copy)
+    _assert_one_line_error(run_racert(["install", "--goroot", str(goroot_copy)], environment), "no original backup")
     assert snapshot_race_directories(goroot_copy) == before
 
 
