@@ -1,0 +1,135 @@
+// Shared fixture for the detection-core unit tests (tests/unit/core_*_test.cpp).
+//
+// The tests play the part of Go's scheduler: they create simulated goroutines
+// and call the core exactly as the entry points would, one step at a time, so
+// every interleaving is chosen by the test and the outcome is deterministic.
+//
+// The core keeps process-global state, so there is one runtime per process:
+// Runtime() initializes it on first use through __tsan_init (the same path Go
+// takes, with GORACE unset and a fake Go callback), then
+//   - maps shadow for a fake application range inside Go's heap window
+//     (kFakeHeapBase, kFakeHeapSize); the core never dereferences application
+//     memory except in atomics, so these addresses need not be real memory,
+//   - installs FakeSymbolize as the code symbolizer (pc -> "fn_<hex pc>",
+//     "file.go", line pc & 0xffff, offset 0),
+//   - redirects race reports into an in-memory file that the tests read back,
+//   - starts the main goroutine (report number 1) from the init context.
+// Other test files that need the runtime must use Runtime() too, never call
+// __tsan_init themselves (a second init would start a second "main").
+//
+// Isolation between tests sharing the process: every address handed out by
+// CoreTest::Alloc is fresh, every pc from NewPc() is unique (so no two reports
+// have equal stacks and suppress_equal_stacks never hides one), and every test
+// gets its own root goroutine, started by main, from which its goroutines
+// descend. Goroutines a test leaves running are ended in TearDown.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "base/types.h"
+#include "tsan_core/goroutine.h"
+#include "tsan_core/memory_access.h"
+#include "tsan_core/race_report.h"
+#include "tsan_core/runtime.h"
+#include "tsan_core/symbolizer.h"
+#include "tsan_core/sync_ops.h"
+
+namespace racert::core_test {
+
+constexpr uptr kFakeHeapBase = uptr{0xc000000000};
+constexpr uptr kFakeHeapSize = uptr{256} << 20;
+// Real, readable and writable memory (for atomics), inside the shadowed range.
+constexpr uptr kRealMemorySize = uptr{1} << 20;
+constexpr uptr kRealMemoryBase = kFakeHeapBase + kFakeHeapSize - kRealMemorySize;
+
+struct TestRuntime {
+  GoroutineState* init_context;  // report number 0
+  GoroutineState* main_goroutine;  // report number 1
+  void* proc;
+  int report_fd;
+};
+
+// Initializes the runtime once per process (see above) and returns it.
+TestRuntime& Runtime();
+
+// A program counter never returned before in this process. Lines derived
+// from it (pc & 0xffff) are never 0.
+uptr NewPc();
+
+// What FakeSymbolize prints for `pc`: "fn_<hex pc>", and the full frame text
+// "  fn_<hex>()\n      file.go:<pc & 0xffff> +0x0\n".
+std::string FakeFunctionName(uptr pc);
+std::string FakeFrameText(uptr pc);
+
+// The code symbolizer the fixture installs (tsan_core/symbolizer.h signature).
+uptr FakeSymbolize(uptr pc, CodeFrame* frames, uptr max_frames);
+
+// The callback handed to __tsan_init, standing in for runtime.racecallbackthunk.
+// Command 1 (symbolize code) answers like Go does (ABI doc section 5) for a
+// made-up program:
+//   - a pc q in [kFakeInlinedBegin, kFakeInlinedEnd) is an inlined call: the
+//     frame is "inl_<hex q>" at inline.go:<q & 0xffff> +0x<q & 0xff>, and
+//     ctx.pc becomes q + kFakeInlinedCallerDelta (the logical caller's pc in
+//     the same physical function, outside that range);
+//   - any other q is a physical frame "gofn_<hex q>" at
+//     go_file.go:<q & 0xffff> +0x2a, ctx.pc left unchanged.
+// Every other command is counted as unexpected (the core must not make it).
+constexpr uptr kFakeInlinedBegin = uptr{0x7000000};
+constexpr uptr kFakeInlinedEnd = uptr{0x7100000};
+constexpr uptr kFakeInlinedCallerDelta = uptr{0x200000};
+void FakeGoCallback(uptr command, void* context);
+struct GoCallbackCounts {
+  u64 symbolize_code;
+  u64 unexpected;
+};
+GoCallbackCounts GoCallbackCountsSoFar();
+
+// Report text written since the last call (by any test in this process).
+std::string TakeReportText();
+
+// Number of non-overlapping occurrences of `needle` in `text`.
+size_t CountOccurrences(const std::string& text, const std::string& needle);
+
+// "0x%012x" as Go prints addresses in reports.
+std::string GoAddress(uptr addr);
+
+class CoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  GoroutineState* Main() { return Runtime().main_goroutine; }
+  // This test's root goroutine: started by main in SetUp.
+  GoroutineState* Root() { return root_; }
+
+  // A new goroutine started by `parent` (at a fresh pc unless given).
+  GoroutineState* Go(GoroutineState* parent);
+  GoroutineState* GoAt(GoroutineState* parent, uptr pc);
+  // Ends g (go_end). Each goroutine may be ended once.
+  void End(GoroutineState* g);
+
+  // `size` fresh bytes of fake application memory, `align`-aligned, with a
+  // guard gap so no two allocations share a shadow word.
+  uptr Alloc(uptr size, uptr align = 8);
+  // `size` fresh bytes of real memory (readable and writable, zeroed).
+  uptr AllocReal(uptr size, uptr align = 8);
+
+  // Plain 1-byte accesses at a fresh pc.
+  void Write(GoroutineState* g, uptr addr);
+  void Read(GoroutineState* g, uptr addr);
+
+  // Reports printed since the previous call (or since SetUp).
+  u64 TakeRaces();
+  // Report text printed since the previous call (or since SetUp).
+  std::string TakeReports() { return TakeReportText(); }
+
+ private:
+  GoroutineState* root_ = nullptr;
+  std::vector<GoroutineState*> running_;
+  u64 race_baseline_ = 0;
+};
+
+}  // namespace racert::core_test
