@@ -1,0 +1,344 @@
+// The race check itself: byte granularity, ranges, atomic vs plain accesses,
+// and memory reuse (malloc/free).
+#include "tests/unit/core_test_support.h"
+
+#include "tsan_core/runtime_options.h"
+#include "tsan_core/sync_table.h"
+
+namespace racert::core_test {
+namespace {
+
+class CoreAccessTest : public CoreTest {
+ protected:
+  void WriteRange(GoroutineState* g, uptr addr, uptr size) { AccessRange(g, addr, size, true, false, NewPc()); }
+  void ReadRange(GoroutineState* g, uptr addr, uptr size) { AccessRange(g, addr, size, false, false, NewPc()); }
+  void AtomicWrite(GoroutineState* g, uptr addr, uptr size) { AccessRange(g, addr, size, true, true, NewPc()); }
+  void AtomicRead(GoroutineState* g, uptr addr, uptr size) { AccessRange(g, addr, size, false, true, NewPc()); }
+};
+
+// --- Byte granularity ----------------------------------------------------------------
+
+TEST_F(CoreAccessTest, DifferentBytesOfOneWordNeverRace) {
+  uptr word = Alloc(8, 8);
+  std::vector<GoroutineState*> gs;
+  for (int i = 0; i < 8; i++) gs.push_back(Go(Root()));
+  for (int i = 0; i < 8; i++) Write(gs[i], word + i);
+  for (int i = 0; i < 8; i++) Read(gs[i], word + i);
+  for (int i = 0; i < 8; i++) Write(gs[i], word + i);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, SameByteRacesOnEveryPosition) {
+  for (int byte = 0; byte < 8; byte++) {
+    uptr word = Alloc(8, 8);
+    GoroutineState* a = Go(Root());
+    GoroutineState* b = Go(Root());
+    Write(a, word + byte);
+    Write(b, word + byte);
+    EXPECT_EQ(TakeRaces(), 1u) << "byte " << byte;
+  }
+}
+
+TEST_F(CoreAccessTest, ReadWriteConflictsBothWays) {
+  uptr x = Alloc(8), y = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Read(a, x);
+  Write(b, x);
+  EXPECT_EQ(TakeRaces(), 1u) << "write after concurrent read";
+  Write(a, y);
+  Read(b, y);
+  EXPECT_EQ(TakeRaces(), 1u) << "read after concurrent write";
+}
+
+TEST_F(CoreAccessTest, ReadsNeverRace) {
+  uptr x = Alloc(8);
+  std::vector<GoroutineState*> gs;
+  for (int i = 0; i < 20; i++) gs.push_back(Go(Root()));
+  for (GoroutineState* g : gs) Read(g, x);
+  for (GoroutineState* g : gs) ReadRange(g, x, 8);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, OneByteAccessRacesWithOverlappingEightByteRange) {
+  uptr word = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, word + 5);
+  WriteRange(b, word, 8);
+  EXPECT_EQ(TakeRaces(), 1u);
+
+  uptr word2 = Alloc(8, 8);
+  GoroutineState* c = Go(Root());
+  GoroutineState* d = Go(Root());
+  WriteRange(c, word2, 8);
+  Read(d, word2 + 7);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+TEST_F(CoreAccessTest, SameGoroutineNeverRacesWithItself) {
+  uptr x = Alloc(8), lock = Alloc(8);
+  GoroutineState* a = Go(Root());
+  Write(a, x);
+  Release(a, lock);  // a new epoch
+  Read(a, x);
+  Write(a, x);
+  WriteRange(a, x, 8);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, ARaceIsReportedOncePerEarlierAccess) {
+  // After a report the earlier access is forgotten: a second conflicting
+  // access by the same goroutine does not report it again.
+  uptr x = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, x);
+  Write(b, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+  Read(b, x);
+  Write(b, x);
+  EXPECT_EQ(TakeRaces(), 0u);
+  // A new conflicting access by a still does race with b's.
+  Write(a, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+// --- Ranges ----------------------------------------------------------------------
+
+TEST_F(CoreAccessTest, UnalignedRangeCrossingWordsConflictsOnlyOnItsBytes) {
+  uptr base = Alloc(24, 8);
+  GoroutineState* a = Go(Root());
+  WriteRange(a, base + 5, 8);  // bytes 5..12: two words
+  GoroutineState* inside_first = Go(Root());
+  GoroutineState* inside_second = Go(Root());
+  GoroutineState* just_before = Go(Root());
+  GoroutineState* just_after = Go(Root());
+  Write(just_before, base + 4);
+  Write(just_after, base + 13);
+  EXPECT_EQ(TakeRaces(), 0u) << "bytes next to the range are not part of it";
+  Read(inside_first, base + 5);
+  EXPECT_EQ(TakeRaces(), 1u) << "first byte of the range";
+  Read(inside_second, base + 12);
+  EXPECT_EQ(TakeRaces(), 1u) << "last byte of the range, in the next word";
+}
+
+TEST_F(CoreAccessTest, RangeRacingOnlyInItsLastWord) {
+  uptr base = Alloc(64, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, base + 62);
+  TakeReports();
+  ReadRange(b, base, 63);  // 8 words, the conflict is in the last one
+  EXPECT_EQ(TakeRaces(), 1u);
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Read at " + GoAddress(base + 62) + " by"), std::string::npos) << report;
+  EXPECT_NE(report.find("Previous write at " + GoAddress(base + 62) + " by"), std::string::npos) << report;
+}
+
+TEST_F(CoreAccessTest, RangeEndingJustBeforeAConflictDoesNotRace) {
+  uptr base = Alloc(64, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, base + 62);
+  ReadRange(b, base, 62);
+  ReadRange(b, base + 63, 1);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, ZeroSizeRangesAreIgnored) {
+  uptr x = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, x);
+  WriteRange(b, x, 0);
+  ReadRange(b, x, 0);
+  AtomicWrite(b, x, 0);
+  EXPECT_EQ(TakeRaces(), 0u);
+  // b's zero-size accesses left nothing behind for a later conflict.
+  GoroutineState* c = Go(a);  // ordered after a, concurrent with b
+  Write(c, x);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, LargeRangesRaceOnceAndOrderedOnesDoNot) {
+  constexpr uptr kSize = uptr{1} << 20;
+  uptr big = Alloc(kSize, 4096);
+  uptr lock = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  GoroutineState* c = Go(Root());
+  WriteRange(a, big, kSize);
+  Release(a, lock);
+  Acquire(c, lock);
+  WriteRange(c, big, kSize);
+  EXPECT_EQ(TakeRaces(), 0u) << "ordered 1 MiB writes";
+  // Every word conflicts, with the same two stacks: turn deduplication off
+  // so that only the one-report-per-access rule can keep this at one.
+  g_options.suppress_equal_stacks = false;
+  ReadRange(b, big + 3, kSize - 3);
+  g_options.suppress_equal_stacks = true;
+  EXPECT_EQ(TakeRaces(), 1u) << "one report for the whole racing range";
+}
+
+TEST_F(CoreAccessTest, OneReportPerRangeAccessButEveryRangeAccessCanReport) {
+  uptr base = Alloc(1024, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  GoroutineState* c = Go(Root());
+  g_options.suppress_equal_stacks = false;  // see LargeRangesRaceOnce...
+  WriteRange(a, base, 1024);
+  WriteRange(b, base, 1024);
+  u64 first = TakeRaces();
+  // c races with b's range (a's cells in b's words were replaced by b's).
+  ReadRange(c, base + 512, 512);
+  u64 second = TakeRaces();
+  g_options.suppress_equal_stacks = true;
+  EXPECT_EQ(first, 1u);
+  EXPECT_EQ(second, 1u);
+}
+
+// --- Atomic vs plain -----------------------------------------------------------------
+
+TEST_F(CoreAccessTest, AtomicAccessesNeverRaceWithEachOther) {
+  uptr x = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  AtomicWrite(a, x, 8);
+  AtomicWrite(b, x, 8);
+  AtomicRead(a, x, 4);
+  AtomicWrite(b, x + 4, 4);
+  AtomicRead(b, x, 8);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, AtomicAndPlainAccessesRace) {
+  uptr x = Alloc(8, 8), y = Alloc(8, 8), z = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  AtomicWrite(a, x, 8);
+  Read(b, x);
+  EXPECT_EQ(TakeRaces(), 1u) << "plain read after atomic write";
+  Write(a, y);
+  AtomicRead(b, y, 4);
+  EXPECT_EQ(TakeRaces(), 1u) << "atomic read after plain write";
+  AtomicRead(a, z, 8);
+  Write(b, z + 2);
+  EXPECT_EQ(TakeRaces(), 1u) << "plain write after atomic read";
+}
+
+TEST_F(CoreAccessTest, AtomicAccessDoesNotHideAnEarlierPlainOne) {
+  // a plain write, then an atomic write by the same goroutine: a later
+  // concurrent atomic read still conflicts with the plain write.
+  uptr x = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, x);
+  AtomicWrite(a, x, 8);
+  AtomicRead(b, x, 8);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+TEST_F(CoreAccessTest, ReportAtomicRacesFalseSuppressesAtomicVsPlain) {
+  bool saved = g_access_options.report_atomic_races;
+  g_access_options.report_atomic_races = false;
+  uptr x = Alloc(8, 8), y = Alloc(8, 8), z = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  AtomicWrite(a, x, 8);
+  Write(b, x);
+  Write(a, y);
+  AtomicRead(b, y, 8);
+  u64 atomic_races = TakeRaces();
+  Write(a, z);
+  Write(b, z);
+  u64 plain_races = TakeRaces();
+  g_access_options.report_atomic_races = saved;
+  EXPECT_EQ(atomic_races, 0u);
+  EXPECT_EQ(plain_races, 1u) << "plain races are still reported";
+}
+
+// --- malloc / free --------------------------------------------------------------------
+
+TEST_F(CoreAccessTest, MallocForgetsEarlierAccesses) {
+  uptr obj = Alloc(64, 16);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  WriteRange(a, obj, 64);
+  Read(a, obj + 8);
+  OnMalloc(obj, 64);
+  WriteRange(b, obj, 64);
+  Write(b, obj + 8);
+  EXPECT_EQ(TakeRaces(), 0u);
+  // Outside the reallocated range nothing was forgotten.
+  uptr neighbour = Alloc(8);
+  Write(a, neighbour);
+  OnMalloc(obj, 64);
+  Write(b, neighbour);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+TEST_F(CoreAccessTest, MallocOfPartOfARangeForgetsOnlyThatPart) {
+  uptr base = Alloc(64, 16);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  WriteRange(a, base, 64);
+  OnMalloc(base, 32);
+  WriteRange(b, base, 32);
+  EXPECT_EQ(TakeRaces(), 0u);
+  Write(b, base + 40);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+TEST_F(CoreAccessTest, FreeForgetsEarlierAccesses) {
+  uptr obj = Alloc(48, 16);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  WriteRange(a, obj, 48);
+  OnFree(obj, 48);
+  WriteRange(b, obj, 48);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, FreeDropsSyncObjects) {
+  uptr data = Alloc(8);
+  uptr mutex_obj = Alloc(16, 16);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, data);
+  Release(a, mutex_obj + 8);
+  uptr sync_vars_before = SyncVarCount();
+  OnFree(mutex_obj, 16);
+  EXPECT_EQ(SyncVarCount(), sync_vars_before - 1);
+  OnMalloc(mutex_obj, 16);  // a new object at the same address
+  Acquire(b, mutex_obj + 8);
+  Write(b, data);
+  EXPECT_EQ(TakeRaces(), 1u) << "the new object must not inherit the old one's release";
+}
+
+TEST_F(CoreAccessTest, SyncObjectsOutsideTheFreedRangeSurvive) {
+  uptr data = Alloc(8);
+  uptr objects = Alloc(32, 16);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Write(a, data);
+  Release(a, objects + 16);
+  OnFree(objects, 16);
+  Acquire(b, objects + 16);
+  Write(b, data);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+TEST_F(CoreAccessTest, FreeOfSpilledWordsForgetsEveryCell) {
+  // Many concurrent readers spill a word into a cell set; free must drop it
+  // whole so that no old reader races with the next owner of the memory.
+  uptr obj = Alloc(8, 8);
+  for (int i = 0; i < 40; i++) Read(Go(Root()), obj + (i % 8));
+  OnFree(obj, 8);
+  OnMalloc(obj, 8);
+  WriteRange(Go(Root()), obj, 8);
+  EXPECT_EQ(TakeRaces(), 0u);
+}
+
+}  // namespace
+}  // namespace racert::core_test
