@@ -1,0 +1,137 @@
+// racert's guarantee over TSan v3: nothing is evicted from the shadow, so the
+// first race on every word is reported however many other goroutines touched
+// the word in between. TSan keeps four cells per word and evicts at random,
+// so it misses the scenarios below.
+#include "tests/unit/core_test_support.h"
+
+#include "shadow/cell_set.h"
+
+namespace racert::core_test {
+namespace {
+
+class CoreNoEvictionTest : public CoreTest {};
+
+TEST_F(CoreNoEvictionTest, WriterRacesWithAHundredConcurrentReaders) {
+  uptr x = Alloc(8);
+  std::vector<GoroutineState*> readers;
+  for (int i = 0; i < 100; i++) readers.push_back(Go(Root()));
+  for (GoroutineState* r : readers) Read(r, x);
+  EXPECT_EQ(TakeRaces(), 0u);
+  GoroutineState* writer = Go(Root());
+  Write(writer, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
+TEST_F(CoreNoEvictionTest, WriterRacesWithTheOneReaderItIsNotOrderedAfter) {
+  // 100 concurrent readers; the writer is ordered after all but the first.
+  // Only the first reader's cell can produce the report, and it must still be
+  // there after 99 later readers.
+  uptr x = Alloc(8);
+  std::vector<GoroutineState*> readers;
+  std::vector<uptr> done;
+  for (int i = 0; i < 100; i++) {
+    readers.push_back(Go(Root()));
+    done.push_back(Alloc(8));
+  }
+  for (int i = 0; i < 100; i++) {
+    Read(readers[i], x);
+    Release(readers[i], done[i]);
+  }
+  GoroutineState* writer = Go(Root());
+  for (int i = 1; i < 100; i++) Acquire(writer, done[i]);
+  TakeReports();
+  Write(writer, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+  std::string report = TakeReports();
+  char who[64];
+  snprintf(who, sizeof(who), "by goroutine %llu:", static_cast<unsigned long long>(readers[0]->number));
+  EXPECT_NE(report.find(std::string("Previous read at ") + GoAddress(x) + " " + who), std::string::npos)
+      << "the report must name the first reader\n"
+      << report;
+}
+
+TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
+  // The first reader of byte 0 is followed by a crowd that is ordered before
+  // the final writer: readers of byte 0 and writers of bytes 1..7, each in its
+  // own goroutine (so each needs its own cell). The final write to byte 0 must
+  // still meet the first reader.
+  uptr word = Alloc(8, 8);
+  uptr crowd_done = Alloc(8);
+  GoroutineState* first = Go(Root());
+  Read(first, word);
+
+  uptr sets_before = CellSetCount();
+  uptr bytes_before = CellSetBytesInUse();
+  // Writers of the same byte hand it over through a per-byte lock, so the
+  // crowd has no race of its own; readers of byte 0 are all concurrent.
+  uptr byte_locks = Alloc(8 * 8, 8);
+  for (int i = 0; i < 140; i++) {
+    GoroutineState* g = Go(Root());
+    if (i % 2 == 0) {
+      Read(g, word);
+    } else {
+      int byte = 1 + (i / 2) % 7;
+      Acquire(g, byte_locks + 8 * byte);
+      Write(g, word + byte);
+      Release(g, byte_locks + 8 * byte);
+    }
+    ReleaseMerge(g, crowd_done);
+  }
+  EXPECT_EQ(TakeRaces(), 0u) << "the crowd itself has no race";
+  uptr sets_grown = CellSetCount();
+  uptr bytes_grown = CellSetBytesInUse();
+  EXPECT_GT(sets_grown, sets_before);
+  EXPECT_GT(bytes_grown, bytes_before);
+
+  GoroutineState* writer = Go(Root());
+  Acquire(writer, crowd_done);
+  Write(writer, word);
+  EXPECT_EQ(TakeRaces(), 1u) << "the first reader's cell was lost";
+
+  OnMalloc(word, 8);
+  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetBytesInUse(), bytes_before);
+}
+
+TEST_F(CoreNoEvictionTest, EveryWordOfARangeKeepsItsFirstAccess) {
+  // 64 words each get an early unordered write by `early`, then dozens of
+  // ordered readers per word; a late writer not ordered after `early` must
+  // race on every one of the 64 words (one report per single-word access).
+  constexpr int kWords = 64;
+  uptr base = Alloc(kWords * 8, 8);
+  uptr readers_done = Alloc(8);
+  GoroutineState* early = Go(Root());
+  for (int w = 0; w < kWords; w++) Write(early, base + 8 * w + 3);
+  GoroutineState* late = Go(Root());
+  for (int i = 0; i < 30; i++) {
+    GoroutineState* r = Go(Root());
+    for (int w = 0; w < kWords; w++) Read(r, base + 8 * w + (i % 3 == 0 ? 0 : 5));
+    ReleaseMerge(r, readers_done);
+  }
+  EXPECT_EQ(TakeRaces(), 0u);
+  Acquire(late, readers_done);
+  for (int w = 0; w < kWords; w++) Read(late, base + 8 * w + 3);
+  EXPECT_EQ(TakeRaces(), static_cast<u64>(kWords));
+}
+
+TEST_F(CoreNoEvictionTest, CellSetsShrinkBackWhenTheWordIsCollapsed) {
+  // Once every concurrent cell is subsumed by one ordered write, the word
+  // returns to a single direct cell and its set is recycled.
+  uptr x = Alloc(8);
+  uptr done = Alloc(8);
+  uptr sets_before = CellSetCount();
+  for (int i = 0; i < 50; i++) {
+    GoroutineState* g = Go(Root());
+    Read(g, x);
+    ReleaseMerge(g, done);
+  }
+  EXPECT_GT(CellSetCount(), sets_before);
+  GoroutineState* writer = Go(Root());
+  Acquire(writer, done);
+  Write(writer, x);
+  EXPECT_EQ(TakeRaces(), 0u);
+  EXPECT_EQ(CellSetCount(), sets_before);
+}
+
+}  // namespace
+}  // namespace racert::core_test
