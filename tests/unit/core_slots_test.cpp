@@ -1,0 +1,129 @@
+// Many goroutines: more live goroutines than slots (slots are taken from their
+// owners), and a million goroutines over a run with bounded memory.
+#include "tests/unit/core_test_support.h"
+
+#include <chrono>
+
+#include "base/internal_alloc.h"
+#include "shadow/shadow_cell.h"
+
+namespace racert::core_test {
+namespace {
+
+class CoreSlotsTest : public CoreTest {};
+
+TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
+  // 200 live siblings (fewer than kSlotCount) write one variable in turn:
+  // each write races with the previous sibling's.
+  constexpr int kWriters = 200;
+  uptr shared = Alloc(8);
+  for (int i = 0; i < kWriters; i++) Write(Go(Root()), shared);
+  EXPECT_EQ(TakeRaces(), static_cast<u64>(kWriters - 1));
+}
+
+TEST_F(CoreSlotsTest, ThousandLiveGoroutinesDoingOrderedWorkHaveNoFalseRace) {
+  constexpr int kGoroutines = 1000;
+  static_assert(kGoroutines > 3 * kSlotCount);
+  uptr own = Alloc(8 * kGoroutines, 8);
+  uptr config = Alloc(8);
+  uptr done = Alloc(8 * kGoroutines, 8);
+  GoroutineState* parent = Go(Root());
+  Write(parent, config);
+  for (int i = 0; i < kGoroutines; i++) Write(parent, own + 8 * i);  // initialize
+
+  std::vector<GoroutineState*> workers;
+  for (int i = 0; i < kGoroutines; i++) workers.push_back(Go(parent));
+  // All 1000 are alive; each works in turn, so slots keep changing hands.
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < kGoroutines; i++) {
+      GoroutineState* w = workers[i];
+      if (round > 0) Acquire(w, done + 8 * i);  // the parent handed the value back
+      Read(w, config);
+      Read(w, own + 8 * i);
+      Write(w, own + 8 * i);
+      Release(w, done + 8 * i);
+    }
+    for (int i = 0; i < kGoroutines; i++) {
+      Acquire(parent, done + 8 * i);
+      Read(parent, own + 8 * i);
+      Write(parent, own + 8 * i);
+      Release(parent, done + 8 * i);
+    }
+  }
+  EXPECT_EQ(TakeRaces(), 0u);
+  for (GoroutineState* w : workers) End(w);
+}
+
+TEST_F(CoreSlotsTest, UnorderedGoroutinesStillRaceWhenSlotsAreExhausted) {
+  constexpr int kGoroutines = 1000;
+  uptr shared = Alloc(8);
+  GoroutineState* parent = Go(Root());
+  std::vector<GoroutineState*> live;
+  for (int i = 0; i < kGoroutines; i++) live.push_back(Go(parent));
+  // Every slot is owned now. Two more unordered goroutines: the first pair
+  // of conflicting accesses must still be reported.
+  GoroutineState* a = Go(parent);
+  GoroutineState* b = Go(parent);
+  Write(a, shared);
+  Write(b, shared);
+  EXPECT_EQ(TakeRaces(), 1u);
+  // And the crowd writing one variable in turn races at least once.
+  uptr crowd_shared = Alloc(8);
+  for (GoroutineState* g : live) Write(g, crowd_shared);
+  u64 crowd_races = TakeRaces();
+  EXPECT_GE(crowd_races, 1u);
+  RecordProperty("crowd_races_of_999", static_cast<int>(crowd_races));
+}
+
+// A million goroutines created and ended over the run, in waves of 1000:
+// each wave's goroutines are all alive at once (so slots are exhausted and
+// stolen), each reads shared configuration, writes its own variable and the
+// wave's counter under a lock, then does WaitGroup.Done (release_merge); the
+// parent waits (acquire) and checks every variable. Memory must stay bounded.
+TEST_F(CoreSlotsTest, MillionGoroutinesInWavesWithBoundedMemory) {
+  constexpr int kWaveSize = 1000;
+  constexpr int kWaves = 1000;
+  uptr config = Alloc(8);
+  uptr counter = Alloc(8);
+  uptr counter_lock = Alloc(8);
+  uptr wait_group = Alloc(8);
+  uptr results = Alloc(8 * kWaveSize, 8);
+  uptr pc_go = NewPc(), pc_read = NewPc(), pc_write = NewPc(), pc_lock_read = NewPc(), pc_lock_write = NewPc();
+  uptr pc_parent_read = NewPc(), pc_parent_write = NewPc();
+  GoroutineState* parent = Go(Root());
+  AccessByte(parent, config, true, pc_parent_write);
+
+  uptr bytes_after_wave_10 = 0;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<GoroutineState*> wave(kWaveSize);
+  for (int w = 0; w < kWaves; w++) {
+    for (int i = 0; i < kWaveSize; i++) wave[i] = StartGoroutine(parent, pc_go);
+    for (int i = 0; i < kWaveSize; i++) {
+      GoroutineState* g = wave[i];
+      AccessByte(g, config, false, pc_read);
+      AccessByte(g, results + 8 * i, true, pc_write);
+      Acquire(g, counter_lock);
+      AccessByte(g, counter, false, pc_lock_read);
+      AccessByte(g, counter, true, pc_lock_write);
+      Release(g, counter_lock);
+      ReleaseMerge(g, wait_group);
+      EndGoroutine(g);
+    }
+    Acquire(parent, wait_group);
+    for (int i = 0; i < kWaveSize; i++) AccessByte(parent, results + 8 * i, false, pc_parent_read);
+    AccessByte(parent, counter, false, pc_parent_read);
+    if (w == 9) bytes_after_wave_10 = InternalAllocatedBytes();
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  uptr bytes_at_end = InternalAllocatedBytes();
+  RecordProperty("seconds", std::to_string(seconds));
+  RecordProperty("internal_bytes_after_wave_10", std::to_string(bytes_after_wave_10));
+  RecordProperty("internal_bytes_at_end", std::to_string(bytes_at_end));
+  printf("[ info ] %d goroutines in %.2f s; internal allocator: %zu bytes after wave 10, %zu at the end\n",
+         kWaveSize * kWaves, seconds, static_cast<size_t>(bytes_after_wave_10), static_cast<size_t>(bytes_at_end));
+  EXPECT_EQ(TakeRaces(), 0u);
+  EXPECT_LT(bytes_at_end, 2 * bytes_after_wave_10 + (uptr{16} << 20));
+}
+
+}  // namespace
+}  // namespace racert::core_test
