@@ -57,6 +57,9 @@ BINARIES_DIR = BUILD_DIR / "bench"
 RACERT_CLI = REPO_ROOT / "racert"
 FLOOR_OBJECT = BUILD_DIR / "race_linux_floor.syso"
 RACERT_OBJECT = BUILD_DIR / "race_linux.syso"
+# Objects are copied here before building, so that a rebuild of build/*.syso by
+# someone else during a run cannot give different workloads different objects.
+OBJECT_SNAPSHOT_DIR = BINARIES_DIR / "objects"
 
 ALL_VARIANTS = ("plain", "floor", "official", "racert")
 RACE_VARIANTS = ("floor", "official", "racert")
@@ -127,6 +130,13 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def snapshot_object(source: Path, variant: str) -> Path:
+    OBJECT_SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    snapshot = OBJECT_SNAPSHOT_DIR / f"{variant}.syso"
+    shutil.copyfile(source, snapshot)
+    return snapshot
+
+
 def ensure_floor_object() -> None:
     """Brings the floor object up to date (build_syso.sh is incremental and quick)."""
     result = subprocess.run([str(REPO_ROOT / "build_syso.sh"), "--floor"], cwd=REPO_ROOT,
@@ -173,25 +183,24 @@ def build_environment(go: str) -> dict[str, str]:
     return env
 
 
-def build_command(variant: str, go: str, racert_object: Path, output: Path,
+def build_command(variant: str, go: str, objects: dict[str, Path], output: Path,
                   sources: list[str]) -> list[str]:
     go_build = ["build", "-trimpath", "-o", str(output)]
     if variant == "plain":
         return [go, *go_build, *sources]
     if variant == "official":
         return [go, *go_build[:1], "-race", *go_build[1:], *sources]
-    object_path = FLOOR_OBJECT if variant == "floor" else racert_object
-    return [str(RACERT_CLI), "--object", str(object_path), "go", go_build[0], "-race",
+    return [str(RACERT_CLI), "--object", str(objects[variant]), "go", go_build[0], "-race",
             *go_build[1:], *sources]
 
 
-def build_cell(cell: Cell, go: str, racert_object: Path) -> None:
+def build_cell(cell: Cell, go: str, objects: dict[str, Path]) -> None:
     workload_dir = WORKLOADS_DIR / cell.workload
     sources = sorted(p.name for p in workload_dir.glob("*.go") if not p.name.endswith("_test.go"))
     output = BINARIES_DIR / cell.variant / cell.workload
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
-    command = build_command(cell.variant, go, racert_object, output, sources)
+    command = build_command(cell.variant, go, objects, output, sources)
     result = subprocess.run(command, cwd=workload_dir, env=build_environment(go),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0 or not output.is_file():
@@ -658,9 +667,11 @@ def main(argv: list[str] | None = None) -> int:
         "objects": {},
         "load_average_before": os.getloadavg(),
     }
+    objects: dict[str, Path] = {}  # variant -> snapshot of its object
     for variant, path in (("floor", FLOOR_OBJECT), ("racert", racert_object)):
-        if variant in variants and path.is_file():
-            info["objects"][variant] = {"path": str(path), "sha256": sha256_of(path)}
+        if variant in variants and path.is_file() and not (variant == "racert" and racert_problem):
+            objects[variant] = snapshot_object(path, variant)
+            info["objects"][variant] = {"path": str(path), "sha256": sha256_of(objects[variant])}
 
     print(f"{info['go_version']}; {len(workloads)} workload(s) x {len(variants)} variant(s) x "
           f"{args.runs} run(s)", file=sys.stderr)
@@ -679,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
                 cell.build_error = racert_problem
                 continue
             print(f"building {workload} ({variant})", file=sys.stderr, flush=True)
-            build_cell(cell, go, racert_object)
+            build_cell(cell, go, objects)
             if cell.build_error:
                 print(f"  build failed: {cell.build_error}", file=sys.stderr)
 
