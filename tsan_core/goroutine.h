@@ -39,6 +39,12 @@ struct GoroutineState {
   u32 ignore_sync_depth;    // > 0: sync operations are no-ops
 
   // --- Knowledge. ---
+  // The clock is only meaningful within one reset generation. A reset does
+  // not touch goroutine clocks (the goroutine may be checking accesses with
+  // it right now); the goroutine drops its clock itself when it next attaches
+  // to a slot in a newer generation. Until then its keys carry the old
+  // generation, so it only ever compares old cells with its old clock.
+  Generation clock_generation;
   VectorClock clock;
 
   // Shadow call stack: pcs pushed by func_enter, oldest first. Not balanced

@@ -58,7 +58,7 @@ u64 SizeCode(uptr size) {
 void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
 uptr History::WindowWords() { return window_words; }
 
-void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_depth) {
+void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable) {
   SpinMutexLock lock(&chain_mutex_);
   HistoryChunk* chunk = nullptr;
   u32 capacity = newest_ ? newest_->capacity * 2 : kFirstChunkWords;
@@ -68,12 +68,15 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_d
     chunk = oldest_;
     oldest_ = chunk->next;
     total_words_ -= chunk->capacity;
-    capacity = chunk->capacity;
     FreeSnapshot(chunk);
   } else {
     chunk = static_cast<HistoryChunk*>(InternalAlloc(ChunkBytes(capacity)));
     chunk->capacity = capacity;
   }
+  // The events after the snapshot must fit in the chunk: if pushing the new
+  // frames would not, the snapshot takes the whole current stack instead
+  // (then only the access itself follows, which always fits).
+  uptr snapshot_depth = words_if_stable <= chunk->capacity ? stable_depth : call_stack.size();
   chunk->next = nullptr;
   chunk->used.store(0, std::memory_order_relaxed);
   if (snapshot_depth > 0) {
@@ -91,18 +94,18 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_d
   traced_depth_ = snapshot_depth;
 }
 
+// Words an access event takes: address word, pc, and an explicit size unless
+// the size is 1, 4 or 8.
+constexpr uptr kMaxAccessWords = 3;
+
 void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
                         bool is_write, bool is_atomic, uptr pc) {
   uptr depth = call_stack.size();
   uptr stable = *stable_depth < depth ? *stable_depth : depth;
-  uptr needed = 1 + (depth - stable) + 3;
+  uptr needed = 1 + (depth - stable) + kMaxAccessWords;
   if (RACERT_UNLIKELY(pos_ == nullptr || pos_ + needed > end_)) {
-    // A new chunk snapshots the stack; a deep new stack goes into the snapshot
-    // instead of thousands of push events.
-    uptr snapshot = needed > kMaxChunkWords / 4 ? depth : stable;
-    StartChunk(call_stack, snapshot);
-    stable = snapshot;
-    needed = 1 + (depth - stable) + 3;
+    StartChunk(call_stack, stable, needed);
+    stable = traced_depth_;  // the snapshot depth
   }
   u64* out = pos_;
   if (traced_depth_ != stable) *out++ = (u64{stable} << 3) | kPopTo;

@@ -62,7 +62,7 @@ class History {
   uptr MemoryBytes() const;
 
  private:
-  void StartChunk(const InternalVector<uptr>& call_stack, uptr snapshot_depth);
+  void StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable);
 
   mutable SpinMutex chain_mutex_;
   HistoryChunk* oldest_;

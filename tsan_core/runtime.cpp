@@ -31,6 +31,7 @@ GoroutineState* StartGoroutine(GoroutineState* parent, uptr pc) {
     if (parent->ignore_sync_depth == 0) {
       LockOwnSlot(parent);
       child->clock.CopyFrom(parent->clock);
+      child->clock_generation = parent->clock_generation;
       // The parent's later steps must not be covered by what the child knows.
       AdvanceEpoch(parent);
       UnlockOwnSlot(parent);

@@ -2,7 +2,6 @@
 
 #include "base/check.h"
 #include "shadow/shadow_map.h"
-#include "tsan_core/goroutine_registry.h"
 #include "tsan_core/sync_table.h"
 
 namespace racert {
@@ -88,6 +87,12 @@ u32 TakeSlotLocked(GoroutineState* g) {
 
 void AttachLocked(GoroutineState* g, u32 sid) {
   Slot& slot = pool.slots[sid];
+  // A slot is held, so no reset can run now: the generation is stable.
+  Generation gen = LoadGeneration();
+  if (g->clock_generation != gen) {
+    g->clock.Reset();
+    g->clock_generation = gen;
+  }
   slot.epoch++;
   g->sid = sid;
   g->epoch = slot.epoch;
@@ -97,8 +102,6 @@ void AttachLocked(GoroutineState* g, u32 sid) {
   g->history.AddEpoch(static_cast<Sid>(sid), slot.epoch);
   if (slot.epoch >= MaxEpoch()) pool.reset_requested.store(true, std::memory_order_relaxed);
 }
-
-void ResetClockOf(GoroutineState* g, void*) { g->clock.Reset(); }
 
 }  // namespace
 
@@ -195,7 +198,8 @@ void ResetIfRequested() {
     gen++;
   }
   pool.generation.store(gen, std::memory_order_release);
-  ForEachLiveGoroutine(ResetClockOf, nullptr);
+  // Goroutine clocks are dropped lazily (see GoroutineState::clock_generation);
+  // sync clocks can be cleared now: every sync operation holds a slot.
   ResetAllSyncClocks();
   pool.free_head = 0;
   pool.free_count = 0;

@@ -10,9 +10,12 @@
 // Each slot keeps a journal of its owners, so a cell (sid, epoch) can be
 // traced back to the goroutine that made it.
 //
-// Epoch overflow (after max_epoch releases on one slot) triggers a reset:
-// every clock is cleared and the generation advances, so older cells read as
-// empty. Races that straddle a reset are missed; nothing is reported falsely.
+// Epoch overflow (after max_epoch releases on one slot) triggers a reset: the
+// generation advances, so older cells read as empty to goroutines of the new
+// generation; sync clocks are cleared; each goroutine drops its own clock when
+// it next attaches (until then it keeps checking old cells with its old,
+// consistent clock). Races that straddle a reset are missed; nothing is
+// reported falsely.
 //
 // Locking: a goroutine performs every synchronization operation holding its
 // own slot's mutex (LockOwnSlot). Order: pool mutex -> slot mutex -> sync
