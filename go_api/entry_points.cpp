@@ -135,10 +135,15 @@ RACERT_ALWAYS_INLINE void GoAtomic(void* thr, uptr cpc, uptr pc, u8* args) {
     return;
   }
   uptr addr = reinterpret_cast<uptr>(frame.Address<T>());
+  constexpr bool kWrites = AtomicOpWrites(op);
   FuncEnter(g, cpc);
-  AccessRange(g, addr, sizeof(T), AtomicOpWrites(op), /*is_atomic=*/true, pc);
-  FuncExit(g);
+  // The access belongs to the epoch before the operation's release half;
+  // it is checked after the acquire half (see AtomicAccess).
+  RecordAccessHistory(g, addr, sizeof(T), kWrites, /*is_atomic=*/true, pc);
+  u64 key_at_access = g->atomic_key;
   AtomicSynchronize(g, addr, SemanticsOf(op), RunHardwareOp<T, op>, &frame);
+  AtomicAccess(g, addr, sizeof(T), kWrites, pc, key_at_access);
+  FuncExit(g);
 }
 
 }  // namespace

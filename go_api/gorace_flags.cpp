@@ -41,7 +41,7 @@ uptr DescribeFlags(FlagDescriptor* out) {
   out[n++] = {"json_path", FlagKind::kString, &o.json_path,
               "also write each report as one JSON line to <json_path>.<pid> (\"stdout\"/\"stderr\" special)"};
   out[n++] = {"history_size", FlagKind::kInt, &o.history_size,
-              "per-goroutine access history kept to restore previous stacks: 2^history_size MiB (0..7)"};
+              "access history kept to restore previous stacks: 2^history_size MiB per goroutine, 2^history_size x 64 MiB in total (0..7)"};
   out[n++] = {"suppress_equal_stacks", FlagKind::kBool, &o.suppress_equal_stacks,
               "report a race only once per pair of stacks"};
   out[n++] = {"report_atomic_races", FlagKind::kBool, &o.report_atomic_races,

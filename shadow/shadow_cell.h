@@ -1,22 +1,30 @@
 // One shadow cell: the record of accesses to one 8-byte application word made
 // by one goroutine slot in one epoch.
 //
-// A shadow word (8 bytes per 8 application bytes) holds either
-//   - 0: no access recorded,
-//   - a direct cell (below), or
-//   - a handle to an out-of-line CellSet when more than one cell must be kept
-//     (see shadow/cell_set.h). Nothing is ever evicted: that is what lets
-//     racert promise the first race on every word.
+// The primary shadow word of an application word (see shadow/shadow_map.h)
+// holds one of:
+//   - 0: no access recorded;
+//   - a direct cell (below). If its `paired` bit is set, the secondary shadow
+//     word holds a second direct cell; otherwise the secondary word is
+//     meaningless. The primary cell is the most recent accessor's, so the
+//     hot path finds repeated accesses there;
+//   - a handle to an out-of-line CellSet, when three or more cells must be
+//     kept (see shadow/cell_set.h);
+//   - kLockedWord, while one thread rewrites a paired word (the two words
+//     cannot be swapped atomically together; everyone else waits).
+// Nothing is ever evicted: that is what lets racert promise the first race on
+// every word.
 //
 // Direct cell layout (64 bits):
 //   bits  0..7   write mask: byte i of the word was written
 //   bits  8..15  read mask:  byte i of the word was read
 //   bit   16     atomic: all accesses in this cell were sync/atomic operations
 //   bits 17..24  slot id of the accessing goroutine
-//   bits 25..31  reset generation (see tsan_core/slot_pool.h); 0 is never valid
+//   bits 25..30  reset generation (see tsan_core/slot_pool.h); 0 is never valid
+//   bit   31     paired: the secondary word holds another cell (primary only)
 //   bits 32..63  epoch of the slot at the time of the access (never 0)
 // Invariant: a direct cell has a non-zero byte mask. A word whose masks are
-// zero but which is not 0 is a CellSet handle.
+// zero but which is not 0 is a CellSet handle or kLockedWord.
 #pragma once
 
 #include "base/types.h"
@@ -28,7 +36,7 @@ using Epoch = u32;    // per-slot logical time
 using Generation = u8;
 
 constexpr unsigned kSlotCount = 256;
-constexpr Generation kGenerationMask = 0x7f;
+constexpr Generation kGenerationMask = 0x3f;
 
 // The access being checked, already in cell form (one bit per touched byte).
 struct AccessBits {
@@ -51,7 +59,10 @@ class Cell {
 
   constexpr u64 raw() const { return raw_; }
   constexpr bool empty() const { return raw_ == 0; }
-  constexpr bool is_handle() const { return raw_ != 0 && (raw_ & kMaskBits) == 0; }
+  constexpr bool is_handle() const { return raw_ != 0 && (raw_ & kMaskBits) == 0 && raw_ != kLockedWord; }
+  constexpr bool is_locked() const { return raw_ == kLockedWord; }
+  constexpr bool is_paired() const { return (raw_ & kPairedBit) != 0; }
+  constexpr Cell WithPaired(bool paired) const { return Cell(paired ? raw_ | kPairedBit : raw_ & ~kPairedBit); }
   constexpr u32 handle() const { return static_cast<u32>(raw_ >> kEpochShift); }
 
   constexpr u8 write_mask() const { return static_cast<u8>(raw_); }
@@ -62,9 +73,10 @@ class Cell {
   constexpr Generation generation() const { return static_cast<Generation>((raw_ >> kGenShift) & kGenerationMask); }
   constexpr Epoch epoch() const { return static_cast<Epoch>(raw_ >> kEpochShift); }
 
-  // The identity part (slot, epoch, generation, atomicity) without the masks:
-  // two cells with the same key can be merged by OR-ing their masks.
-  constexpr u64 key() const { return raw_ & ~kMaskBits; }
+  // The identity part (slot, epoch, generation, atomicity) without the masks
+  // and the paired bit: two cells with the same key can be merged by OR-ing
+  // their masks.
+  constexpr u64 key() const { return raw_ & ~(kMaskBits | kPairedBit); }
   constexpr Cell WithMasks(u8 write_mask, u8 read_mask) const {
     return Cell(key() | write_mask | (u64{read_mask} << kReadShift));
   }
@@ -90,8 +102,12 @@ class Cell {
   static constexpr unsigned kSidShift = 17;
   static constexpr unsigned kGenShift = 25;
   static constexpr unsigned kEpochShift = 32;
+  static constexpr unsigned kPairedShift = 31;
   static constexpr u64 kMaskBits = 0xffff;
+  static constexpr u64 kPairedBit = u64{1} << kPairedShift;
   static constexpr u64 kHandleTag = u64{1} << kAtomicShift;  // any non-mask bit works
+  // No handle is ever 0xffffffff (the cell-set arena is smaller).
+  static constexpr u64 kLockedWord = (u64{0xffffffff} << kEpochShift) | kHandleTag;
 
  private:
   u64 raw_;

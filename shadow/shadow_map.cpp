@@ -61,7 +61,7 @@ void MapMissingPagesLocked(uptr begin, uptr end) {
     if (!MapFixedNoReplace(page, run_end - page)) {
       Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
             "the address range is already in use",
-            page, run_end, page - kShadowOffset, run_end - kShadowOffset);
+            page, run_end, page - kPrimaryOffset, run_end - kPrimaryOffset);
     }
     RecordLocked(page, run_end);
     page = run_end;
@@ -73,25 +73,30 @@ void MapMissingPagesLocked(uptr begin, uptr end) {
 void MapShadow(uptr addr, uptr size) {
   if (size == 0) return;
   uptr app_end = addr + size;
-  if (app_end < addr || app_end > kAppEnd) {
-    Fatal("cannot track memory at [0x%zx, 0x%zx): racert shadows application addresses below 0x%zx only",
-          addr, app_end, kAppEnd);
+  if (app_end < addr || !IsShadowableApp(addr) || !IsShadowableApp(app_end - 1) ||
+      (addr < kAppLowEnd) != (app_end - 1 < kAppLowEnd)) {
+    Fatal("cannot track memory at [0x%zx, 0x%zx): racert shadows application addresses in "
+          "[0, 0x%zx) and [0x%zx, 0x%zx) only",
+          addr, app_end, kAppLowEnd, kAppHighBegin, kAppHighEnd);
   }
-  SpinMutexLock lock(&registry.mutex);
+  uptr begin = addr & ~uptr{7};
+  uptr end = RoundUp(app_end, 8);
   if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
     // Reserve the whole window once; pages are committed by the kernel on touch.
-    MapMissingPagesLocked(kGoHeapWindowBegin + kShadowOffset, kGoHeapWindowEnd + kShadowOffset);
-    return;
+    begin = kGoHeapWindowBegin;
+    end = kGoHeapWindowEnd;
   }
-  uptr begin = RoundDown((addr & ~uptr{7}) + kShadowOffset, kPageSize);
-  uptr end = RoundUp(RoundUp(app_end, 8) + kShadowOffset, kPageSize);
-  MapMissingPagesLocked(begin, end);
+  SpinMutexLock lock(&registry.mutex);
+  const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset};
+  for (uptr offset : offsets) {
+    MapMissingPagesLocked(RoundDown(begin + offset, kPageSize), RoundUp(end + offset, kPageSize));
+  }
 }
 
 bool IsShadowMapped(uptr addr) {
-  if (addr >= kAppEnd) return false;
+  if (!IsShadowableApp(addr)) return false;
   SpinMutexLock lock(&registry.mutex);
-  return MappedRangeEndLocked(RoundDown(addr + kShadowOffset, kPageSize)) != 0;
+  return MappedRangeEndLocked(RoundDown(addr + kPrimaryOffset, kPageSize)) != 0;
 }
 
 void ClearAllShadow() {

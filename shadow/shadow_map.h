@@ -1,9 +1,12 @@
-// Application address -> shadow word.
+// Application address -> shadow words.
 //
-// The mapping is a fixed offset: the shadow word of the 8-byte application
-// word at `addr & ~7` lives at `(addr & ~7) + kShadowOffset`. One shadow
-// word per application word, so shadow costs 1x the tracked memory (plus
-// out-of-line cell sets for the rare words that need more than one cell).
+// Every 8-byte application word has a primary shadow word at a fixed offset,
+// `(addr & ~7) + kPrimaryOffset`, and a secondary one at
+// `(addr & ~7) + kSecondaryOffset`. The primary word is what the access path
+// reads; the secondary word holds a second cell only for words that need two
+// (see shadow/shadow_cell.h), so its pages are committed only where that
+// happens. Typical cost: 1x the tracked memory, 2x at worst, plus
+// out-of-line cell sets for the rare words that need more than two cells.
 //
 // Only ranges registered with MapShadow have shadow. Go registers data+bss
 // once and heap arenas as they appear; the object must never be asked about
@@ -17,10 +20,19 @@
 
 namespace racert {
 
-// Application addresses we can shadow: [0, kAppEnd). Their shadow occupies
-// [kShadowOffset, kShadowOffset + kAppEnd), below the usual mmap/stack area.
-constexpr uptr kShadowOffset = uptr{0x200000000000};
-constexpr uptr kAppEnd = uptr{0x5f0000000000};
+// Application addresses that can be shadowed: a low range holding non-PIE
+// data and Go's heap window, and a high range for PIE-style data.
+constexpr uptr kAppLowEnd = uptr{0x100000000000};
+constexpr uptr kAppHighBegin = uptr{0x500000000000};
+constexpr uptr kAppHighEnd = uptr{0x600000000000};
+// Primary shadow: [0x1000.., 0x2000..) and [0x6000.., 0x7000..).
+// Secondary shadow: [0x2000.., 0x3000..) and [0x7000.., 0x8000..).
+constexpr uptr kPrimaryOffset = uptr{0x100000000000};
+constexpr uptr kSecondaryOffset = uptr{0x200000000000};
+
+constexpr bool IsShadowableApp(uptr addr) {
+  return addr < kAppLowEnd || (addr >= kAppHighBegin && addr < kAppHighEnd);
+}
 
 // Go's race-mode heap window: every heap arena is placed inside it. Its whole
 // shadow is reserved (not committed) on first use, so a gap between arenas can
@@ -29,12 +41,16 @@ constexpr uptr kGoHeapWindowBegin = uptr{0x00c000000000};
 constexpr uptr kGoHeapWindowEnd = uptr{0x00e000000000};
 
 RACERT_ALWAYS_INLINE std::atomic<u64>* ShadowWordFor(uptr addr) {
-  return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kShadowOffset);
+  return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kPrimaryOffset);
+}
+RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordFor(uptr addr) {
+  return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kSecondaryOffset);
 }
 
 // Makes [addr, addr + size) trackable. Idempotent for ranges already mapped;
 // safe to call concurrently. Dies with a clear message if the range cannot be
-// shadowed (outside [0, kAppEnd) or the shadow address range is taken).
+// shadowed (outside the shadowable ranges, or the shadow address range is
+// taken by another mapping).
 void MapShadow(uptr addr, uptr size);
 
 // Whether MapShadow covered addr (slow; for checks and tests, not the hot path).

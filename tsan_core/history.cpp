@@ -34,7 +34,16 @@ constexpr unsigned kAddrShift = 8;
 constexpr u32 kFirstChunkWords = 32;
 constexpr u32 kMaxChunkWords = 8192;  // 64 KiB
 
-uptr window_words = uptr{1} << 17;  // 1 MiB per goroutine at most; GORACE history_size scales it
+// Per-goroutine window: 1 MiB by default (GORACE history_size scales it).
+// Only shadow-changing accesses are recorded and calls lazily, so this spans
+// far more execution than the same bytes of a record-everything trace.
+uptr window_words = uptr{1} << 17;
+// All goroutines together: past this many bytes, a goroutine that needs a new
+// chunk recycles its own oldest one instead of allocating (if it has two).
+// Keeps programs with thousands of busy goroutines from paying a full window
+// each, while a goroutine that works alone still gets its whole window.
+uptr global_budget_bytes = uptr{64} << 20;
+std::atomic<uptr> global_history_bytes;
 
 uptr ChunkBytes(u32 capacity) { return sizeof(HistoryChunk) + sizeof(u64) * capacity; }
 
@@ -57,13 +66,17 @@ u64 SizeCode(uptr size) {
 
 void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
 uptr History::WindowWords() { return window_words; }
+void History::SetGlobalBudgetBytes(uptr bytes) { global_budget_bytes = bytes; }
+uptr History::GlobalBytes() { return global_history_bytes.load(std::memory_order_relaxed); }
 
 void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable) {
   SpinMutexLock lock(&chain_mutex_);
   HistoryChunk* chunk = nullptr;
-  u32 capacity = newest_ ? newest_->capacity * 2 : kFirstChunkWords;
+  bool over_budget = global_history_bytes.load(std::memory_order_relaxed) > global_budget_bytes;
+  // Chunks double in size while memory is plentiful.
+  u32 capacity = newest_ ? newest_->capacity * (over_budget ? 1 : 2) : kFirstChunkWords;
   if (capacity > kMaxChunkWords) capacity = kMaxChunkWords;
-  if (oldest_ && oldest_ != newest_ && total_words_ + capacity > window_words) {
+  if (oldest_ && oldest_ != newest_ && (total_words_ + capacity > window_words || over_budget)) {
     // Recycle the oldest chunk: the window is full.
     chunk = oldest_;
     oldest_ = chunk->next;
@@ -72,6 +85,7 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   } else {
     chunk = static_cast<HistoryChunk*>(InternalAlloc(ChunkBytes(capacity)));
     chunk->capacity = capacity;
+    global_history_bytes.fetch_add(ChunkBytes(capacity), std::memory_order_relaxed);
   }
   // The events after the snapshot must fit in the chunk: if pushing the new
   // frames would not, the snapshot takes the whole current stack instead
@@ -195,6 +209,7 @@ void History::Clear() {
   while (chunk) {
     HistoryChunk* next = chunk->next;
     FreeSnapshot(chunk);
+    global_history_bytes.fetch_sub(ChunkBytes(chunk->capacity), std::memory_order_relaxed);
     InternalFree(chunk, ChunkBytes(chunk->capacity));
     chunk = next;
   }

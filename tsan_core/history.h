@@ -9,7 +9,8 @@
 // trees between two recorded accesses cost nothing here.
 //
 // Storage is a chain of chunks that grow from 256 bytes to 64 KiB; at most
-// `max_words` are kept and the oldest chunk is recycled first. Each chunk
+// the window is kept per goroutine, less when all goroutines together exceed
+// the global budget, and the oldest chunk is recycled first. Each chunk
 // starts with a snapshot of the traced call stack, so replay can begin at any
 // retained chunk.
 //
@@ -44,6 +45,9 @@ class History {
   // Sets how many 8-byte words of history one goroutine keeps at most.
   static void SetWindowWords(uptr words);
   static uptr WindowWords();
+  // Caps the history of all goroutines together (see history.cpp).
+  static void SetGlobalBudgetBytes(uptr bytes);
+  static uptr GlobalBytes();
 
   // Records an access. `call_stack` is the goroutine's shadow stack (outermost
   // first); `stable_depth` is how many of its bottom frames are unchanged

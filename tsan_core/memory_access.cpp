@@ -20,6 +20,25 @@ struct AccessState {
   AccessBits bits;
 };
 
+// The history event of an access, recorded once, just before the access is
+// published in the shadow (so that a goroutine racing with it can already
+// restore its stack), and not at all if the shadow already had it.
+struct PendingHistory {
+  GoroutineState* g;
+  uptr addr;
+  uptr size;
+  bool is_write;
+  bool is_atomic;
+  uptr pc;
+  bool recorded;
+
+  void RecordOnce() {
+    if (recorded) return;
+    g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
+    recorded = true;
+  }
+};
+
 struct RaceFinding {
   bool found;
   Cell cell;
@@ -33,7 +52,7 @@ u8 ConflictingBytes(Cell c, AccessBits bits) {
 
 // Rewrites cells[0..*count) to account for one more access, and reports in
 // `finding` the first recorded access that races with it. Needs room for
-// *count + 1 cells.
+// *count + 1 cells. Returns the index of the cell that now records the access.
 //
 // Rules (per byte, FastTrack-style):
 //  - cells from another generation are dead (a reset happened);
@@ -44,9 +63,10 @@ u8 ConflictingBytes(Cell c, AccessBits bits) {
 //    reads; an atomic access never subsumes a plain one (a later atomic
 //    access would not conflict with it, the plain one would);
 //  - the access itself is merged into the cell with the same key, if any.
-void ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding) {
+u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding) {
   const u8 m = a.bits.mask;
   u32 out = 0;
+  u32 mine = 0;
   bool merged = false;
   for (u32 i = 0; i < *count; i++) {
     Cell c(cells[i]);
@@ -73,12 +93,17 @@ void ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* find
     if (c.key() == a.key) {
       if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
       merged = true;
+      mine = out;
     }
     if ((writes | reads) == 0) continue;
     cells[out++] = c.WithMasks(writes, reads).raw();
   }
-  if (!merged) cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+  if (!merged) {
+    mine = out;
+    cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+  }
   *count = out;
+  return mine;
 }
 
 AccessState MakeAccessState(GoroutineState* g, AccessBits bits) {
@@ -89,7 +114,8 @@ AccessState MakeAccessState(GoroutineState* g, AccessBits bits) {
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (retry from the top).
-bool ApplyToCellSet(std::atomic<u64>* word, u64 observed, const AccessState& a, RaceFinding* finding) {
+bool ApplyToCellSet(std::atomic<u64>* word, std::atomic<u64>* secondary, u64 observed, const AccessState& a,
+                    RaceFinding* finding) {
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
   set->mutex.Lock();
@@ -112,47 +138,114 @@ bool ApplyToCellSet(std::atomic<u64>* word, u64 observed, const AccessState& a, 
     handle = bigger_handle;
   }
   u32 count = set->count;
-  ApplyAccess(set->cells, &count, a, finding);
+  u32 mine = ApplyAccess(set->cells, &count, a, finding);
   set->count = static_cast<u16>(count);
-  if (count == 1) {
-    // Back to a single cell: store it directly and recycle the set.
-    word->store(set->cells[0], std::memory_order_release);
+  if (count <= 2) {
+    // Back to one or two cells: store them inline and recycle the set. The
+    // secondary is written before the paired primary is published.
+    u64 desired = set->cells[mine];
+    if (count == 2) {
+      secondary->store(set->cells[1 - mine], std::memory_order_relaxed);
+      desired = Cell(desired).WithPaired(true).raw();
+    }
+    word->store(desired, std::memory_order_release);
     CellSetFree(handle);
   }
   set->mutex.Unlock();
   return true;
 }
 
-// Applies the access to one shadow word; lock-free unless the word spilled.
-void ApplyToWord(std::atomic<u64>* word, const AccessState& a, RaceFinding* finding) {
+// Moves a word that needs three or more cells to a new CellSet and returns
+// the primary word's new value.
+u64 SpillToCellSet(const u64* cells, u32 count) {
+  u32 handle = CellSetAllocate(count);
+  CellSet* set = CellSetFromHandle(handle);
+  for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
+  set->count = static_cast<u16>(count);
+  return Cell::MakeHandle(handle).raw();
+}
+
+// Whether the access is already recorded in the secondary word or the cell
+// set, checked without locking. Sound because a goroutine's cell for its
+// current epoch can only be removed by its own later accesses: nobody else can
+// be ordered after an epoch that has not ended. A stale read can only make us
+// miss the shortcut, or, after the word was freed and reused, skip recording
+// an access to memory that was reallocated under it.
+bool AlreadyRecordedElsewhere(std::atomic<u64>* word, std::atomic<u64>* secondary, Cell current, const AccessState& a) {
+  if (current.is_paired()) {
+    return Cell(secondary->load(std::memory_order_relaxed)).Covers(a.key, a.bits);
+  }
+  if (!current.is_handle()) return false;
+  const CellSet* set = CellSetFromHandle(current.handle());
+  u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
+  u32 capacity = set->capacity();
+  if (count > capacity) count = capacity;
+  for (u32 i = 0; i < count; i++) {
+    if (Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)).Covers(a.key, a.bits)) {
+      // Only trust the answer if the word still refers to this set.
+      return word->load(std::memory_order_acquire) == current.raw();
+    }
+  }
+  return false;
+}
+
+// Applies the access to a word's primary (and secondary) shadow.
+//  - empty or one cell: compute the result and compare-and-swap it in; if
+//    the result has two cells, lock the word (CAS to kLockedWord) first and
+//    write the secondary before publishing the paired primary;
+//  - two cells (paired): lock, apply, publish;
+//  - three or more: the CellSet path, under the set's mutex.
+// The accessor's own cell always goes to the primary word, where the hot
+// path looks.
+void ApplyToWord(std::atomic<u64>* word, std::atomic<u64>* secondary, const AccessState& a, RaceFinding* finding,
+                 PendingHistory* history) {
   for (;;) {
     u64 observed = word->load(std::memory_order_acquire);
     Cell current(observed);
     if (current.Covers(a.key, a.bits)) return;
-    if (current.is_handle()) {
-      if (ApplyToCellSet(word, observed, a, finding)) return;
+    if (current.is_locked()) {
+      __builtin_ia32_pause();
       continue;
     }
-    u64 cells[2] = {observed, 0};
+    if (AlreadyRecordedElsewhere(word, secondary, current, a)) return;
+    history->RecordOnce();
+    if (current.is_handle()) {
+      if (ApplyToCellSet(word, secondary, observed, a, finding)) return;
+      continue;
+    }
+    u64 cells[3] = {current.WithPaired(false).raw(), 0, 0};
     u32 count = observed ? 1 : 0;
+    bool was_paired = current.is_paired();
+    if (was_paired) {
+      // Take the word before reading the secondary: it is only stable while
+      // the primary is locked.
+      if (!word->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) continue;
+      cells[count++] = secondary->load(std::memory_order_relaxed);
+    }
     RaceFinding attempt = *finding;
-    ApplyAccess(cells, &count, a, &attempt);
-    u64 desired;
-    u32 spilled_handle = 0;
-    if (count == 1) {
-      desired = cells[0];
+    u32 mine = ApplyAccess(cells, &count, a, &attempt);
+    if (count <= 1 && !was_paired) {
+      if (!word->compare_exchange_strong(observed, cells[0], std::memory_order_acq_rel, std::memory_order_acquire)) {
+        continue;
+      }
     } else {
-      spilled_handle = CellSetAllocate(count);
-      CellSet* set = CellSetFromHandle(spilled_handle);
-      for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
-      set->count = static_cast<u16>(count);
-      desired = Cell::MakeHandle(spilled_handle).raw();
+      if (!was_paired && !word->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire)) {
+        continue;
+      }
+      // The word is ours until the primary is stored below.
+      u64 desired;
+      if (count == 1) {
+        desired = cells[0];
+      } else if (count == 2) {
+        secondary->store(cells[1 - mine], std::memory_order_relaxed);
+        desired = Cell(cells[mine]).WithPaired(true).raw();
+      } else {
+        desired = SpillToCellSet(cells, count);
+      }
+      word->store(desired, std::memory_order_release);
     }
-    if (word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      *finding = attempt;
-      return;
-    }
-    if (spilled_handle) CellSetFree(spilled_handle);
+    *finding = attempt;
+    return;
   }
 }
 
@@ -180,36 +273,50 @@ u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
 }  // namespace
 
 void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc) {
-  g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, bits.is_write, bits.is_atomic, pc);
+  PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, false};
   AccessState a = MakeAccessState(g, bits);
   RaceFinding finding{};
-  ApplyToWord(ShadowWordFor(addr), a, &finding);
+  ApplyToWord(ShadowWordFor(addr), SecondaryWordFor(addr), a, &finding, &history);
   if (RACERT_UNLIKELY(finding.found)) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
 }
 
-void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+namespace {
+
+void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc, u64 key,
+                        PendingHistory* history) {
   if (size == 0) return;
   uptr end = addr + size;
-  bool traced = false;
   bool reported = false;
-  u64 key = is_atomic ? g->atomic_key : g->plain_key;
   for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     if (Cell(word->load(std::memory_order_relaxed)).Covers(key, bits)) continue;
-    if (!traced) {
-      g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
-      traced = true;
-    }
-    AccessState a = MakeAccessState(g, bits);
+    Cell k(key);
+    AccessState a{key, k.sid(), k.generation(), g->clock_data, bits};
     RaceFinding finding{};
-    ApplyToWord(word, a, &finding);
+    ApplyToWord(word, SecondaryWordFor(word_addr), a, &finding, history);
     // One report per access: Go reports a racing range once.
     if (RACERT_UNLIKELY(finding.found) && !reported) {
       reported = true;
       ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }
   }
+}
+
+}  // namespace
+
+void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+  PendingHistory history{g, addr, size, is_write, is_atomic, pc, false};
+  AccessRangeWithKey(g, addr, size, is_write, is_atomic, pc, is_atomic ? g->atomic_key : g->plain_key, &history);
+}
+
+void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+  g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
+}
+
+void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access) {
+  PendingHistory history{g, addr, size, is_write, true, pc, /*recorded=*/true};
+  AccessRangeWithKey(g, addr, size, is_write, true, pc, key_at_access, &history);
 }
 
 void ResetShadowRange(uptr addr, uptr size) {

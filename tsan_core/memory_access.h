@@ -25,6 +25,15 @@ extern AccessOptions g_access_options;
 // Any access: [addr, addr + size), size > 0, any alignment.
 void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
+// An atomic access by g, stamped with `key_at_access`: g's cell key when the
+// operation happened, before the release half of the operation advanced g's
+// epoch. The check runs after the acquire half, so the previous atomic
+// operations this one is ordered after are subsumed rather than piling up.
+// The caller records the history event beforehand (RecordAccessHistory),
+// while g's history is still at that epoch.
+void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access);
+void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
+
 // Slow path of a single-word access; `observed` is the shadow word value the
 // fast path saw.
 void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc);

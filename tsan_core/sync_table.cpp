@@ -24,7 +24,9 @@ struct Bucket {
 // which the GC sweeper calls for every freed object, return at once for the
 // overwhelming majority of frees that contain no sync object.
 constexpr unsigned kRegionShift = 16;
-constexpr uptr kRegionCount = kAppEnd >> kRegionShift;
+// Counted for the low application range; addresses elsewhere (PIE data) are
+// always probed.
+constexpr uptr kRegionCount = kAppLowEnd >> kRegionShift;
 
 struct Table {
   SpinMutex init_mutex;
@@ -69,7 +71,7 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
     var->addr = addr;
     var->next = bucket.head;
     bucket.head = var;
-    if (addr < kAppEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
+    if (addr < kAppLowEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
   }
   fn(var, arg);
@@ -86,9 +88,9 @@ void RemoveSyncVars(uptr begin, uptr end) {
       break;
     }
   }
-  if (!any && end <= kAppEnd) return;
+  if (!any && end <= kAppLowEnd) return;
   for (uptr addr = begin & ~uptr{7}; addr < end; addr += 8) {
-    if (addr < kAppEnd && RegionCount(addr).load(std::memory_order_relaxed) == 0) {
+    if (addr < kAppLowEnd && RegionCount(addr).load(std::memory_order_relaxed) == 0) {
       // Skip to the next region.
       uptr next = ((addr >> kRegionShift) + 1) << kRegionShift;
       addr = next - 8;
@@ -100,7 +102,7 @@ void RemoveSyncVars(uptr begin, uptr end) {
     while (*link && (*link)->addr != addr) link = &(*link)->next;
     if (SyncVar* var = *link) {
       *link = var->next;
-      if (addr < kAppEnd) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
+      if (addr < kAppLowEnd) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
       table.count.fetch_sub(1, std::memory_order_relaxed);
       InternalDelete(var);
     }

@@ -140,8 +140,8 @@ TEST_F(CoreEpochResetTest, AcquiredKnowledgeIsNotTurnedIntoAFalseRaceByAReset) {
 }
 
 TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
-  // The generation is 7 bits: after 127 resets it comes back to the same
-  // value. Cells written before all those resets must not look current again
+  // The generation has kGenerationMask values: after that many resets it
+  // comes back to the same value. Cells written before all those resets must not look current again
   // and race with accesses that are in fact ordered after them. Several
   // writers, so that some hold slots other than the ones the late goroutines
   // get after the last reset (a shared slot would hide the problem).
@@ -157,11 +157,11 @@ TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
     Release(writer, lock);  // busy learns the write: everything below is ordered
     Acquire(busy, lock);
   }
-  ForceResets(busy, 127);
+  ForceResets(busy, kGenerationMask);
   ASSERT_EQ(CurrentGeneration(), written_in) << "precondition: the generation wrapped around";
   GoroutineState* later = Go(busy);
   for (int w = 0; w < kWriters; w++) Write(later, data + 8 * w);
-  EXPECT_EQ(TakeRaces(), 0u) << "cells from 127 resets ago were treated as current";
+  EXPECT_EQ(TakeRaces(), 0u) << "cells from a full generation cycle ago were treated as current";
 }
 
 }  // namespace
