@@ -37,7 +37,10 @@ while (($#)); do
   case $1 in
     --go)
       [[ $# -ge 2 ]] || { echo "error: --go needs a path" >&2; exit 2; }
-      export RACERT_GO=$2
+      # Absolute, because the script changes directory before using it.
+      RACERT_GO=$(command -v -- "$2" || true)
+      [[ -n $RACERT_GO && -x $RACERT_GO ]] || { echo "error: not an executable go: $2" >&2; exit 2; }
+      export RACERT_GO=$(realpath -- "$RACERT_GO")
       shift 2
       ;;
     --run)
@@ -83,12 +86,12 @@ go_test_args+=(runtime/race)
 
 echo "== runtime/race suite: $go_version, object from $("$racert" version | sed -n 's/^object: //p')"
 echo "== racert go ${go_test_args[*]}"
-echo "== full log: $log"
+echo "== full log: $log (follow it with tail -f while the suite runs)"
 
 start=$(date +%s.%N)
 set +e
-"$racert" go "${go_test_args[@]}" 2>&1 | tee "$log" >/dev/null
-status=${PIPESTATUS[0]}
+"$racert" go "${go_test_args[@]}" >"$log" 2>&1
+status=$?
 set -e
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 

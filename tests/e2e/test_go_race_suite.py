@@ -89,7 +89,7 @@ def run_suite(toolchain: hg.Toolchain, log_dir: Path) -> SuiteRun:
     proc = subprocess.run(
         args, cwd=hg.REPO_ROOT, env=toolchain.env(), capture_output=True, text=True, timeout=SUITE_TIMEOUT_S
     )
-    log_line = re.search(r"^== full log: (.+)$", proc.stdout, re.MULTILINE)
+    log_line = re.search(r"^== full log: (\S+)", proc.stdout, re.MULTILINE)
     assert log_line, f"suite script printed no log path:\n{proc.stdout}\n{proc.stderr}"
     log_path = Path(log_line.group(1))
     log = log_path.read_text(errors="replace") if log_path.exists() else ""
