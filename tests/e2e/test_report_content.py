@@ -1,0 +1,277 @@
+"""End-to-end: what race reports say, checked frame by frame.
+
+Each Go program under go_tests/reports marks the lines the reports must point
+at with ``// LINE:<name>`` comments; the expected stacks below are built from
+those markers (function, file, line), so nothing depends on hard-coded line
+numbers, and every frame of every stack checked is compared in full and in
+order. Reports are parsed with the strict parser of helpers_reports: a report
+that is not exactly Go's format (ABI doc §7.1) fails the parse.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import helpers_go as hg
+import helpers_reports as hr
+
+FAST = "atexit_sleep_ms=0"
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory) -> hr.GoBuilds:
+    return hr.session_builds(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=hr.toolchain_params())
+def toolchain(request) -> hg.Toolchain:
+    return request.param
+
+
+def single_report(run: hr.ProgramRun) -> hr.TextReport:
+    assert run.returncode == 66, hr.describe(run)
+    parsed = hr.parse_output(run.stderr)
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(run)
+    return parsed.reports[0]
+
+
+# ---- the basic shape --------------------------------------------------------------------
+
+
+def test_simple_report(builds, toolchain):
+    source = hr.program_source("simple")
+    # GOMAXPROCS=1, as in Go's TestOutput: main runs its store before the
+    # racer, so the racer's store is the current access.
+    run = hr.run_program(builds.program(toolchain, "simple"), FAST, env_extra={"GOMAXPROCS": "1"})
+    report = single_report(run)
+    racer_stack = hr.expected_frame_locations(
+        source,
+        ("main.store", "store"),
+        ("main.racer", "racer_calls_store"),
+        ("main.startRacer.gowrap1", "start_racer_go"),
+    )
+    main_stack = hr.expected_frame_locations(source, ("main.store", "store"), ("main.main", "main_calls_store"))
+    if report.current.goroutine == 1:  # the other order, possible but unusual
+        racer_side, main_side = report.previous, report.current
+    else:
+        racer_side, main_side = report.current, report.previous
+    assert racer_side.locations == racer_stack, report.text
+    assert main_side.locations == main_stack, report.text
+    assert main_side.goroutine == 1 and racer_side.goroutine not in (None, 1), report.text
+    assert report.current.kind == report.previous.kind == "write"
+    assert report.current.address == report.previous.address
+    # One creation block, for the racer only (never one for the main goroutine).
+    (block,) = report.goroutines
+    assert block.number == racer_side.goroutine and block.state == "running", report.text
+    assert [f.location for f in block.created_at] == hr.expected_frame_locations(
+        source, ("main.startRacer", "start_racer_go"), ("main.main", "main_calls_start_racer")
+    ), report.text
+    # The whole report is Go's layout line by line (offsets aside).
+    assert re.fullmatch(
+        r"==================\nWARNING: DATA RACE\n"
+        r"(Write at 0x[0-9a-f]{12,} by (main goroutine|goroutine \d+):\n(  .*\(\)\n      .*:\d+ \+0x[0-9a-f]+\n)+)"
+        r"\n(Previous write at 0x[0-9a-f]{12,} by (main goroutine|goroutine \d+):\n(  .*\(\)\n      .*:\d+ \+0x[0-9a-f]+\n)+)"
+        r"\nGoroutine \d+ \(running\) created at:\n(  .*\(\)\n      .*:\d+ \+0x[0-9a-f]+\n)+"
+        r"==================\n",
+        report.text,
+    ), report.text
+
+
+# ---- previous stacks: deep history and lost history ------------------------------------------
+
+
+def test_previous_stack_restored_after_100k_calls(builds, toolchain):
+    source = hr.program_source("deep_history")
+    run = hr.run_program(builds.program(toolchain, "deep_history"), FAST)
+    # The program really made the calls and iterations between the accesses.
+    assert "deep_history: calls=100000 iterations=10000\n" in run.stdout, hr.describe(run)
+    report = single_report(run)
+    assert report.current.goroutine == 1, report.text
+    assert report.current.locations == hr.expected_frame_locations(
+        source, ("main.secondWrite", "second_write"), ("main.main", "main_calls_second_write")
+    ), report.text
+    worker = report.previous.goroutine
+    assert worker not in (None, 1), report.text
+    assert report.previous.locations == hr.expected_frame_locations(
+        source,
+        ("main.firstWrite", "first_write"),
+        ("main.level3", "level3_calls"),
+        ("main.level2", "level2_calls"),
+        ("main.level1", "level1_calls"),
+        ("main.worker", "worker_calls_level1"),
+        ("main.main.gowrap1", "main_go_worker"),
+    ), report.text
+    (block,) = report.goroutines
+    assert (block.number, block.state) == (worker, "running"), report.text
+    assert [f.location for f in block.created_at] == hr.expected_frame_locations(
+        source, ("main.main", "main_go_worker")
+    ), report.text
+
+
+def test_race_beyond_history_window_still_reported(builds, toolchain):
+    source = hr.program_source("lost_history")
+    binary = builds.program(toolchain, "lost_history")
+    # Default arguments: 4 passes over 2^20 words after the first access,
+    # 4 Mi recorded accesses, 64 MiB of history against a 1 MiB window.
+    run = hr.run_program(binary, f"{FAST} history_size=0")
+    assert "lost_history: 4194304 writes after the first access\n" in run.stdout, hr.describe(run)
+    report = single_report(run)
+    assert report.current.locations == hr.expected_frame_locations(
+        source, ("main.secondWrite", "second_write"), ("main.main", "main_calls_second_write")
+    ), report.text
+    assert report.previous.frames is None, f"the previous stack should be lost:\n{report.text}"
+    assert "  [failed to restore the stack]\n" in report.text
+    # The goroutine is still identified, with its creation stack.
+    worker = report.previous.goroutine
+    assert worker not in (None, 1), report.text
+    (block,) = report.goroutines
+    assert (block.number, block.state) == (worker, "running"), report.text
+    assert [f.location for f in block.created_at] == hr.expected_frame_locations(
+        source, ("main.main", "main_go_worker")
+    ), report.text
+
+
+@pytest.mark.parametrize(
+    "gorace, args",
+    [("history_size=0", ("1048576", "0")), ("history_size=7", ())],
+    ids=["no-churn", "history_size=7"],
+)
+def test_lost_history_control_runs_restore_the_stack(builds, toolchain, gorace, args):
+    # The same program restores the stack when nothing pushed the first
+    # access out of the window: without the churn, or with a 128 MiB window.
+    source = hr.program_source("lost_history")
+    run = hr.run_program(builds.program(toolchain, "lost_history"), f"{FAST} {gorace}", args=args)
+    report = single_report(run)
+    assert report.previous.locations == hr.expected_frame_locations(
+        source,
+        ("main.firstWrite", "first_write"),
+        ("main.worker", "worker_calls_first_write"),
+        ("main.main.gowrap1", "main_go_worker"),
+    ), report.text
+
+
+# ---- goroutines ------------------------------------------------------------------------------------
+
+
+def test_goroutine_states(builds, toolchain):
+    source = hr.program_source("states")
+    run = hr.run_program(builds.program(toolchain, "states"), FAST)
+    assert run.returncode == 66, hr.describe(run)
+    assert run.stdout == "states: done\n"
+    parsed = hr.parse_output(run.stderr)
+    assert len(parsed.reports) == 2 and parsed.found == [2], hr.describe(run)
+    on_a, on_b = parsed.reports
+
+    # Race 1: main goroutine against a goroutine that has finished.
+    assert on_a.current.goroutine == 1, on_a.text
+    assert on_a.current.locations == hr.expected_frame_locations(
+        source, ("main.mainWriteA", "main_write_a"), ("main.main", "main_calls_write_a")
+    ), on_a.text
+    finisher = on_a.previous.goroutine
+    assert finisher not in (None, 1), on_a.text
+    assert on_a.previous.locations == hr.expected_frame_locations(
+        source, ("main.finisherWrite", "finisher_write")
+    ), on_a.text
+    (block,) = on_a.goroutines  # none for the main goroutine
+    assert (block.number, block.state) == (finisher, "finished"), on_a.text
+    assert [f.location for f in block.created_at] == hr.expected_frame_locations(
+        source, ("main.startFinisher", "start_finisher_go"), ("main.main", "main_calls_start_finisher")
+    ), on_a.text
+
+    # Race 2: two live goroutines; blocks for the current one, then the previous.
+    writer, holder = on_b.current.goroutine, on_b.previous.goroutine
+    assert len({writer, holder, finisher, 1, None}) == 5, on_b.text
+    assert on_b.current.locations == hr.expected_frame_locations(
+        source, ("main.writerWrite", "writer_write"), ("main.main.func2", "writer_calls_write")
+    ), on_b.text
+    assert on_b.previous.locations == hr.expected_frame_locations(
+        source, ("main.holderWrite", "holder_write"), ("main.main.func1", "holder_calls_write")
+    ), on_b.text
+    assert [(g.number, g.state) for g in on_b.goroutines] == [(writer, "running"), (holder, "running")], on_b.text
+    assert [f.location for f in on_b.block_of(writer).created_at] == hr.expected_frame_locations(
+        source, ("main.main", "main_go_writer")
+    ), on_b.text
+    assert [f.location for f in on_b.block_of(holder).created_at] == hr.expected_frame_locations(
+        source, ("main.main", "main_go_holder")
+    ), on_b.text
+
+
+# ---- go test ---------------------------------------------------------------------------------------------
+
+
+def test_go_test_fails_the_racy_test_only(builds, toolchain):
+    binary = builds.test_binary(toolchain, "gotest")
+    # stderr merged into stdout: the report must land inside TestRacy's output.
+    run = hr.run_program(binary, FAST, args=["-test.v"], merge_stderr=True)
+    out = run.stdout
+    assert run.returncode == 1, hr.describe(run)
+    racy = re.search(r"^=== RUN   TestRacy\n(.*?)^--- FAIL: TestRacy \(", out, re.MULTILINE | re.DOTALL)
+    assert racy, f"TestRacy did not fail:\n{out}"
+    racy_output = racy.group(1)
+    parsed = hr.parse_output(racy_output)
+    assert len(parsed.reports) == 1, out
+    source = hr.program_source("gotest")
+    innermost = {parsed.reports[0].current.locations[0], parsed.reports[0].previous.locations[0]}
+    assert innermost == {
+        ("command-line-arguments.TestRacy.func1", str(source), hr.line_of(source, "racy_goroutine_write")),
+        ("command-line-arguments.TestRacy", str(source), hr.line_of(source, "racy_test_write")),
+    }, parsed.reports[0].text
+    assert re.search(r"^\s+testing\.go:\d+: race detected during execution of test$", racy_output, re.MULTILINE), out
+    # Counted synchronously: t.Failed() is already true right after the race.
+    assert "failed right after the race: true" in racy_output, out
+    passes = re.search(r"^=== RUN   TestPasses\n(.*?)^--- PASS: TestPasses \(", out, re.MULTILINE | re.DOTALL)
+    assert passes, f"TestPasses did not pass:\n{out}"
+    assert "DATA RACE" not in passes.group(1) and "race detected" not in passes.group(1), out
+    assert out.endswith("FAIL\n"), out
+    assert "Found" not in out, "a failing test binary exits through os.Exit(1), before the Found line"
+
+
+def test_go_test_without_the_racy_test_passes(builds, toolchain):
+    run = hr.run_program(builds.test_binary(toolchain, "gotest"), FAST, args=["-test.run", "TestPasses"])
+    assert run.returncode == 0, hr.describe(run)
+    assert run.stdout == "PASS\n" and run.stderr == "", hr.describe(run)
+
+
+# ---- concurrency ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gomaxprocs", ["2", "4"])
+def test_concurrent_reports_never_interleave(builds, toolchain, gomaxprocs):
+    source = hr.program_source("concurrent")
+    run = hr.run_program(
+        builds.program(toolchain, "concurrent"),
+        f"{FAST} suppress_equal_stacks=0",
+        env_extra={"GOMAXPROCS": gomaxprocs},
+    )
+    assert run.returncode == 66, hr.describe(run)
+    # parse_output fails on any report that is not exactly well-formed, and
+    # on any report text (header, separator) outside a well-formed report.
+    parsed = hr.parse_output(run.stderr)
+    expected = 16 * 128  # pairs x cells: every word races exactly once
+    assert len(parsed.reports) == expected, f"{len(parsed.reports)} reports"
+    assert parsed.found == [expected]
+    assert parsed.other_lines == [], parsed.other_lines[:10]
+    forward = ("main.forwardWriter", str(source), hr.line_of(source, "forward_write"))
+    backward = ("main.backwardWriter", str(source), hr.line_of(source, "backward_write"))
+    for report in parsed.reports:
+        assert {report.current.locations[0], report.previous.locations[0]} == {forward, backward}, report.text
+        assert report.current.goroutine != report.previous.goroutine
+        assert {g.number for g in report.goroutines} == {report.current.goroutine, report.previous.goroutine}
+    assert len({r.current.address for r in parsed.reports}) == expected, "one report per word"
+
+
+def test_parser_rejects_interleaved_and_cut_reports(builds, toolchain):
+    # The non-interleaving check above is only as good as the parser: feed it
+    # real reports, mangled the ways concurrent writers would mangle them.
+    run = hr.run_program(builds.program(toolchain, "concurrent"), f"{FAST} suppress_equal_stacks=0")
+    first, second = hr.parse_output(run.stderr).reports[:2]
+    a, b = first.text.splitlines(), second.text.splitlines()
+    interleaved = a[:5] + b + a[5:]
+    cut = a[:7] + b
+    line_swapped = a[:3] + [a[4], a[3]] + a[5:]
+    for mangled in (interleaved, cut, line_swapped):
+        with pytest.raises(hr.ReportFormatError):
+            hr.parse_output("\n".join(mangled) + "\n")
+    assert len(hr.parse_output(first.text + second.text).reports) == 2
