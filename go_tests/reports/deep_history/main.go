@@ -22,7 +22,7 @@ const (
 )
 
 var (
-	calls int                // non-inlined calls made by the worker after its first write
+	calls int                       // non-inlined calls made by the worker after its first write
 	trail = make([]int, iterations) // one element written per iteration
 	phase int32
 )
