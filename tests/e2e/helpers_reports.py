@@ -82,6 +82,31 @@ class BuildError(RuntimeError):
     pass
 
 
+def real_goroot(toolchain: hg.Toolchain) -> Path:
+    """The toolchain's own GOROOT (not racert's view)."""
+    proc = subprocess.run(
+        [toolchain.go or "go", "env", "GOROOT"],
+        env=clean_env(None, {"GOTOOLCHAIN": "local"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return Path(proc.stdout.strip())
+
+
+def goroot_has_official_object(goroot: Path) -> bool:
+    """True if ``racert status`` calls every race object location of goroot official."""
+    proc = subprocess.run(
+        [str(hg.require_racert_cli()), "status", "--goroot", str(goroot)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    locations = [line for line in proc.stdout.splitlines() if line.startswith("  ")]
+    return proc.returncode == 0 and bool(locations) and all(": official" in line for line in locations)
+
+
 class GoBuilds:
     """Race binaries built once per session, keyed by (toolchain, what).
 
@@ -155,6 +180,33 @@ class GoBuilds:
 
         return self._cached((toolchain.id, key), build), source
 
+
+    def official_program(self, toolchain: hg.Toolchain, name: str) -> Path:
+        """go_tests/reports/<name> built by plain ``go build -race`` against the
+        toolchain's own GOROOT, i.e. with Go's official race object: the oracle
+        for "same report format". Skips the test if that GOROOT's object is not
+        the official one (e.g. after ``racert install``)."""
+        goroot = real_goroot(toolchain)
+        if not goroot_has_official_object(goroot):
+            pytest.skip(f"{goroot} does not hold Go's official race object")
+
+        def build() -> Path:
+            output = self._out_dir / toolchain.id / "official" / name
+            output.parent.mkdir(parents=True, exist_ok=True)
+            env = clean_env(None, {"GOTOOLCHAIN": "local"})
+            proc = subprocess.run(
+                [toolchain.go or "go", "build", "-race", "-o", str(output), str(program_source(name))],
+                cwd=str(hg.REPO_ROOT),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=hg.BUILD_TIMEOUT_S,
+            )
+            if proc.returncode != 0:
+                raise BuildError(f"official build of {name} with {toolchain.id} failed:\n{proc.stdout}{proc.stderr}")
+            return output
+
+        return self._cached((toolchain.id, f"official/{name}"), build)
 
     def build_source(self, toolchain: hg.Toolchain, source: Path, output: Path) -> Path:
         """Build one Go file (uncached: for callers that manage their own sources)."""
