@@ -79,6 +79,101 @@ def test_simple_report(builds, toolchain):
     ), report.text
 
 
+# ---- access kinds and addresses ------------------------------------------------------------
+
+
+def test_access_kinds_and_addresses(builds, toolchain):
+    source = hr.program_source("kinds")
+    run = hr.run_program(builds.program(toolchain, "kinds"), FAST)
+    assert run.returncode == 66, hr.describe(run)
+    printed = re.search(r"^element5=0x([0-9a-f]+) slice=0x([0-9a-f]+)$", run.stdout, re.MULTILINE)
+    assert printed, run.stdout
+    element5 = int(printed.group(1), 16)
+    parsed = hr.parse_output(run.stderr)
+    assert len(parsed.reports) == 4 and parsed.found == [4], hr.describe(run)
+    read_after_write, write_after_read, after_atomic, range_after_scalar = parsed.reports
+
+    def main_side(marker, *inner):
+        return hr.expected_frame_locations(
+            source, *inner, ("main.mainAccesses", marker), ("main.main", "main_calls_accesses")
+        )
+
+    def goroutine_side(marker):
+        return hr.expected_frame_locations(
+            source, ("main.goroutineAccesses", marker), ("main.main.gowrap1", "main_go_accesses")
+        )
+
+    for report in parsed.reports:
+        assert report.current.goroutine == 1 and report.previous.goroutine not in (None, 1), report.text
+        assert report.current.address == report.previous.address, report.text
+
+    assert (read_after_write.current.kind, read_after_write.previous.kind) == ("read", "write")
+    assert read_after_write.text.count("\nRead at 0x") == 1 and "\nPrevious write at 0x" in read_after_write.text
+    assert read_after_write.current.locations == main_side("main_read"), read_after_write.text
+    assert read_after_write.previous.locations == goroutine_side("goroutine_write"), read_after_write.text
+
+    assert (write_after_read.current.kind, write_after_read.previous.kind) == ("write", "read")
+    assert "\nPrevious read at 0x" in write_after_read.text
+    assert write_after_read.current.locations == main_side("main_write"), write_after_read.text
+    assert write_after_read.previous.locations == goroutine_side("goroutine_read"), write_after_read.text
+
+    # An atomic load is printed as a read (Go mode has no "atomic" wording).
+    assert (after_atomic.current.kind, after_atomic.previous.kind) == ("write", "read")
+    assert "atomic" not in after_atomic.text.replace("sync/atomic.", "")
+    assert after_atomic.current.locations == main_side("main_write_after_atomic"), after_atomic.text
+    assert after_atomic.previous.functions[0] == "sync/atomic.LoadInt64", after_atomic.text
+    assert after_atomic.previous.frames[0].file.endswith("/src/runtime/race_amd64.s"), after_atomic.text
+
+    # copy() is one range write made by runtime.slicecopy on main's behalf;
+    # both lines print the first conflicting byte: element 5.
+    assert (range_after_scalar.current.kind, range_after_scalar.previous.kind) == ("write", "write")
+    assert range_after_scalar.current.functions[0] == "runtime.slicecopy", range_after_scalar.text
+    assert range_after_scalar.current.locations[1:] == main_side("main_copy"), range_after_scalar.text
+    assert range_after_scalar.previous.locations == goroutine_side("goroutine_element_write")
+    assert range_after_scalar.current.address == element5, range_after_scalar.text
+
+
+# ---- the official runtime as the oracle ----------------------------------------------------------
+
+# Deterministic runs (GOMAXPROCS=1, the order forced by the programs) whose
+# reports the official runtime prints too. Excluded: deep_history and
+# lost_history, whose races the official runtime drops (history overwritten),
+# and concurrent, whose report order depends on the scheduler.
+ORACLE_CASES = [
+    ("simple", ""),
+    ("simple", "strip_path_prefix=/main."),
+    ("simple", "halt_on_error=1"),
+    ("simple", "exitcode=13"),
+    ("atomic_plain", ""),
+    ("atomic_plain", "report_atomic_races=0"),
+    ("kinds", ""),
+    ("states", ""),
+    ("repeated", ""),
+    ("repeated", "suppress_equal_stacks=0"),
+]
+
+
+def normalized(text: str, goroots: dict[str, str]) -> str:
+    """Report text with what legitimately differs between two runtimes'
+    builds masked: access addresses (globals move with the object's size) and
+    the GOROOT directory (racert builds through a view of it)."""
+    for path, name in goroots.items():
+        text = text.replace(path.rstrip("/") + "/", name + "/")
+    return re.sub(r"^((?:Previous )?(?:[Rr]ead|[Ww]rite)) at 0x[0-9a-f]+ by ", r"\1 at ADDRESS by ", text, flags=re.M)
+
+
+@pytest.mark.parametrize("program, option", ORACLE_CASES, ids=[f"{p}-{o or 'default'}" for p, o in ORACLE_CASES])
+def test_reports_match_the_official_runtime(builds, toolchain, program, option):
+    official = builds.official_program(toolchain, program)
+    ours = builds.program(toolchain, program)
+    goroots = {str(hr.real_goroot(toolchain)): "$GOROOT", str(hg.racert_goroot(toolchain)): "$GOROOT"}
+    runs = {}
+    for who, binary in (("official", official), ("racert", ours)):
+        runs[who] = hr.run_program(binary, f"{FAST} {option}", env_extra={"GOMAXPROCS": "1"})
+    assert runs["racert"].returncode == runs["official"].returncode, hr.describe(runs["racert"])
+    assert normalized(runs["racert"].stderr, goroots) == normalized(runs["official"].stderr, goroots)
+
+
 # ---- previous stacks: deep history and lost history ------------------------------------------
 
 
@@ -150,6 +245,40 @@ def test_lost_history_control_runs_restore_the_stack(builds, toolchain, gorace, 
         ("main.worker", "worker_calls_first_write"),
         ("main.main.gowrap1", "main_go_worker"),
     ), report.text
+
+
+def test_race_with_long_forgotten_goroutine_still_reported(builds, toolchain):
+    # 3000 goroutines finish between the two accesses: the earlier goroutine
+    # may no longer be known ("unknown goroutine", no stack, no creation
+    # block; the official runtime drops such a race), but the race must be
+    # reported, with the current stack intact.
+    source = hr.program_source("forgotten")
+    run = hr.run_program(builds.program(toolchain, "forgotten"), FAST)
+    assert "forgotten: 3000 goroutines finished in between\n" in run.stdout, hr.describe(run)
+    report = single_report(run)
+    assert report.current.locations == hr.expected_frame_locations(
+        source, ("main.mainWrite", "main_write"), ("main.main", "main_calls_write")
+    ), report.text
+    finisher_stack = hr.expected_frame_locations(source, ("main.finisherWrite", "finisher_write"))
+    if report.previous.goroutine is None:
+        assert report.previous.frames is None and report.goroutines == [], report.text
+    else:
+        assert report.previous.goroutine != 1, report.text
+        assert report.previous.frames is None or report.previous.locations == finisher_stack, report.text
+        assert [(g.number, g.state) for g in report.goroutines] == [(report.previous.goroutine, "finished")]
+
+
+def test_recently_finished_goroutine_is_named(builds, toolchain):
+    # Control for the test above: with 10 goroutines in between the finisher
+    # is still known, with its stack and a "finished" creation block.
+    source = hr.program_source("forgotten")
+    run = hr.run_program(builds.program(toolchain, "forgotten"), FAST, args=["10"])
+    report = single_report(run)
+    assert report.previous.goroutine not in (None, 1), report.text
+    assert report.previous.locations == hr.expected_frame_locations(
+        source, ("main.finisherWrite", "finisher_write")
+    ), report.text
+    assert [(g.number, g.state) for g in report.goroutines] == [(report.previous.goroutine, "finished")]
 
 
 # ---- goroutines ------------------------------------------------------------------------------------
