@@ -205,6 +205,43 @@ def test_json_marks_atomic_accesses(builds, toolchain, tmp_path):
     assert sum(obj[s]["atomic"] for obj in objects for s in ("current", "previous")) == 1
 
 
+def test_json_kinds_addresses_and_sizes(builds, toolchain, tmp_path):
+    result = run_with_json(builds.program(toolchain, "kinds"), tmp_path)
+    printed = re.search(r"^element5=(0x[0-9a-f]+) slice=(0x[0-9a-f]+)$", result.run.stdout, re.MULTILINE)
+    assert printed, result.run.stdout
+    element5, slice_start = (int(printed.group(i), 16) for i in (1, 2))
+    read_after_write, write_after_read, after_atomic, range_write = assert_json_run_consistent(result)
+    assert (read_after_write["current"]["kind"], read_after_write["previous"]["kind"]) == ("read", "write")
+    assert (write_after_read["current"]["kind"], write_after_read["previous"]["kind"]) == ("write", "read")
+    # The atomic load: a read, atomic, of the whole 8-byte word.
+    assert after_atomic["previous"]["kind"] == "read" and after_atomic["previous"]["atomic"] is True
+    assert after_atomic["previous"]["size"] == 8
+    assert after_atomic["current"]["atomic"] is False
+    # The copy(): the access is the whole 16-word range from the slice start;
+    # the report's address is the first conflicting byte, element 5.
+    assert int(range_write["address"], 16) == element5
+    assert int(range_write["current"]["address"], 16) == slice_start
+    assert range_write["current"]["size"] == 16 * 8
+    assert int(range_write["previous"]["address"], 16) == element5
+
+
+def test_json_applies_strip_path_prefix(builds, toolchain, tmp_path):
+    result = run_with_json(builds.program(toolchain, "states"), tmp_path, "strip_path_prefix=/main.")
+    objects = assert_json_run_consistent(result)  # frames equal to the stripped text frames
+    files = {f["file"] for o in objects for s in ("current", "previous") for f in o[s]["frames"]}
+    assert files == {"go"}, files
+
+
+def test_json_escapes_file_names(builds, toolchain, tmp_path):
+    # A source directory whose name needs JSON escaping (quote, backslash)
+    # and is not ASCII.
+    binary, source = builds.copy_and_build(toolchain, "simple", "escaping", 'we"ird\\dir \u00e9')
+    result = run_with_json(binary, tmp_path)
+    (obj,) = assert_json_run_consistent(result)
+    files = {f["file"] for s in ("current", "previous") for f in obj[s]["frames"]}
+    assert files == {str(source)}, files
+
+
 def test_json_lost_previous_stack(builds, toolchain, tmp_path):
     result = run_with_json(builds.program(toolchain, "lost_history"), tmp_path, "history_size=0")
     assert result.run.returncode == 66, hr.describe(result.run)
@@ -214,6 +251,20 @@ def test_json_lost_previous_stack(builds, toolchain, tmp_path):
     assert previous["goroutine"]["id"] not in (None, 1) and previous["goroutine"]["state"] == "running"
     assert previous["goroutine"]["created_at"], "the goroutine is still known"
     assert obj["current"]["stack_restored"] is True
+
+
+@pytest.mark.parametrize("count", ["10", "3000"])
+def test_json_previous_goroutine_finished_or_forgotten(builds, toolchain, tmp_path, count):
+    # After 3000 finished goroutines the earlier one may be forgotten: then
+    # README says id null, state "unknown", no creation stack (checked by the
+    # schema validation); either way JSON and text must agree.
+    result = run_with_json(builds.program(toolchain, "forgotten"), tmp_path, args=[count])
+    (obj,) = assert_json_run_consistent(result)
+    goroutine = obj["previous"]["goroutine"]
+    if count == "10":
+        assert goroutine["state"] == "finished" and obj["previous"]["stack_restored"], json.dumps(obj, indent=1)
+    if goroutine["id"] is None:
+        assert obj["previous"]["stack_restored"] is False
 
 
 def addr2line(toolchain: hg.Toolchain, binary: Path, pcs: list[int]) -> list[tuple[str, str, int]]:
@@ -334,6 +385,20 @@ def test_json_and_log_path_together(builds, toolchain, tmp_path):
     assert run.returncode == 66 and run.stderr == "", hr.describe(run)
     result = JsonRun(run, Path(f"{base}.{run.pid}"), Path(f"{log}.{run.pid}").read_text())
     assert len(assert_json_run_consistent(result)) == 2
+
+
+def test_json_path_same_as_log_path_keeps_both(builds, toolchain, tmp_path):
+    # One file for everything: each report's text followed by its JSON line.
+    # Neither stream may overwrite the other.
+    base = tmp_path / "all" / "races"
+    run = hr.run_program(builds.program(toolchain, "states"), f"{FAST} log_path={base} json_path={base}")
+    assert run.returncode == 66 and run.stderr == "", hr.describe(run)
+    content = Path(f"{base}.{run.pid}").read_text()
+    parsed = hr.parse_output(content)  # fails on a report overwritten by JSON
+    assert len(parsed.reports) == 2 and parsed.found == [2], content
+    assert len(parsed.other_lines) == 2, content
+    for line in parsed.other_lines:
+        validate_report(json.loads(line))
 
 
 def test_json_path_stdout(builds, toolchain):
