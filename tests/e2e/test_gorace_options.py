@@ -105,6 +105,25 @@ def test_halt_on_error_uses_exitcode(simple):
     assert "simple: after the race" not in run.stdout, hr.describe(run)
 
 
+def test_halt_on_error_skips_the_atexit_sleep(simple):
+    run = hr.run_program(simple, "halt_on_error=1")  # default atexit_sleep_ms=1000
+    assert run.returncode == 66, hr.describe(run)
+    assert run.elapsed_s < 0.8, f"halt_on_error took {run.elapsed_s:.3f} s: it must not sleep at exit"
+
+
+def test_halt_on_error_prints_one_report_under_concurrency(builds, toolchain):
+    # Many goroutines race at once; the first report wins, the others never print.
+    run = hr.run_program(
+        builds.program(toolchain, "concurrent"),
+        f"{FAST} halt_on_error=1 suppress_equal_stacks=0",
+        env_extra={"GOMAXPROCS": "4"},
+    )
+    assert run.returncode == 66, hr.describe(run)
+    parsed = hr.parse_output(run.stderr)
+    assert len(parsed.reports) == 1 and parsed.found == [] and parsed.other_lines == [], hr.describe(run)
+    assert run.stdout == "", "the program must not have finished"
+
+
 def test_halt_on_error_0_continues(simple):
     run = hr.run_program(simple, f"{FAST} halt_on_error=0")
     assert run.returncode == 66, hr.describe(run)
@@ -228,6 +247,19 @@ def test_log_path_writes_pid_file_in_new_directories(simple, tmp_path):
     # The whole report and the Found line, nothing else.
     parsed = assert_simple_race_reported(run, log.read_text())
     assert parsed.other_lines == [], log.read_text()
+
+
+def test_log_path_relative_to_working_directory(simple, tmp_path):
+    run = hr.run_program(simple, f"{FAST} log_path=logs/race", cwd=tmp_path)
+    assert run.returncode == 66 and run.stderr == "", hr.describe(run)
+    assert_simple_race_reported(run, (tmp_path / "logs" / f"race.{run.pid}").read_text())
+
+
+def test_log_path_value_may_contain_equals(simple, tmp_path):
+    base = tmp_path / "a=b" / "race"
+    run = hr.run_program(simple, f"{FAST} log_path={base}")
+    assert run.returncode == 66 and run.stderr == "", hr.describe(run)
+    assert_simple_race_reported(run, Path(f"{base}.{run.pid}").read_text())
 
 
 def test_log_path_stdout(simple):
@@ -453,6 +485,17 @@ def test_malformed_gorace_stops_at_start(background, gorace, bad_part, position)
     message = lines[0]
     assert "GORACE" in message and bad_part in message, message
     assert re.search(rf"\bposition {position(gorace)}\b", message), f"want position {position(gorace)}: {message}"
+
+
+def test_malformed_long_gorace_still_names_the_error(background):
+    # A long (but legitimate-looking) value before the error: the message must
+    # still name the bad part and its position, and end with a newline.
+    gorace = f"strip_path_prefix=/{'x' * 1100} halt_on_error=2"
+    run = hr.run_program(background, gorace)
+    assert run.returncode == 66 and run.stdout == "", hr.describe(run)
+    assert run.stderr.endswith("\n"), f"message cut short: ...{run.stderr[-120:]!r}"
+    assert "halt_on_error" in run.stderr and "'2'" in run.stderr, f"...{run.stderr[-200:]!r}"
+    assert re.search(rf"\bposition {gorace.index('=2') + 2}\b", run.stderr), f"...{run.stderr[-200:]!r}"
 
 
 def test_unknown_option_warns_once_and_runs(background):
