@@ -34,6 +34,12 @@ struct GoroutineState {
   // --- Identity and slot. ---
   u32 sid;                  // kNoSid when detached; guarded by the slot's mutex
   Epoch epoch;              // this goroutine's current epoch on `sid`
+  // Ownership of `sid`: epochs [slot_first_epoch, epoch] are this goroutine's.
+  // Cells of the slot with earlier epochs belong to previous owners, and are
+  // ordered before this goroutine only up to slot_inherited_epoch, what it
+  // had learned of the slot through synchronization before attaching.
+  Epoch slot_first_epoch;
+  Epoch slot_inherited_epoch;
   u64 number;               // report number: 1 is the main goroutine
   u32 creation_stack;       // stack store id, 0 when unknown
   u32 ignore_sync_depth;    // > 0: sync operations are no-ops

@@ -18,7 +18,21 @@ struct AccessState {
   Generation generation;
   const Epoch* clock;
   AccessBits bits;
+  // Ownership of `sid` (see GoroutineState). When `owns_key_slot` is false the
+  // key names a slot the goroutine has left; the clock then says everything.
+  bool owns_key_slot;
+  Epoch own_first;      // first epoch of this goroutine on sid
+  Epoch own_last;       // the key's epoch
+  Epoch inherited;      // what it knew of sid's earlier owners
 };
+
+// Whether the access recorded in `c` happens before the current access.
+bool OrderedBefore(Cell c, const AccessState& a) {
+  if (c.sid() != a.sid || !a.owns_key_slot) return a.clock[c.sid()] >= c.epoch();
+  Epoch e = c.epoch();
+  if (e >= a.own_first) return e <= a.own_last;  // own, or a later owner's if we are stale
+  return e <= a.inherited;                        // an earlier owner's
+}
 
 // The history event of an access, recorded once, just before the access is
 // published in the shadow (so that a goroutine racing with it can already
@@ -71,7 +85,7 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
   for (u32 i = 0; i < *count; i++) {
     Cell c(cells[i]);
     if (c.generation() != a.generation) continue;
-    bool ordered = c.sid() == a.sid || a.clock[c.sid()] >= c.epoch();
+    bool ordered = OrderedBefore(c, a);
     if (!ordered) {
       bool reportable = g_access_options.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
       if (!finding->found && reportable && c.ConflictsWith(a.bits)) {
@@ -106,10 +120,11 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
   return mine;
 }
 
-AccessState MakeAccessState(GoroutineState* g, AccessBits bits) {
-  u64 key = bits.is_atomic ? g->atomic_key : g->plain_key;
+AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
   Cell k(key);
-  return AccessState{key, k.sid(), k.generation(), g->clock_data, bits};
+  bool owns = g->sid == k.sid();
+  return AccessState{key, k.sid(), k.generation(), g->clock_data, bits,
+                     owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch};
 }
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
@@ -274,7 +289,7 @@ u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
 
 void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc) {
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, false};
-  AccessState a = MakeAccessState(g, bits);
+  AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding{};
   ApplyToWord(ShadowWordFor(addr), SecondaryWordFor(addr), a, &finding, &history);
   if (RACERT_UNLIKELY(finding.found)) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
@@ -291,8 +306,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     if (Cell(word->load(std::memory_order_relaxed)).Covers(key, bits)) continue;
-    Cell k(key);
-    AccessState a{key, k.sid(), k.generation(), g->clock_data, bits};
+    AccessState a = MakeAccessState(g, key, bits);
     RaceFinding finding{};
     ApplyToWord(word, SecondaryWordFor(word_addr), a, &finding, history);
     // One report per access: Go reports a racing range once.

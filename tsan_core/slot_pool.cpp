@@ -63,16 +63,19 @@ void RecordOwner(Slot& slot, GoroutineState* g) {
 
 // Picks a slot for g and returns it locked, owned by g. Pool mutex held.
 u32 TakeSlotLocked(GoroutineState* g) {
+  // Never-used slots first, then freed ones, oldest first: the longer a slot
+  // rests before reuse, the less a new owner can hide races with its earlier
+  // owners from goroutines that synchronize with it (see the header).
   u32 sid;
-  if (pool.free_count > 0) {
-    sid = pool.free_ring[pool.free_head];
-    pool.free_head = (pool.free_head + 1) % kSlotCount;
-    pool.free_count--;
-  } else if (pool.never_used < kSlotCount) {
+  if (pool.never_used < kSlotCount) {
     sid = pool.never_used++;
     if (g_slot_high_water.load(std::memory_order_relaxed) < pool.never_used) {
       g_slot_high_water.store(pool.never_used, std::memory_order_relaxed);
     }
+  } else if (pool.free_count > 0) {
+    sid = pool.free_ring[pool.free_head];
+    pool.free_head = (pool.free_head + 1) % kSlotCount;
+    pool.free_count--;
   } else {
     // Every slot is owned: take one from its owner. The victim notices at its
     // next sync operation (its slot's owner is no longer itself).
@@ -96,6 +99,8 @@ void AttachLocked(GoroutineState* g, u32 sid) {
   slot.epoch++;
   g->sid = sid;
   g->epoch = slot.epoch;
+  g->slot_first_epoch = slot.epoch;
+  g->slot_inherited_epoch = g->clock.Get(static_cast<Sid>(sid));
   g->clock.Set(static_cast<Sid>(sid), slot.epoch);
   RecordOwner(slot, g);
   RefreshKeys(g);
@@ -162,6 +167,11 @@ void AcquireAllSlots(GoroutineState* g) {
     // Reading other slots' epochs without their locks is fine: epochs only
     // grow, and any value read was issued before this point.
     Epoch e = __atomic_load_n(&pool.slots[s].epoch, __ATOMIC_RELAXED);
+    if (s == g->sid) {
+      // Everything before now, including the slot's earlier owners.
+      if (g->slot_inherited_epoch < e) g->slot_inherited_epoch = e;
+      continue;
+    }
     if (g->clock.Get(static_cast<Sid>(s)) < e) g->clock.Set(static_cast<Sid>(s), e);
   }
 }

@@ -2,11 +2,15 @@
 // accesses with, and the epochs issued on each.
 //
 // A goroutine holds a slot while it runs; with more than kSlotCount live
-// goroutines, slots are taken from goroutines that have not synchronized for
-// the longest (round robin), and the loser attaches to a new slot at its next
-// synchronization. A new owner continues the slot's epoch sequence, so its
-// clock covers the previous owners' epochs on that slot: races between a
-// goroutine and earlier owners of its slot can be missed (never invented).
+// goroutines, slots are taken from other goroutines in round robin, and the
+// loser attaches to a new slot at its next synchronization. A new owner
+// continues the slot's epoch sequence. The owner itself tells its own cells
+// from earlier and later owners' by epoch range (GoroutineState), so it never
+// mistakes their accesses for its own. But a goroutine that synchronizes with
+// the new owner learns "slot s up to epoch x", which also covers the earlier
+// owners' epochs: races between it and an earlier owner of s can be missed
+// (never invented). Never-used slots are handed out first, and freed ones
+// oldest first, to make that rare.
 // Each slot keeps a journal of its owners, so a cell (sid, epoch) can be
 // traced back to the goroutine that made it.
 //

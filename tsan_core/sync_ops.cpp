@@ -14,13 +14,23 @@ struct EdgeRequest {
   bool released;  // whether g's epoch must advance
 };
 
+// What g learns about its own slot cannot go into clock[own slot], which is
+// g's own epoch: it is knowledge of the slot's earlier owners (see
+// GoroutineState::slot_inherited_epoch). Call before joining `source` into g.
+void LearnAboutOwnSlot(GoroutineState* g, const VectorClock& source) {
+  Epoch seen = source.Get(static_cast<Sid>(g->sid));
+  if (seen > g->slot_inherited_epoch) g->slot_inherited_epoch = seen;
+}
+
 void ApplyEdge(SyncVar* var, void* arg) {
   EdgeRequest* request = static_cast<EdgeRequest*>(arg);
   if (!var) return;  // acquiring where nothing was released
-  VectorClock& mine = request->g->clock;
+  GoroutineState* g = request->g;
+  VectorClock& mine = g->clock;
   VectorClock& sync = var->clock;
   switch (request->edge) {
     case Edge::kAcquire:
+      LearnAboutOwnSlot(g, sync);
       mine.Join(sync);
       break;
     case Edge::kRelease:
@@ -32,10 +42,12 @@ void ApplyEdge(SyncVar* var, void* arg) {
       request->released = true;
       break;
     case Edge::kReleaseAcquire:
+      LearnAboutOwnSlot(g, sync);
       sync.SwapJoin(&mine);
       request->released = true;
       break;
     case Edge::kAcquireRelease:
+      LearnAboutOwnSlot(g, sync);
       mine.Join(sync);
       sync.CopyFrom(mine);
       request->released = true;
