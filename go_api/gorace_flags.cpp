@@ -60,10 +60,12 @@ bool StringsEqual(const char* a, const char* b) {
   return *a == *b;
 }
 
+// Writes a message built from `format` and two strings to stderr, however
+// long they are (a GORACE value can be arbitrarily long).
 void Say(const char* format, const char* a, const char* b = "") {
-  char line[1024];
-  uptr n = Format(line, sizeof(line), format, a, b);
-  WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
+  TextBuffer line;
+  line.AppendF(format, a, b);
+  WriteToStderr(line.data(), line.length());
 }
 
 // Creates the missing parent directories of `path` (like mkdir -p).
@@ -92,7 +94,9 @@ int OpenDestination(const char* option, const char* path, int fallback_fd) {
     return fallback_fd;
   }
   CreateParentDirectories(file);
-  sptr fd = SysOpen(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // O_APPEND: whole-report writes stay whole even if another descriptor (say
+  // json_path naming the same file as log_path) writes to the file too.
+  sptr fd = SysOpen(file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
   if (SysFailed(fd)) {
     char line[4300];
     uptr len = Format(line, sizeof(line), "racert: warning: cannot open %s=%s (%s, errno %d); writing to stderr instead\n",
@@ -113,6 +117,12 @@ void ApplyGoraceOrDie() {
   FlagParseResult result;
   if (!ParseFlags(gorace, flags, count, &result)) {
     Say("racert: error: malformed GORACE=\"%s\": %s\n", gorace ? gorace : "", result.error);
+    SysExitGroup(kBadOptionsExitCode);
+  }
+  if (g_options.history_size < 0 || g_options.history_size > 7) {
+    char value[32];
+    Format(value, sizeof(value), "%lld", static_cast<long long>(g_options.history_size));
+    Say("racert: error: malformed GORACE: history_size=%s is out of range (must be 0..7)\n", value);
     SysExitGroup(kBadOptionsExitCode);
   }
   for (uptr i = 0; i < result.unknown_count; i++) {

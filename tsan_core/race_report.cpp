@@ -111,7 +111,14 @@ void DescribePrevious(const DetectedRace& race, ReportedAccess* access) {
     WithGoroutine(owner.goroutine_number, RestorePrevious, &request);
     SymbolizeCreation(owner.creation_stack, &access->goroutine);
   }
-  if (access->stack_known) SymbolizeStack(access->pcs.data(), access->pcs.size(), &access->frames);
+  if (access->stack_known) {
+    SymbolizeStack(access->pcs.data(), access->pcs.size(), &access->frames);
+    access->shown_addr = access->addr > race.word_addr ? access->addr : race.word_addr;
+  } else {
+    // Not restored: the first byte the earlier access touched, per its cell.
+    u8 mask = race.previous_is_write ? race.previous.write_mask() : race.previous.read_mask();
+    access->shown_addr = race.word_addr + (mask ? __builtin_ctz(mask) : 0);
+  }
 }
 
 void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess* access) {
@@ -127,6 +134,7 @@ void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess
   access->is_atomic = race.is_atomic;
   access->addr = race.addr;
   access->size = race.size;
+  access->shown_addr = race.addr > race.word_addr ? race.addr : race.word_addr;
 }
 
 // The address both lines print: the first conflicting byte, as Go users know

@@ -23,6 +23,9 @@ struct ReportedAccess {
   bool is_atomic;
   uptr addr;            // start of the access (or of the cell, when not restored)
   uptr size;
+  // The address its report line prints: where the access starts within the
+  // racing 8-byte word, as the official runtime prints it.
+  uptr shown_addr;
   bool stack_known;
   InternalVector<uptr> pcs;              // raw, outermost first, access pc last
   InternalVector<CodeFrame> frames;      // innermost first, as printed
@@ -30,7 +33,7 @@ struct ReportedAccess {
 
 struct RaceReportModel {
   u64 sequence;         // 1 for the first report of the run
-  uptr addr;            // the conflicting address both lines print
+  uptr addr;            // the first conflicting byte
   ReportedAccess current;
   ReportedAccess previous;
   u64 stable_id;        // same race (same source locations) -> same id, across runs

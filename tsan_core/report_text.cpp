@@ -26,10 +26,10 @@ void AppendWho(TextBuffer* out, const ReportedGoroutine& g) {
   }
 }
 
-void AppendAccess(TextBuffer* out, bool previous, const ReportedAccess& access, uptr addr) {
+void AppendAccess(TextBuffer* out, bool previous, const ReportedAccess& access) {
   const char* kind = previous ? (access.is_write ? "Previous write" : "Previous read")
                               : (access.is_write ? "Write" : "Read");
-  out->AppendF("\n%s at 0x%012zx by ", kind, addr);
+  out->AppendF("\n%s at 0x%012zx by ", kind, access.shown_addr);
   AppendWho(out, access.goroutine);
   out->Append(":\n");
   AppendFrames(out, access.frames);
@@ -48,8 +48,8 @@ void AppendCreation(TextBuffer* out, const ReportedGoroutine& g) {
 void RenderReportText(const RaceReportModel& report, TextBuffer* out) {
   // "WARNING: DATA RACE" has no newline of its own: each block starts with one.
   out->Append("==================\nWARNING: DATA RACE");
-  AppendAccess(out, false, report.current, report.addr);
-  AppendAccess(out, true, report.previous, report.addr);
+  AppendAccess(out, false, report.current);
+  AppendAccess(out, true, report.previous);
   AppendCreation(out, report.current.goroutine);
   const ReportedGoroutine& prev = report.previous.goroutine;
   if (!prev.known || prev.number != report.current.goroutine.number) AppendCreation(out, prev);
