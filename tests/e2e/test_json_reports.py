@@ -144,6 +144,9 @@ def assert_matches_text(obj: dict, text: hr.TextReport) -> None:
     for side, access in (("current", text.current), ("previous", text.previous)):
         data = obj[side]
         assert data["kind"] == access.kind, context
+        if data["stack_restored"]:
+            # The line prints where this access starts within the word.
+            assert access.address == max(int(data["address"], 16), word), context
         assert data["goroutine"]["id"] == access.goroutine, context
         assert data["goroutine"]["main"] == (access.goroutine == 1), context
         if access.frames is None:
@@ -226,6 +229,18 @@ def test_json_kinds_addresses_and_sizes(builds, toolchain, tmp_path):
     assert int(range_write["current"]["address"], 16) == slice_start
     assert range_write["current"]["size"] == 16 * 8
     assert int(range_write["previous"]["address"], 16) == element5
+
+
+def test_json_subword_accesses(builds, toolchain, tmp_path):
+    result = run_with_json(builds.program(toolchain, "subword"), tmp_path)
+    at = {k: int(v, 16) for k, v in re.findall(r"^(text3|text5|data0|data5)=(0x[0-9a-f]+)$", result.run.stdout, re.M)}
+    string_race, copy_race = assert_json_run_consistent(result)
+    # string(text[3:9]): a 6-byte range read from text[3]; text[5] a 1-byte write.
+    assert (int(string_race["previous"]["address"], 16), string_race["previous"]["size"]) == (at["text3"], 6)
+    assert int(string_race["current"]["address"], 16) == at["text5"]
+    # copy(data, zeros): a 16-byte range write from data[0]; data[5] a 1-byte write.
+    assert (int(copy_race["current"]["address"], 16), copy_race["current"]["size"]) == (at["data0"], 16)
+    assert int(copy_race["previous"]["address"], 16) == at["data5"]
 
 
 def test_json_applies_strip_path_prefix(builds, toolchain, tmp_path):
