@@ -162,6 +162,21 @@ def test_each_access_line_prints_its_own_address_in_the_word(builds, toolchain):
     assert line_addresses(copy_race) == (hex(at["data0"]), hex(at["data5"])), copy_race.text
 
 
+def test_races_on_different_variables_from_the_same_lines_are_both_reported(builds, toolchain):
+    # Default GORACE. a and b are different words written by different
+    # instructions; only the source lines are shared. The official runtime
+    # suppresses a report only for equal pc stacks, so it reports both.
+    source = hr.program_source("same_line")
+    run = hr.run_program(builds.program(toolchain, "same_line"), FAST)
+    assert run.returncode == 66, hr.describe(run)
+    parsed = hr.parse_output(run.stderr)
+    assert len(parsed.reports) == 2 and parsed.found == [2], f"want the races on a and on b:\n{hr.describe(run)}"
+    lines = {hr.line_of(source, "goroutine_writes"), hr.line_of(source, "main_writes")}
+    for report in parsed.reports:
+        assert {report.current.frames[0].line, report.previous.frames[0].line} == lines, report.text
+    assert len({r.current.address for r in parsed.reports}) == 2
+
+
 # ---- the official runtime as the oracle ----------------------------------------------------------
 
 # Deterministic runs (GOMAXPROCS=1, the order forced by the programs) whose
@@ -180,6 +195,7 @@ ORACLE_CASES = [
     ("repeated", ""),
     ("repeated", "suppress_equal_stacks=0"),
     ("subword", ""),
+    ("same_line", ""),
 ]
 
 
