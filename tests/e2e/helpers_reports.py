@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -48,15 +47,9 @@ def toolchain_params() -> list:
     Go 1.23 is listed even when it is not installed so that its absence shows
     up as a skip in the test summary rather than as silently fewer tests.
     """
-    params = []
-    machine_go = shutil.which("go")
-    if machine_go:
-        default = hg.Toolchain(go=None, version=hg._go_version(machine_go))
-        params.append(pytest.param(default, id=default.id))
-    if hg.DEBIAN_GO_1_23.exists():
-        go123 = hg.Toolchain(go=str(hg.DEBIAN_GO_1_23), version=hg._go_version(str(hg.DEBIAN_GO_1_23)))
-        params.append(pytest.param(go123, id=go123.id))
-    else:
+    toolchains = hg.discover_toolchains()
+    params = [pytest.param(t, id=t.id) for t in toolchains]
+    if not any(t.go == str(hg.DEBIAN_GO_1_23) for t in toolchains):
         params.append(
             pytest.param(None, id="go1.23", marks=pytest.mark.skip(reason=f"{hg.DEBIAN_GO_1_23} not installed"))
         )
