@@ -105,7 +105,8 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   total_words_ += chunk->capacity;
   pos_ = chunk->words;
   end_ = chunk->words + chunk->capacity;
-  traced_depth_ = snapshot_depth;
+  traced_stack_.resize(snapshot_depth);
+  for (uptr i = 0; i < snapshot_depth; i++) traced_stack_[i] = call_stack[i];
 }
 
 // Words an access event takes: address word, pc, and an explicit size unless
@@ -115,22 +116,31 @@ constexpr uptr kMaxAccessWords = 3;
 void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
                         bool is_write, bool is_atomic, uptr pc) {
   uptr depth = call_stack.size();
-  uptr stable = *stable_depth < depth ? *stable_depth : depth;
-  uptr needed = 1 + (depth - stable) + kMaxAccessWords;
+  // Frames below stable_depth are unchanged since the last record; above it,
+  // frames equal to the recorded ones (same call sites again) need no events.
+  uptr common = *stable_depth < depth ? *stable_depth : depth;
+  if (common > traced_stack_.size()) common = traced_stack_.size();
+  while (common < depth && common < traced_stack_.size() && call_stack[common] == traced_stack_[common]) common++;
+  uptr needed = 1 + (depth - common) + kMaxAccessWords;
   if (RACERT_UNLIKELY(pos_ == nullptr || pos_ + needed > end_)) {
-    StartChunk(call_stack, stable, needed);
-    stable = traced_depth_;  // the snapshot depth
+    StartChunk(call_stack, common, needed);
+    common = traced_stack_.size();  // the snapshot depth
   }
   u64* out = pos_;
-  if (traced_depth_ != stable) *out++ = (u64{stable} << 3) | kPopTo;
-  for (uptr i = stable; i < depth; i++) *out++ = (u64{call_stack[i]} << 3) | kPush;
+  if (traced_stack_.size() != common) {
+    *out++ = (u64{common} << 3) | kPopTo;
+    traced_stack_.resize(common);
+  }
+  for (uptr i = common; i < depth; i++) {
+    *out++ = (u64{call_stack[i]} << 3) | kPush;
+    traced_stack_.push_back(call_stack[i]);
+  }
   u64 code = SizeCode(size);
   *out++ = (u64{addr} << kAddrShift) | (code << kSizeCodeShift) | (is_atomic ? kAtomicBit : 0) |
            (is_write ? kWriteBit : 0) | kAccess;
   *out++ = pc;
   if (code == 3) *out++ = size;
   pos_ = out;
-  traced_depth_ = depth;
   *stable_depth = depth;
   newest_->used.store(static_cast<u32>(pos_ - newest_->words), std::memory_order_release);
 }
@@ -216,7 +226,7 @@ void History::Clear() {
   oldest_ = newest_ = nullptr;
   pos_ = end_ = nullptr;
   total_words_ = 0;
-  traced_depth_ = 0;
+  traced_stack_.Reset();
 }
 
 uptr History::MemoryBytes() const {

@@ -74,7 +74,11 @@ class History {
   u64* pos_;
   u64* end_;
   uptr total_words_;
-  uptr traced_depth_;    // depth of the call stack as the trace knows it
+  // The call stack as a replay of the trace would have it now. An access
+  // re-records only the frames above its common prefix with the current
+  // stack, so a loop calling the same function from the same place records
+  // no call events at all.
+  InternalVector<uptr> traced_stack_;
   Sid current_sid_;
   Epoch current_epoch_;
 };

@@ -28,7 +28,7 @@ constexpr uptr kMaxInlineFrames = 64;
 struct ReportState {
   SpinMutex mutex;          // one report at a time, never interleaved
   std::atomic<u64> count;   // reports printed
-  u64* seen_ids;            // stable ids already reported (suppress_equal_stacks)
+  u64* seen_ids;            // stack-pair hashes already reported (suppress_equal_stacks)
   uptr seen_count;
   uptr seen_capacity;
 };
@@ -68,6 +68,8 @@ u64 HashFrames(const InternalVector<CodeFrame>& frames) {
   }
   return h;
 }
+
+u64 HashPcs(const InternalVector<uptr>& pcs) { return HashBytes(pcs.data(), pcs.size() * sizeof(uptr), 0x9c5); }
 
 void SymbolizeCreation(u32 stack_id, ReportedGoroutine* g) {
   if (stack_id == 0) return;
@@ -189,9 +191,16 @@ void ReportRace(GoroutineState* g, const DetectedRace& race) {
                                                  : MixHash64(report.previous.goroutine.number + 0x9e37);
   // Order-independent: the same two stacks in either role are the same race.
   report.stable_id = MixHash64(current_id ^ previous_id) ^ (current_id + previous_id);
+  // Duplicates are judged on raw pcs, as the official runtime does: two
+  // variables assigned on one source line are two races (different
+  // instructions), and each is the first race on its own word.
+  u64 current_pcs = HashPcs(report.current.pcs);
+  u64 previous_pcs = report.previous.stack_known ? HashPcs(report.previous.pcs)
+                                                 : MixHash64(report.previous.goroutine.number + 0x9e37);
+  u64 pair = MixHash64(current_pcs ^ previous_pcs) ^ (current_pcs + previous_pcs);
 
   SpinMutexLock lock(&state.mutex);
-  if (g_options.suppress_equal_stacks && SeenBefore(report.stable_id)) return;
+  if (g_options.suppress_equal_stacks && SeenBefore(pair)) return;
   report.sequence = state.count.load(std::memory_order_relaxed) + 1;
   TextBuffer text;
   RenderReportText(report, &text);
