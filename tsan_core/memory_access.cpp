@@ -339,9 +339,12 @@ void ResetShadowRange(uptr addr, uptr size) {
   for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     // Read first: most fresh memory has no shadow yet, and writing zeros
-    // would commit shadow pages for nothing.
-    if (word->load(std::memory_order_relaxed) == 0) continue;
-    u64 old = word->exchange(0, std::memory_order_acq_rel);
+    // would commit shadow pages for nothing. A plain store suffices: nothing
+    // can reference memory that is being (re)allocated, so nobody else is
+    // updating its shadow.
+    u64 old = word->load(std::memory_order_relaxed);
+    if (old == 0) continue;
+    word->store(0, std::memory_order_relaxed);
     Cell cell(old);
     if (cell.is_handle()) {
       CellSet* set = CellSetFromHandle(cell.handle());
