@@ -64,6 +64,74 @@ u8 ConflictingBytes(Cell c, AccessBits bits) {
   return (bits.is_write ? c.any_mask() : c.write_mask()) & bits.mask;
 }
 
+// A word read by thousands of concurrent goroutines keeps a read cell for
+// each, and slots are shared over time by many goroutines, so nothing else
+// bounds it. Past this many cells, read cells of one slot with the same bytes
+// are folded into the newest (FoldSameSlotReads).
+constexpr u32 kCompactionThreshold = 64;
+
+// Folds read-only cells that have the same slot, atomicity, generation and
+// read mask into the one with the highest epoch. For any goroutine on another
+// slot this loses nothing: if its clock is below the older epoch it is below
+// the newer one too, and the newer cell conflicts on the same bytes. What is
+// lost is the slot's current owner racing with an earlier owner's read (the
+// slot-reuse limit documented in slot_pool.h). Keeps at most one read cell
+// per (slot, atomicity, mask), so a word stays far below the set capacity.
+// Returns the new index of cells[mine].
+u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
+  u32 n = *count;
+  for (u32 i = 0; i < n; i++) {
+    Cell ci(cells[i]);
+    if (ci.empty() || ci.write_mask() != 0) continue;
+    for (u32 j = i + 1; j < n; j++) {
+      Cell cj(cells[j]);
+      if (cj.empty() || cj.write_mask() != 0 || cj.sid() != ci.sid() || cj.is_atomic() != ci.is_atomic() ||
+          cj.generation() != ci.generation() || cj.read_mask() != ci.read_mask()) {
+        continue;
+      }
+      // Keep the newer cell at i, drop j.
+      if (cj.epoch() > ci.epoch()) {
+        cells[i] = cj.raw();
+        ci = cj;
+        if (mine == j) mine = i;
+      } else if (mine == j) {
+        mine = i;
+      }
+      cells[j] = 0;
+    }
+  }
+  u32 out = 0;
+  u32 new_mine = 0;
+  for (u32 i = 0; i < n; i++) {
+    if (cells[i] == 0) continue;
+    if (i == mine) new_mine = out;
+    cells[out++] = cells[i];
+  }
+  *count = out;
+  return new_mine;
+}
+
+// A set at the largest capacity is full: fold same-slot reads, and if that
+// frees nothing, drop the oldest read cell. This is the one place racert
+// forgets an access to make room; it needs more than kCellSetMaxCapacity
+// distinct cells on one word (thousands of goroutines reading different byte
+// patterns of it), far beyond anything the folding leaves in practice.
+void MakeRoomInFullSet(CellSet* set) {
+  u32 count = set->count;
+  FoldSameSlotReads(set->cells, &count, 0);
+  if (count == set->count) {
+    u32 oldest = count;
+    for (u32 i = 0; i < count; i++) {
+      Cell c(set->cells[i]);
+      if (c.write_mask() == 0 && (oldest == count || c.epoch() < Cell(set->cells[oldest]).epoch())) oldest = i;
+    }
+    if (oldest == count) oldest = 0;  // only writes: drop the first one
+    set->cells[oldest] = set->cells[count - 1];
+    count--;
+  }
+  set->count = static_cast<u16>(count);
+}
+
 // Rewrites cells[0..*count) to account for one more access, and reports in
 // `finding` the first recorded access that races with it. Needs room for
 // *count + 1 cells. Returns the index of the cell that now records the access.
@@ -117,6 +185,7 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
     cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
   }
   *count = out;
+  if (RACERT_UNLIKELY(out > kCompactionThreshold)) mine = FoldSameSlotReads(cells, count, mine);
   return mine;
 }
 
@@ -137,6 +206,9 @@ bool ApplyToCellSet(std::atomic<u64>* word, std::atomic<u64>* secondary, u64 obs
   if (word->load(std::memory_order_acquire) != observed) {
     set->mutex.Unlock();
     return false;
+  }
+  if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
+    MakeRoomInFullSet(set);
   }
   if (set->count + 1u > set->capacity()) {
     // Grow: move the cells to a bigger set and repoint the word while still

@@ -133,5 +133,30 @@ TEST_F(CoreNoEvictionTest, CellSetsShrinkBackWhenTheWordIsCollapsed) {
   EXPECT_EQ(CellSetCount(), sets_before);
 }
 
+// A word read by far more concurrent goroutines than there are slots (slots
+// get reused): its cells must stay bounded (this once needed 16k cells and
+// killed the Go program), while a writer unordered with the readers is still
+// reported.
+TEST_F(CoreNoEvictionTest, ThousandsOfReadersStayBoundedAndAWriterStillRaces) {
+  uptr shared = Alloc(8);
+  uptr bytes_before = CellSetBytesInUse();
+  constexpr int kReaders = 20000;
+  std::vector<GoroutineState*> readers;
+  for (int i = 0; i < kReaders; i++) {
+    GoroutineState* r = Go(Root());
+    Read(r, shared);
+    readers.push_back(r);
+    if (readers.size() == 2000) {  // 2000 alive at a time, then they end
+      for (GoroutineState* g : readers) End(g);
+      readers.clear();
+    }
+  }
+  uptr grown = CellSetBytesInUse() - bytes_before;
+  EXPECT_LT(grown, uptr{256} << 10) << "a read-shared word kept a cell per reader";
+  Write(Go(Root()), shared);
+  EXPECT_EQ(TakeRaces(), 1u) << "the writer raced with every reader, yet nothing was reported";
+}
+
 }  // namespace
 }  // namespace racert::core_test
+
