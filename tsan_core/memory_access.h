@@ -1,12 +1,13 @@
 // The race check: every instrumented load and store ends up here.
 //
-// Hot path (inline): load the shadow word; if it already records this access
-// for this goroutine's (slot, epoch), return. That is one load and a compare
-// for the typical repeated access. Everything else goes to the out-of-line
-// slow path, which checks the recorded cells against the goroutine's clock,
-// reports a race if one is concurrent and conflicting, and updates the word
-// with a compare-and-swap (never a lock, unless the word already spilled to a
-// CellSet).
+// Hot path (inline): load the primary shadow word; if it already records this
+// access for this goroutine's (slot, epoch), return. That is one load and a
+// compare for the typical repeated access. Everything else goes to the
+// out-of-line slow path, which checks the recorded cells against the
+// goroutine's clock, reports a race if one is concurrent and conflicting, and
+// updates the word: a compare-and-swap for one cell, a short lock state of the
+// primary word for two (the second lives in the secondary word), a CellSet's
+// mutex for three or more.
 #pragma once
 
 #include "base/types.h"
@@ -34,8 +35,7 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
 void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access);
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
-// Slow path of a single-word access; `observed` is the shadow word value the
-// fast path saw.
+// Slow path of a 1-byte access whose shadow word did not already record it.
 void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc);
 
 // A 1-byte plain access (Go models every scalar access as one byte).

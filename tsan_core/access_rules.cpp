@@ -1,0 +1,125 @@
+#include "tsan_core/access_rules.h"
+
+#include "tsan_core/memory_access.h"
+
+namespace racert {
+namespace {
+
+u8 ConflictingBytes(Cell c, AccessBits bits) {
+  return (bits.is_write ? c.any_mask() : c.write_mask()) & bits.mask;
+}
+
+// A word read by thousands of concurrent goroutines keeps a read cell for
+// each, and slots are shared over time by many goroutines, so nothing else
+// bounds it. Past this many cells, read cells of one slot with the same bytes
+// are folded into the newest.
+constexpr u32 kCompactionThreshold = 64;
+
+}  // namespace
+
+bool OrderedBefore(Cell c, const AccessState& a) {
+  if (c.sid() != a.sid || !a.owns_key_slot) return a.clock[c.sid()] >= c.epoch();
+  Epoch e = c.epoch();
+  if (e >= a.own_first) return e <= a.own_last;  // own, or a later owner's if we are stale
+  return e <= a.inherited;                        // an earlier owner's
+}
+
+// Folds read-only cells that have the same slot, atomicity, generation and
+// read mask into the one with the highest epoch. For any goroutine on another
+// slot this loses nothing: if its clock is below the older epoch it is below
+// the newer one too, and the newer cell conflicts on the same bytes. What is
+// lost is the slot's current owner racing with an earlier owner's read (the
+// slot-reuse limit documented in slot_pool.h). Keeps at most one read cell
+// per (slot, atomicity, mask), so a word stays far below the set capacity.
+// Returns the new index of cells[mine].
+u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
+  u32 n = *count;
+  for (u32 i = 0; i < n; i++) {
+    Cell ci(cells[i]);
+    if (ci.empty() || ci.write_mask() != 0) continue;
+    for (u32 j = i + 1; j < n; j++) {
+      Cell cj(cells[j]);
+      if (cj.empty() || cj.write_mask() != 0 || cj.sid() != ci.sid() || cj.is_atomic() != ci.is_atomic() ||
+          cj.generation() != ci.generation() || cj.read_mask() != ci.read_mask()) {
+        continue;
+      }
+      // Keep the newer cell at i, drop j.
+      if (cj.epoch() > ci.epoch()) {
+        cells[i] = cj.raw();
+        ci = cj;
+        if (mine == j) mine = i;
+      } else if (mine == j) {
+        mine = i;
+      }
+      cells[j] = 0;
+    }
+  }
+  u32 out = 0;
+  u32 new_mine = 0;
+  for (u32 i = 0; i < n; i++) {
+    if (cells[i] == 0) continue;
+    if (i == mine) new_mine = out;
+    cells[out++] = cells[i];
+  }
+  *count = out;
+  return new_mine;
+}
+
+// Rewrites cells[0..*count) to account for one more access, and reports in
+// `finding` the first recorded access that races with it. Needs room for
+// *count + 1 cells. Returns the index of the cell that now records the access.
+//
+// Rules (per byte, FastTrack-style):
+//  - cells from another generation are dead (a reset happened);
+//  - a cell not ordered before the access that conflicts with it is a race;
+//    it is dropped once reported, so the same earlier access reports once;
+//  - a cell ordered before the access loses the bytes the access subsumes: a
+//    write subsumes earlier reads and writes of its bytes, a read earlier
+//    reads; an atomic access never subsumes a plain one (a later atomic
+//    access would not conflict with it, the plain one would);
+//  - the access itself is merged into the cell with the same key, if any.
+u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding) {
+  const u8 m = a.bits.mask;
+  u32 out = 0;
+  u32 mine = 0;
+  bool merged = false;
+  for (u32 i = 0; i < *count; i++) {
+    Cell c(cells[i]);
+    if (c.generation() != a.generation) continue;
+    bool ordered = OrderedBefore(c, a);
+    if (!ordered) {
+      bool reportable = g_access_options.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
+      if (!finding->found && reportable && c.ConflictsWith(a.bits)) {
+        finding->found = true;
+        finding->cell = c;
+        finding->conflict_mask = ConflictingBytes(c, a.bits);
+        finding->previous_is_write = (c.write_mask() & m) != 0;
+        continue;
+      }
+      cells[out++] = c.raw();
+      continue;
+    }
+    u8 writes = c.write_mask();
+    u8 reads = c.read_mask();
+    if (!(a.bits.is_atomic && !c.is_atomic())) {
+      reads &= ~m;
+      if (a.bits.is_write) writes &= ~m;
+    }
+    if (c.key() == a.key) {
+      if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+      merged = true;
+      mine = out;
+    }
+    if ((writes | reads) == 0) continue;
+    cells[out++] = c.WithMasks(writes, reads).raw();
+  }
+  if (!merged) {
+    mine = out;
+    cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+  }
+  *count = out;
+  if (RACERT_UNLIKELY(out > kCompactionThreshold)) mine = FoldSameSlotReads(cells, count, mine);
+  return mine;
+}
+
+}  // namespace racert

@@ -1,0 +1,47 @@
+// The rules for one shadow word, as pure functions on its cells: when an
+// earlier access is ordered before the current one, which earlier accesses a
+// new one makes redundant, when a pair races. memory_access.cpp applies them
+// under the word's concurrency protocol; nothing here touches shared memory.
+#pragma once
+
+#include "base/types.h"
+#include "shadow/shadow_cell.h"
+
+namespace racert {
+
+// Everything the rules need to know about the access and its goroutine.
+struct AccessState {
+  u64 key;              // the goroutine's cell key for this kind of access
+  Sid sid;
+  Generation generation;
+  const Epoch* clock;
+  AccessBits bits;
+  // Ownership of `sid` (see GoroutineState). When `owns_key_slot` is false the
+  // key names a slot the goroutine has left; the clock then says everything.
+  bool owns_key_slot;
+  Epoch own_first;      // first epoch of this goroutine on sid
+  Epoch own_last;       // the key's epoch
+  Epoch inherited;      // what it knew of sid's earlier owners
+};
+
+// The first recorded access found to race with the current one.
+struct RaceFinding {
+  bool found;
+  Cell cell;
+  u8 conflict_mask;        // bytes of the word both touch
+  bool previous_is_write;
+};
+
+// Whether the access recorded in `c` happens before the current access.
+bool OrderedBefore(Cell c, const AccessState& a);
+
+// Rewrites cells[0..*count) to account for one more access, and reports in
+// `finding` the first recorded access that races with it. Needs room for
+// *count + 1 cells. Returns the index of the cell that now records the access.
+u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding);
+
+// Folds read-only cells of one slot with the same bytes into the newest (see
+// access_rules.cpp). Returns the new index of cells[mine].
+u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine);
+
+}  // namespace racert
