@@ -10,7 +10,10 @@ std::atomic<u32> g_slot_high_water;
 
 namespace {
 
-constexpr unsigned kJournalSize = 32;
+// Owners remembered per slot: each attach (start, re-attach after a steal) is
+// an entry, and an access older than the slot's last kJournalSize owners is
+// reported as by an unknown goroutine.
+constexpr unsigned kJournalSize = 128;
 
 struct JournalEntry {
   Epoch first_epoch;  // the owner's first epoch on this slot
