@@ -138,11 +138,15 @@ RACERT_ALWAYS_INLINE void GoAtomic(void* thr, uptr cpc, uptr pc, u8* args) {
   constexpr bool kWrites = AtomicOpWrites(op);
   FuncEnter(g, cpc);
   // The access belongs to the epoch before the operation's release half;
-  // it is checked after the acquire half (see AtomicAccess).
-  RecordAccessHistory(g, addr, sizeof(T), kWrites, /*is_atomic=*/true, pc);
-  u64 key_at_access = g->atomic_key;
+  // it is checked after the acquire half (see AtomicAccess). Only operations
+  // that release advance the epoch, so only they record history up front.
+  if (kWrites) RecordAccessHistory(g, addr, sizeof(T), kWrites, /*is_atomic=*/true, pc);
+  u64 key_before = g->atomic_key;
   AtomicSynchronize(g, addr, SemanticsOf(op), RunHardwareOp<T, op>, &frame);
-  AtomicAccess(g, addr, sizeof(T), kWrites, pc, key_at_access);
+  // A load releases nothing: its access belongs to g's epoch as it is now
+  // (which differs from key_before only if g had to re-attach to a slot).
+  u64 key_at_access = kWrites ? key_before : g->atomic_key;
+  AtomicAccess(g, addr, sizeof(T), kWrites, pc, key_at_access, /*history_recorded=*/kWrites);
   FuncExit(g);
 }
 

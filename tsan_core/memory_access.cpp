@@ -263,8 +263,9 @@ void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write,
   g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
 }
 
-void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access) {
-  PendingHistory history{g, addr, size, is_write, true, pc, /*recorded=*/true};
+void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access,
+                  bool history_recorded) {
+  PendingHistory history{g, addr, size, is_write, true, pc, history_recorded};
   AccessRangeWithKey(g, addr, size, is_write, true, pc, key_at_access, &history);
 }
 

@@ -30,9 +30,12 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
 // operation happened, before the release half of the operation advanced g's
 // epoch. The check runs after the acquire half, so the previous atomic
 // operations this one is ordered after are subsumed rather than piling up.
-// The caller records the history event beforehand (RecordAccessHistory),
-// while g's history is still at that epoch.
-void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access);
+// If the operation advanced g's epoch (a release), the caller must have
+// recorded the history event beforehand (RecordAccessHistory, while g's
+// history was still at that epoch) and pass history_recorded; otherwise the
+// event is recorded here only if the shadow changes.
+void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access,
+                  bool history_recorded);
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
 // Slow path of a 1-byte access whose shadow word did not already record it.
