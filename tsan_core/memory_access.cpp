@@ -1,6 +1,7 @@
 #include "tsan_core/memory_access.h"
 
 #include "base/check.h"
+#include "base/syscalls.h"
 #include "shadow/cell_set.h"
 #include "tsan_core/access_rules.h"
 #include "tsan_core/race_report.h"
@@ -149,12 +150,15 @@ bool AlreadyRecordedElsewhere(std::atomic<u64>* word, std::atomic<u64>* secondar
 // path looks.
 void ApplyToWord(std::atomic<u64>* word, std::atomic<u64>* secondary, const AccessState& a, RaceFinding* finding,
                  PendingHistory* history) {
+  u32 locked_spins = 0;
   for (;;) {
     u64 observed = word->load(std::memory_order_acquire);
     Cell current(observed);
     if (current.Covers(a.key, a.bits)) return;
     if (current.is_locked()) {
-      __builtin_ia32_pause();
+      // Held for a few dozen instructions; yield if the holder's thread seems
+      // to have been preempted rather than spin through its time slice.
+      if (++locked_spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
       continue;
     }
     if (AlreadyRecordedElsewhere(word, secondary, current, a)) return;
