@@ -33,26 +33,29 @@ bool OrderedBefore(Cell c, const AccessState& a) {
 // per (slot, atomicity, mask), so a word stays far below the set capacity.
 // Returns the new index of cells[mine].
 u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
+  // One pass: the first read cell seen of each (slot, atomicity) is the
+  // representative, later ones with the same generation and bytes fold into
+  // it. (Read cells of one slot with different bytes are rare and stay.)
+  constexpr u16 kNone = 0xffff;
+  u16 representative[2][kSlotCount];
+  for (unsigned a = 0; a < 2; a++) {
+    for (unsigned s = 0; s < kSlotCount; s++) representative[a][s] = kNone;
+  }
   u32 n = *count;
   for (u32 i = 0; i < n; i++) {
     Cell ci(cells[i]);
-    if (ci.empty() || ci.write_mask() != 0) continue;
-    for (u32 j = i + 1; j < n; j++) {
-      Cell cj(cells[j]);
-      if (cj.empty() || cj.write_mask() != 0 || cj.sid() != ci.sid() || cj.is_atomic() != ci.is_atomic() ||
-          cj.generation() != ci.generation() || cj.read_mask() != ci.read_mask()) {
-        continue;
-      }
-      // Keep the newer cell at i, drop j.
-      if (cj.epoch() > ci.epoch()) {
-        cells[i] = cj.raw();
-        ci = cj;
-        if (mine == j) mine = i;
-      } else if (mine == j) {
-        mine = i;
-      }
-      cells[j] = 0;
+    if (ci.write_mask() != 0) continue;
+    u16& rep = representative[ci.is_atomic()][ci.sid()];
+    if (rep == kNone) {
+      rep = static_cast<u16>(i);
+      continue;
     }
+    Cell cr(cells[rep]);
+    if (cr.generation() != ci.generation() || cr.read_mask() != ci.read_mask()) continue;
+    // Keep the newer epoch at the representative's place, drop i.
+    if (ci.epoch() > cr.epoch()) cells[rep] = ci.raw();
+    if (mine == i) mine = rep;
+    cells[i] = 0;
   }
   u32 out = 0;
   u32 new_mine = 0;
