@@ -17,6 +17,12 @@ void* MapAnonymousOrNull(uptr size) {
   return reinterpret_cast<void*>(result);
 }
 
+void* ReserveAnonymousOrDie(uptr size, const char* what) {
+  sptr result = SysMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (SysFailed(result)) Fatal("cannot reserve %zu bytes for %s (errno %d)", size, what, SysErrno(result));
+  return reinterpret_cast<void*>(result);
+}
+
 void* MapAnonymousOrDie(uptr size, const char* what) {
   sptr result = SysMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (SysFailed(result)) {

@@ -18,6 +18,10 @@ inline bool IsAligned(uptr x, uptr align) { return (x & (align - 1)) == 0; }
 void* MapAnonymousOrDie(uptr size, const char* what);
 // The same, but returns nullptr on failure.
 void* MapAnonymousOrNull(uptr size);
+// Reserves a large private anonymous read-write range with MAP_NORESERVE:
+// pages cost nothing until touched and read as zero. Fatal, naming `what`, if
+// the kernel refuses. For big tables sized for the worst case.
+void* ReserveAnonymousOrDie(uptr size, const char* what);
 // munmap; Fatal on failure (it only fails on a bad range, i.e. a bug).
 void UnmapOrDie(void* addr, uptr size);
 

@@ -1,11 +1,10 @@
 #include "shadow/cell_set.h"
 
 #include <atomic>
-#include <sys/mman.h>
 
 #include "base/check.h"
 #include "base/fatal.h"
-#include "base/syscalls.h"
+#include "base/memory_map.h"
 
 namespace racert {
 namespace {
@@ -41,10 +40,7 @@ uptr ArenaBase() {
   SpinMutexLock lock(&arena.init_mutex);
   base = arena.base.load(std::memory_order_relaxed);
   if (base == 0) {
-    sptr result = SysMmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (SysFailed(result)) Fatal("cannot reserve %zu bytes for shadow cell sets (errno %d)", kArenaSize, SysErrno(result));
-    base = static_cast<uptr>(result);
+    base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(kArenaSize, "shadow cell sets"));
     arena.bump.store(kHandleUnit, std::memory_order_relaxed);
     arena.base.store(base, std::memory_order_release);
   }

@@ -21,7 +21,6 @@ struct ShadowRegistry {
   SpinMutex mutex;
   unsigned count;
   MappedRange ranges[kMaxMappedRanges];
-  uptr reserved_bytes;
 };
 constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
 
@@ -45,7 +44,6 @@ uptr NextMappedBeginLocked(uptr page, uptr limit) {
 void RecordLocked(uptr begin, uptr end) {
   RACERT_CHECK_MSG(registry.count < kMaxMappedRanges, "too many distinct shadow ranges (%u)", registry.count);
   registry.ranges[registry.count++] = MappedRange{begin, end};
-  registry.reserved_bytes += end - begin;
 }
 
 // Maps the parts of [begin, end) (shadow space, page-aligned) that are not
@@ -93,20 +91,9 @@ void MapShadow(uptr addr, uptr size) {
   }
 }
 
-bool IsShadowMapped(uptr addr) {
-  if (!IsShadowableApp(addr)) return false;
-  SpinMutexLock lock(&registry.mutex);
-  return MappedRangeEndLocked(RoundDown(addr + kPrimaryOffset, kPageSize)) != 0;
-}
-
 void ClearAllShadow() {
   SpinMutexLock lock(&registry.mutex);
   for (unsigned i = 0; i < registry.count; i++) ReleaseMemoryToOS(registry.ranges[i].begin, registry.ranges[i].end);
-}
-
-uptr ShadowReservedBytes() {
-  SpinMutexLock lock(&registry.mutex);
-  return registry.reserved_bytes;
 }
 
 }  // namespace racert

@@ -53,16 +53,9 @@ RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordFor(uptr addr) {
 // taken by another mapping).
 void MapShadow(uptr addr, uptr size);
 
-// Whether MapShadow covered addr (slow; for checks and tests, not the hot path).
-bool IsShadowMapped(uptr addr);
-
 // Zeroes all shadow (returns the pages to the OS). Cell sets referenced from
 // the cleared words are not freed: a concurrent access may still be using
 // them, so they are leaked. Used only when reset generations wrap around.
 void ClearAllShadow();
-
-// Bytes of shadow address space committed by MapShadow calls so far
-// (reserved, not necessarily touched).
-uptr ShadowReservedBytes();
 
 }  // namespace racert

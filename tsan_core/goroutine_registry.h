@@ -21,9 +21,6 @@ void FinishGoroutine(GoroutineState* g);
 
 u64 LiveGoroutineCount();
 
-// Calls fn(g, arg) for every live goroutine with the registry locked.
-void ForEachLiveGoroutine(void (*fn)(GoroutineState*, void*), void* arg);
-
 // Looks up a goroutine by report number among live and retained finished
 // ones and calls fn with the registry locked (so the state cannot be freed
 // meanwhile). Returns false if it is unknown.

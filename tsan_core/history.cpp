@@ -67,7 +67,6 @@ u64 SizeCode(uptr size) {
 void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
 uptr History::WindowWords() { return window_words; }
 void History::SetGlobalBudgetBytes(uptr bytes) { global_budget_bytes = bytes; }
-uptr History::GlobalBytes() { return global_history_bytes.load(std::memory_order_relaxed); }
 
 void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable) {
   SpinMutexLock lock(&chain_mutex_);

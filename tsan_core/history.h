@@ -47,7 +47,6 @@ class History {
   static uptr WindowWords();
   // Caps the history of all goroutines together (see history.cpp).
   static void SetGlobalBudgetBytes(uptr bytes);
-  static uptr GlobalBytes();
 
   // Records an access. `call_stack` is the goroutine's shadow stack (outermost
   // first); `stable_depth` is how many of its bottom frames are unchanged

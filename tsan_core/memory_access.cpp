@@ -27,7 +27,7 @@ struct PendingHistory {
 
   void RecordOnce() {
     if (recorded) return;
-    g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
+    RecordAccessHistory(g, addr, size, is_write, is_atomic, pc);
     recorded = true;
   }
 };
@@ -58,6 +58,16 @@ AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
   bool owns = g->sid == k.sid();
   return AccessState{key, k.sid(), k.generation(), g->clock_data, bits,
                      owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch};
+}
+
+// The primary word's value for a word left with one or two cells (the
+// accessor's at `mine`). For two, the other cell goes to the secondary word
+// first; the caller then publishes the returned value with a release store,
+// which is what makes the secondary visible to whoever locks the word next.
+u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, std::atomic<u64>* secondary) {
+  if (count == 1) return cells[0];
+  secondary->store(cells[1 - mine], std::memory_order_relaxed);
+  return Cell(cells[mine]).WithPaired(true).raw();
 }
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
@@ -94,12 +104,7 @@ bool ApplyToCellSet(std::atomic<u64>* word, std::atomic<u64>* secondary, u64 obs
   if (count <= 2) {
     // Back to one or two cells: store them inline and recycle the set. The
     // secondary is written before the paired primary is published.
-    u64 desired = set->cells[mine];
-    if (count == 2) {
-      secondary->store(set->cells[1 - mine], std::memory_order_relaxed);
-      desired = Cell(desired).WithPaired(true).raw();
-    }
-    word->store(desired, std::memory_order_release);
+    word->store(PrepareInlineCells(set->cells, count, mine, secondary), std::memory_order_release);
     CellSetFree(handle);
   }
   set->mutex.Unlock();
@@ -187,15 +192,7 @@ void ApplyToWord(std::atomic<u64>* word, std::atomic<u64>* secondary, const Acce
         continue;
       }
       // The word is ours until the primary is stored below.
-      u64 desired;
-      if (count == 1) {
-        desired = cells[0];
-      } else if (count == 2) {
-        secondary->store(cells[1 - mine], std::memory_order_relaxed);
-        desired = Cell(cells[mine]).WithPaired(true).raw();
-      } else {
-        desired = SpillToCellSet(cells, count);
-      }
+      u64 desired = count <= 2 ? PrepareInlineCells(cells, count, mine, secondary) : SpillToCellSet(cells, count);
       word->store(desired, std::memory_order_release);
     }
     *finding = attempt;

@@ -1,13 +1,11 @@
 #include "tsan_core/sync_table.h"
 
 #include <atomic>
-#include <sys/mman.h>
 
-#include "base/fatal.h"
 #include "base/hash.h"
 #include "base/internal_alloc.h"
 #include "base/spin_mutex.h"
-#include "base/syscalls.h"
+#include "base/memory_map.h"
 #include "shadow/shadow_map.h"
 
 namespace racert {
@@ -36,20 +34,14 @@ struct Table {
 };
 constinit Table table{};
 
-void* ReserveZeroed(uptr bytes, const char* what) {
-  sptr result = SysMmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (SysFailed(result)) Fatal("cannot reserve %zu bytes for %s (errno %d)", bytes, what, SysErrno(result));
-  return reinterpret_cast<void*>(result);
-}
-
 Bucket* Buckets() {
   Bucket* buckets = table.buckets.load(std::memory_order_acquire);
   if (RACERT_LIKELY(buckets)) return buckets;
   SpinMutexLock lock(&table.init_mutex);
   buckets = table.buckets.load(std::memory_order_relaxed);
   if (!buckets) {
-    table.region_counts = static_cast<std::atomic<u32>*>(ReserveZeroed(kRegionCount * sizeof(u32), "sync object counts"));
-    buckets = static_cast<Bucket*>(ReserveZeroed(kBucketCount * sizeof(Bucket), "the sync object table"));
+    table.region_counts = static_cast<std::atomic<u32>*>(ReserveAnonymousOrDie(kRegionCount * sizeof(u32), "sync object counts"));
+    buckets = static_cast<Bucket*>(ReserveAnonymousOrDie(kBucketCount * sizeof(Bucket), "the sync object table"));
     table.buckets.store(buckets, std::memory_order_release);
   }
   return buckets;
