@@ -10,7 +10,21 @@
 #
 # Go comes from Debian's golang-1.23-go (bookworm-backports) when PATH has no
 # usable go; /usr/local/bin/go is then linked to it so later steps find `go`.
+#
+# Last, the real Go releases CI tests (the "ci" lines of scripts/go_releases.txt:
+# the oldest supported, one in the middle, the newest) are fetched from the Go
+# module proxy into the module cache through scripts/go_release.sh, about 10 s
+# each the first time and nothing afterwards. With --all-go-releases every
+# release of that file is fetched (what scripts/go_matrix.py runs).
 set -euo pipefail
+
+go_releases=ci
+case "${1:-}" in
+  "") ;;
+  --all-go-releases) go_releases=all ;;
+  *) echo "usage: $0 [--all-go-releases]" >&2; exit 2 ;;
+esac
+readonly SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 readonly MIN_GO_MINOR=21        # Go 1.21 or newer
 readonly SECOND_GO_PACKAGE=golang-1.23-go
@@ -148,3 +162,10 @@ elif [[ ! -x "$SECOND_GO_ROOT/bin/go" ]]; then
     warn "could not install $SECOND_GO_PACKAGE; tests will use only $path_go"
   fi
 fi
+
+# --- Real Go releases for the version matrix ----------------------------------
+for release in $("$SCRIPTS_DIR/go_release.sh" list "$go_releases"); do
+  goroot="$("$SCRIPTS_DIR/go_release.sh" goroot "$release")" \
+    || die "could not fetch Go $release from the Go module proxy"
+  [[ -n "$goroot" ]] || die "no GOROOT for Go $release"
+done
