@@ -25,9 +25,11 @@ import struct
 import sys
 from dataclasses import dataclass
 
-# The entry points Go 1.19 to 1.26 may reference (39 names: the union over
-# those versions, checked against the runtime sources of 1.23 and 1.26); a
-# missing one is an undefined-symbol link error in some Go version.
+# The entry points Go 1.19 to 1.27 may reference (39 names: the union over
+# those versions, read from the runtime sources of each release; 1.19 to 1.22
+# reference 35 of them, without the atomic And/Or ones); a missing one is an
+# undefined-symbol link error in some Go version. `racert` itself checks each
+# release's own list (tools/racert_cli/abi.py), so later releases need no edit here.
 REQUIRED_FUNCTIONS = [
     "__tsan_init", "__tsan_fini", "__tsan_map_shadow", "__tsan_proc_create",
     "__tsan_proc_destroy", "__tsan_go_start", "__tsan_go_end",

@@ -5,6 +5,7 @@ Modules, one concern each:
   elf        minimal ELF64 reader used to vet objects and classify them
   toolchain  locating `go`, its GOROOT, its version and the race object locations
   objects    choosing which race object racert substitutes, and recognising objects
+  abi        which __tsan_* entry points a Go release calls, against what an object exports
   view       the private GOROOT view (hard-link or symlink mirror) and its GOCACHE
   installer  install / uninstall / status inside a real GOROOT
   cli        argument parsing, help text, command dispatch

@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import RACERT_VERSION, installer, objects, toolchain, view
+from . import RACERT_VERSION, abi, installer, objects, toolchain, view
 from .errors import RacertError
 
 PROGRAM = "racert"
@@ -53,9 +53,12 @@ environment:
                      when the cache is on another filesystem)
   XDG_CACHE_HOME     views live in ${{XDG_CACHE_HOME:-~/.cache}}/racert/
 
-supported: linux/amd64 hosts, Go 1.19 to 1.26 (1.19 keeps the object in
-src/runtime/race/race_linux_amd64.syso, 1.20+ in src/runtime/race/internal/amd64v1/
-and amd64v3/race_linux.syso; racert fills every location).
+supported: linux/amd64 hosts, Go 1.19 and newer (tested on every release from 1.19
+to 1.27). 1.19 keeps the object in src/runtime/race/race_linux_amd64.syso, 1.20+ in
+src/runtime/race/internal/amd64v1/ and amd64v3/race_linux.syso; racert fills every
+location. A release is served when the object exports every __tsan_* entry point
+that the release's src/runtime/race.go and race_amd64.s reference, whatever its
+version number; otherwise racert refuses it and names the missing entry points.
 
 examples:
   racert go build -race ./cmd/server
@@ -122,8 +125,9 @@ replaces only the object and never touches an existing backup. The installed obj
 is recorded in src/runtime/race/racert-install.json.
 
 Fails, changing nothing, when: the GOROOT does not exist or is not writable, the
-host is not linux/amd64, its Go version is not 1.19 to 1.26, the object is not built
-(run ./build_syso.sh), a location holds an unknown object next to a backup, or a
+host is not linux/amd64, its Go version is older than 1.19, the release calls a
+__tsan_* entry point the object does not export, the object is not built (run
+./build_syso.sh), a location holds an unknown object next to a backup, or a
 location already holds racert's object without any backup.
 """
 
@@ -147,7 +151,9 @@ For each race object location of the GOROOT, prints one of:
   original  the same bytes as the .racert-orig backup, but not recognisably official
   unknown   something else
   missing   no file
-plus the backup, if any. --json prints the same as JSON.
+plus the backup, if any, and whether the object racert would install exports
+every __tsan_* entry point this Go release references. --json prints the same as
+JSON.
 """
 
 CLEAN_HELP = """\
@@ -316,18 +322,44 @@ def _command_status(goroot: toolchain.Goroot, object_option: str | None, as_json
     except RacertError:
         candidate = None  # status works before anything is built
     results = installer.status(goroot, candidate)
+    entry_points = _entry_point_status(goroot, candidate)
     if as_json:
         document = {
             "goroot": str(goroot.path),
             "go_version": goroot.version.text,
+            "newer_than_tested": goroot.version.is_newer_than_tested,
             "locations": [result.__dict__ for result in results],
+            "entry_points": entry_points,
         }
         print(json.dumps(document, indent=2))
         return 0
-    print(f"GOROOT {goroot.path} ({goroot.version.text.splitlines()[0]})")
+    tested = (f"; newer than go1.{toolchain.NEWEST_TESTED_MINOR}, the newest release racert was tested with"
+              if goroot.version.is_newer_than_tested else "")
+    print(f"GOROOT {goroot.path} ({goroot.version.text}{tested})")
     for result in results:
         print(f"  {result.location}: {result.description}")
+    print(f"  entry points: {entry_points['description']}")
     return 0
+
+
+def _entry_point_status(goroot: toolchain.Goroot, candidate: objects.RaceObject | None) -> dict:
+    """Whether `candidate` exports every __tsan_* entry point the release references."""
+    try:
+        required = abi.required_entry_points(goroot.path)
+    except RacertError as error:
+        return {"state": "unknown", "description": str(error), "required": None, "missing": None}
+    if candidate is None:
+        return {"state": "unknown", "required": sorted(required), "missing": None,
+                "description": f"{goroot.version.text} references {len(required)} __tsan_* entry points "
+                               f"(no object to compare with: run ./build_syso.sh)"}
+    check = abi.check_entry_points(goroot.path, candidate)
+    if check.ok:
+        description = (f"{goroot.version.text} references {len(required)} __tsan_* entry points; "
+                       f"{candidate.path} exports all of them")
+    else:
+        description = abi.refusal_message(goroot, candidate, check)
+    return {"state": "served" if check.ok else "refused", "description": description,
+            "required": sorted(required), "missing": list(check.missing), "object": str(candidate.path)}
 
 
 def _command_clean(include_gocache: bool) -> int:

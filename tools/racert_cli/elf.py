@@ -21,6 +21,8 @@ EM_X86_64 = 62
 SHT_SYMTAB = 2
 SHN_UNDEF = 0
 STT_FUNC = 2
+STB_GLOBAL = 1
+STB_WEAK = 2
 
 _ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
@@ -37,6 +39,7 @@ class ElfSymbol:
     size: int
     is_function: bool
     is_defined: bool
+    is_global: bool  # global or weak binding: visible to the linker from other objects
 
 
 def relocatable_x86_64_problem(data: bytes) -> str | None:
@@ -88,5 +91,6 @@ def _iter_symbols(data: bytes):
                 size=size,
                 is_function=(info & 0xF) == STT_FUNC,
                 is_defined=section_index != SHN_UNDEF,
+                is_global=(info >> 4) in (STB_GLOBAL, STB_WEAK),
             )
         return

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import RACERT_VERSION
+from . import RACERT_VERSION, abi
 from .errors import RacertError
 from .objects import (
     DEFAULT_OBJECT, RaceObject, default_object_sha256, looks_like_racert, looks_official, sha256_of_file,
@@ -62,7 +62,9 @@ def read_manifest(goroot: Goroot) -> dict:
 
 
 def install(goroot: Goroot, race_object: RaceObject) -> list[str]:
-    """Put race_object at every location; returns one line per location for the user."""
+    """Put race_object at every location; returns one line per location for the user.
+    Refuses, changing nothing, a release that calls an entry point the object lacks."""
+    abi.require_entry_points(goroot, race_object)
     manifest = read_manifest(goroot)
     recorded = manifest.get("locations", {})
     plans = []

@@ -1,10 +1,16 @@
 """Which Go racert works with: the `go` binary, its GOROOT, its version, and where that
 version keeps the linux/amd64 race object (ABI doc §10).
 
+Which releases racert serves is not decided here by the version number, except for the
+floor: releases before go1.19 are refused (they were built against an older race ABI
+and are untested). Any later release, including ones newer than racert itself, is
+accepted here; whether racert's object can serve it is decided by abi.py from the
+__tsan_* entry points the release's own sources reference.
+
 Invariants:
-- A Goroot returned by load_goroot() exists, has src/runtime, has a supported version
-  (1.19 to 1.26) and holds every race object location of that version's layout
-  (or, after `racert install`, at least the backup of it).
+- A Goroot returned by load_goroot() exists, has src/runtime, has a version of go1.19
+  or later and holds every race object location of that version's layout (or, after
+  `racert install`, at least the backup of it).
 - Locations are relative POSIX paths inside the GOROOT, in a fixed order.
 """
 
@@ -20,7 +26,9 @@ from pathlib import Path
 from .errors import RacertError
 
 OLDEST_SUPPORTED_MINOR = 19
-NEWEST_SUPPORTED_MINOR = 26
+# The newest release the Go version matrix (scripts/go_matrix.py) has run; newer
+# releases are served too when their entry points check out, and `status` says so.
+NEWEST_TESTED_MINOR = 27
 
 # Go 1.19 ships one object; 1.20 moved it into two packages chosen by GOAMD64
 # (v1/v2 -> amd64v1, v3/v4 -> amd64v3). racert puts the same object in both.
@@ -46,7 +54,11 @@ class GoVersion:
 
     @property
     def is_supported(self) -> bool:
-        return OLDEST_SUPPORTED_MINOR <= self.minor <= NEWEST_SUPPORTED_MINOR
+        return self.minor >= OLDEST_SUPPORTED_MINOR
+
+    @property
+    def is_newer_than_tested(self) -> bool:
+        return self.minor > NEWEST_TESTED_MINOR
 
     @property
     def short(self) -> str:
@@ -103,8 +115,8 @@ def load_goroot(path: Path | str) -> Goroot:
     version_file_text, version = _read_version(real)
     if not version.is_supported:
         raise RacertError(
-            f"unsupported Go version {version.text} in {given}: racert supports "
-            f"go1.{OLDEST_SUPPORTED_MINOR} to go1.{NEWEST_SUPPORTED_MINOR}")
+            f"unsupported Go version {version.text.splitlines()[0]} in {given}: racert supports "
+            f"go1.{OLDEST_SUPPORTED_MINOR} and newer")
     locations = race_object_locations(version)
     for location in locations:
         target = real / location

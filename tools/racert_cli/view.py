@@ -49,6 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import abi
 from .errors import RacertError
 from .objects import RaceObject, sha256_of_file
 from .toolchain import Goroot, load_goroot
@@ -100,7 +101,9 @@ def gocache_path_for(goroot: Goroot) -> Path:
 
 
 def ensure_view(goroot: Goroot, race_object: RaceObject) -> View:
-    """Return the view of `goroot` holding `race_object`, building it if needed."""
+    """Return the view of `goroot` holding `race_object`, building it if needed.
+    Refuses a release that calls an entry point the object does not export."""
+    abi.require_entry_points(goroot, race_object)
     final_path = view_path_for(goroot, race_object)
     gocache = gocache_path_for(goroot)
     created_now = False
