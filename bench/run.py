@@ -150,11 +150,11 @@ def ensure_floor_object() -> None:
     raise BenchError(f"./build_syso.sh --floor failed:\n{result.stdout}")
 
 
-def ensure_racert_object(path: Path) -> str | None:
+def ensure_racert_object(path: Path, build: bool = True) -> str | None:
     """Returns None when the object is usable, else why not (racert is then skipped)."""
     if path.is_file():
         return None
-    if path != RACERT_OBJECT:
+    if path != RACERT_OBJECT or not build:
         return f"{path} does not exist"
     print("build/race_linux.syso is missing; running ./build_syso.sh", file=sys.stderr)
     result = subprocess.run([str(REPO_ROOT / "build_syso.sh")], cwd=REPO_ROOT,
@@ -615,45 +615,34 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                              "(user+system; less disturbed by other load on the machine)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds before a single run is killed (default: 120)")
+    parser.add_argument("--no-object-build", action="store_true",
+                        help="never run ./build_syso.sh: use build/race_linux_floor.syso and the "
+                             "racert object as they are (for a checkout where someone else "
+                             "builds the objects)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv)
-    available = discover_workloads()
-    workloads = args.workloads.split(",") if args.workloads else available
-    unknown = [w for w in workloads if w not in available]
-    if unknown:
-        print(f"unknown workload(s): {', '.join(unknown)}; available: {', '.join(available)}",
-              file=sys.stderr)
-        return 2
-    variants = args.variants.split(",")
-    bad = [v for v in variants if v not in ALL_VARIANTS]
-    if bad or not variants:
-        print(f"unknown variant(s): {', '.join(bad)}; choose from {', '.join(ALL_VARIANTS)}",
-              file=sys.stderr)
-        return 2
-    variants = [v for v in ALL_VARIANTS if v in variants]  # canonical order
-
-    go = args.go or shutil.which("go")
-    if not go:
-        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
-        return 2
-    go = str(Path(go).resolve())
+def measure(args: argparse.Namespace, go: str, workloads: list[str],
+            variants: list[str]) -> tuple[dict, dict[tuple[str, str], Cell]]:
+    """Prepares the objects, builds every workload in every variant, runs the rounds and
+    checks the outputs. Returns the run's metadata and the cells; raises BenchError when
+    the setup fails. Uses args.racert_object, args.no_object_build, args.runs and
+    args.timeout (bench/micro.py calls it too).
+    """
     racert_object = args.racert_object.resolve()
 
-    try:
-        if "floor" in variants:
+    if "floor" in variants:
+        if not args.no_object_build:
             ensure_floor_object()
-        racert_problem = ensure_racert_object(racert_object) if "racert" in variants else None
-        if ("floor" in variants or "racert" in variants) and not RACERT_CLI.is_file():
-            raise BenchError(f"{RACERT_CLI} is missing: floor and racert are built through it")
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 1
+        elif not FLOOR_OBJECT.is_file():
+            raise BenchError(f"{FLOOR_OBJECT} does not exist (and --no-object-build)")
+    racert_problem = (ensure_racert_object(racert_object, build=not args.no_object_build)
+                      if "racert" in variants else None)
+    if ("floor" in variants or "racert" in variants) and not RACERT_CLI.is_file():
+        raise BenchError(f"{RACERT_CLI} is missing: floor and racert are built through it")
 
     info = {
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -694,11 +683,7 @@ def main(argv: list[str] | None = None) -> int:
             if cell.build_error:
                 print(f"  build failed: {cell.build_error}", file=sys.stderr)
 
-    try:
-        become_child_subreaper()
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 1
+    become_child_subreaper()
     busy_before, started = machine_busy_seconds(), time.perf_counter()
     run_rounds(cells, workloads, variants, args.runs, args.timeout)
     elapsed = time.perf_counter() - started
@@ -707,6 +692,37 @@ def main(argv: list[str] | None = None) -> int:
     info["runs_elapsed_s"] = elapsed
     info["background_cpu_share"] = background
     check_outputs(cells, workloads, variants)
+    return info, cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    available = discover_workloads()
+    workloads = args.workloads.split(",") if args.workloads else available
+    unknown = [w for w in workloads if w not in available]
+    if unknown:
+        print(f"unknown workload(s): {', '.join(unknown)}; available: {', '.join(available)}",
+              file=sys.stderr)
+        return 2
+    variants = args.variants.split(",")
+    bad = [v for v in variants if v not in ALL_VARIANTS]
+    if bad or not variants:
+        print(f"unknown variant(s): {', '.join(bad)}; choose from {', '.join(ALL_VARIANTS)}",
+              file=sys.stderr)
+        return 2
+    variants = [v for v in ALL_VARIANTS if v in variants]  # canonical order
+
+    go = args.go or shutil.which("go")
+    if not go:
+        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
+        return 2
+    go = str(Path(go).resolve())
+    try:
+        info, cells = measure(args, go, workloads, variants)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    elapsed, background = info["runs_elapsed_s"], info["background_cpu_share"]
     summary = summarize(cells, workloads, "cpu_s" if args.time == "cpu" else "wall_s")
     print(render_table(summary, cells))
     print(f"\nruns took {elapsed:.0f} s; other processes used {background:.0%} of the "
