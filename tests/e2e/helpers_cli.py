@@ -45,6 +45,21 @@ def run_racert(arguments: list[str], environment: dict[str, str], cwd: Path | No
                           capture_output=True, text=True, timeout=timeout)
 
 
+def link_copy(source: Path, destination: Path) -> Path:
+    """A copy of a Go tree whose files are hard links to the original's and whose
+    directories are new and writable. Never change a file of it in place (that would
+    change the original, e.g. a read-only module cache tree): use replace_file."""
+    subprocess.run(["cp", "-al", str(source), str(destination)], check=True)
+    subprocess.run(["find", str(destination), "-type", "d", "-exec", "chmod", "u+w", "{}", "+"], check=True)
+    return destination
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Give `path` new content as a new file (its old inode, maybe shared, is untouched)."""
+    path.unlink()
+    path.write_text(text)
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -105,6 +105,44 @@ def discover_toolchains() -> list[Toolchain]:
     return toolchains
 
 
+GO_RELEASE_SCRIPT = REPO_ROOT / "scripts" / "go_release.sh"
+
+
+def matrix_releases(which: str = "ci") -> list[str]:
+    """Releases of scripts/go_releases.txt ("ci": oldest, middle, newest), e.g. ["1.19.13", ...]."""
+    out = subprocess.run([str(GO_RELEASE_SCRIPT), "list", which], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return out.stdout.split()
+
+
+def release_goroot(version: str) -> Path:
+    """The real GOROOT of a Go release in the module cache (scripts/ensure_toolchain.sh
+    fetches the CI releases; this fetches any other one). Read-only: copy before changing."""
+    out = subprocess.run([str(GO_RELEASE_SCRIPT), "goroot", version], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"cannot get Go {version}: {out.stderr.strip()}")
+    return Path(out.stdout.strip())
+
+
+def release_toolchains(which: str = "edges") -> list[tuple[str, Toolchain | None]]:
+    """Real releases of the version matrix as toolchains, for tests that must see
+    version differences: "edges" is the oldest and the newest release CI tests
+    (scripts/go_releases.txt), "ci" all of those. Each is (release, toolchain), the
+    toolchain None when the release is not on this machine and cannot be fetched
+    (scripts/ensure_toolchain.sh fetches them)."""
+    releases = matrix_releases("ci")
+    if which == "edges":
+        releases = [releases[0], releases[-1]]
+    found = []
+    for release in releases:
+        try:
+            go = release_goroot(release) / "bin" / "go"
+            found.append((release, Toolchain(go=str(go), version=_go_version(str(go)))))
+        except (RuntimeError, subprocess.SubprocessError, OSError):
+            found.append((release, None))
+    return found
+
+
 def racert_go(
     toolchain: Toolchain,
     args: list[str],

@@ -9,6 +9,10 @@ What they establish:
 - install / status / uninstall round-trip a GOROOT copy byte for byte, keep the
   original backup exactly once, and every error exits non-zero with one line on
   stderr, changing nothing.
+- A release is served or refused by the __tsan_* entry points its runtime sources
+  reference, never by its version number: on copies of real trees of the oldest and
+  newest releases CI fetches (scripts/go_releases.txt), a higher version string is
+  served and a release asking for an entry point the object lacks is refused.
 
 Objects: two stand-ins compiled from go_api/floor (always available, distinct bytes),
 plus build/race_linux.syso when ./build_syso.sh has produced it.
@@ -27,10 +31,11 @@ from pathlib import Path
 
 import pytest
 
+import helpers_go
 from helpers_cli import (
     BACKUP_SUFFIX, DEBIAN_GO_1_23, INSTALL_MANIFEST, LEGACY_LOCATION, RACERT, REAL_GO, REPO_ROOT,
-    SPLIT_LOCATIONS, clean_environment, linked_object_evidence, nm_symbols, run_racert, sha256_file,
-    snapshot_race_directories,
+    SPLIT_LOCATIONS, clean_environment, link_copy, linked_object_evidence, nm_symbols, replace_file, run_racert,
+    sha256_file, snapshot_race_directories,
 )
 
 REAL_GOROOT = Path(subprocess.run([REAL_GO, "env", "GOROOT"], capture_output=True, text=True,
@@ -477,8 +482,11 @@ def test_install_into_a_view_is_refused(standin_object, cache_home):
 
 
 def _fake_goroot(root: Path, version: str, locations: tuple[str, ...], content: bytes) -> Path:
-    """A minimal tree: VERSION, src/runtime and the race object locations."""
+    """A minimal tree: VERSION, src/runtime with the machine Go's race sources (which
+    name the entry points the release calls) and the race object locations."""
     (root / "src/runtime").mkdir(parents=True, exist_ok=True)
+    for source in ("race.go", "race_amd64.s"):
+        shutil.copyfile(REAL_GOROOT / "src/runtime" / source, root / "src/runtime" / source)
     (root / "VERSION").write_text(f"{version}\ntime 2024-01-01T00:00:00Z\n")
     for location in locations:
         (root / location).parent.mkdir(parents=True, exist_ok=True)
@@ -486,18 +494,119 @@ def _fake_goroot(root: Path, version: str, locations: tuple[str, ...], content: 
     return root
 
 
-def test_go_1_19_layout_round_trip(standin_object, official_object, cache_home, tmp_path):
-    goroot = _fake_goroot(tmp_path / "go119", "go1.19.13", (LEGACY_LOCATION,), official_object.read_bytes())
+# ---------------------------------------------------------------- real releases
+
+@pytest.fixture(scope="session")
+def oldest_release() -> Path:
+    """The real tree of the oldest release CI tests (Go 1.19: one legacy location)."""
+    return helpers_go.release_goroot(helpers_go.matrix_releases("ci")[0])
+
+
+@pytest.fixture(scope="session")
+def newest_release() -> Path:
+    """The real tree of the newest release CI tests."""
+    return helpers_go.release_goroot(helpers_go.matrix_releases("ci")[-1])
+
+
+def _newer_release(real: Path, copy: Path, extra_assembly: str = "") -> Path:
+    """A hard-link copy of a real tree claiming to be go1.99.0, its race_amd64.s
+    optionally extended (as a new file: the original's inode is never written)."""
+    link_copy(real, copy)
+    replace_file(copy / "VERSION", "go1.99.0\ntime 2030-01-01T00:00:00Z\n")
+    if extra_assembly:
+        assembly = copy / "src/runtime/race_amd64.s"
+        replace_file(assembly, assembly.read_text() + extra_assembly)
+    return copy
+
+
+# A release that also offers an atomic XOR: its assembly loads an entry point no
+# object has today, exactly as race_amd64.s loads the others.
+FETCH_XOR_ASSEMBLY = """
+// func runtime·racefetchxor64(addr *uint64, val uint64) uint64
+TEXT\truntime·racefetchxor64(SB), NOSPLIT, $0-24
+\tGO_ARGS
+\tMOVQ\t$__tsan_go_atomic64_fetch_xor(SB), AX
+\tCALL\tracecallatomic<>(SB)
+\tRET
+"""
+
+
+def test_go_1_19_layout_round_trip(oldest_release, standin_object, cache_home, tmp_path):
+    goroot = link_copy(oldest_release, tmp_path / "go")
+    assert (goroot / "VERSION").read_text().startswith("go1.19.")
     environment = _env(cache_home, standin_object)
     before = snapshot_race_directories(goroot)
     document = json.loads(_ok(run_racert(["status", "--goroot", str(goroot), "--json"], environment)))
     assert [entry["location"] for entry in document["locations"]] == [LEGACY_LOCATION]
     assert document["locations"][0]["state"] == "official"
+    # Go 1.19 predates the atomic And/Or entry points.
+    assert document["entry_points"]["state"] == "served"
+    assert "__tsan_go_atomic32_fetch_and" not in document["entry_points"]["required"]
     _ok(run_racert(["install", "--goroot", str(goroot)], environment))
     assert sha256_file(goroot / LEGACY_LOCATION) == sha256_file(standin_object)
     assert not (goroot / "src/runtime/race/internal").exists()
     _ok(run_racert(["uninstall", "--goroot", str(goroot)], environment))
     assert snapshot_race_directories(goroot) == before
+    assert sha256_file(goroot / LEGACY_LOCATION) == sha256_file(oldest_release / LEGACY_LOCATION)
+
+
+def test_newer_release_calling_known_entry_points_is_served(newest_release, object_under_test, cache_home,
+                                                             program_dir, tmp_path):
+    """A version number racert has never seen is no reason to refuse: go1.99.0 built
+    from a real tree links and runs with racert's object, and installs and uninstalls."""
+    goroot = _newer_release(newest_release, tmp_path / "go")
+    environment = _env(cache_home, object_under_test, RACERT_GO=str(goroot / "bin/go"))
+    status = _ok(run_racert(["status", "--goroot", str(goroot)], environment))
+    assert "(go1.99.0; newer than go1." in status, status
+    assert "exports all of them" in status, status
+    binary = tmp_path / "program"
+    _ok(run_racert(["go", "build", "-race", "-o", str(binary), "."], environment, cwd=program_dir))
+    _run_program(binary)
+    assert not any(name.startswith("_ZN11__sanitizer") for name in nm_symbols(binary))
+    assert "__tsan_init" in nm_symbols(binary)
+    before = snapshot_race_directories(goroot)
+    _ok(run_racert(["install", "--goroot", str(goroot)], environment))
+    assert _states(goroot, environment) == ["racert", "racert"]
+    _ok(run_racert(["uninstall", "--goroot", str(goroot)], environment))
+    assert snapshot_race_directories(goroot) == before
+
+
+def test_release_calling_a_missing_entry_point_is_refused(newest_release, standin_object, cache_home, tmp_path):
+    goroot = _newer_release(newest_release, tmp_path / "go", FETCH_XOR_ASSEMBLY)
+    cache = tmp_path / "cache"
+    environment = _env(cache, standin_object, RACERT_GO=str(goroot / "bin/go"))
+    before = snapshot_race_directories(goroot)
+    for arguments in (["go", "build", "-race", "."], ["goroot"], ["env"], ["install", "--goroot", str(goroot)]):
+        completed = run_racert(arguments, environment, cwd=tmp_path)
+        _assert_one_line_error(completed, "go1.99.0", "calls 1 race entry point", str(standin_object),
+                               "__tsan_go_atomic64_fetch_xor (named in src/runtime/race_amd64.s)",
+                               "cannot serve this Go release")
+    assert snapshot_race_directories(goroot) == before
+    assert not (cache / "racert" / "views").exists() or not any((cache / "racert" / "views").iterdir())
+    document = json.loads(_ok(run_racert(["status", "--goroot", str(goroot), "--json"], environment)))
+    assert document["entry_points"]["state"] == "refused"
+    assert document["entry_points"]["missing"] == ["__tsan_go_atomic64_fetch_xor"]
+    assert document["newer_than_tested"] is True
+    # The unmodified real tree of the same release is served by the same object.
+    _ok(run_racert(["status", "--goroot", str(newest_release)], environment))
+    assert json.loads(_ok(run_racert(["status", "--goroot", str(newest_release), "--json"], environment)))[
+        "entry_points"]["state"] == "served"
+
+
+def test_entry_points_are_judged_per_release(oldest_release, newest_release, standin_object, cache_home, tmp_path):
+    """An object without the atomic And/Or entry points serves Go 1.19, which never
+    calls them, and is refused by a release that does."""
+    hidden = ["__tsan_go_atomic32_fetch_and", "__tsan_go_atomic32_fetch_or",
+              "__tsan_go_atomic64_fetch_and", "__tsan_go_atomic64_fetch_or"]
+    reduced = tmp_path / "no_and_or.syso"
+    subprocess.run(["objcopy", *[f"--localize-symbol={name}" for name in hidden], str(standin_object),
+                    str(reduced)], check=True)
+    assert {name: nm_symbols(reduced)[name].kind for name in hidden} == {name: "t" for name in hidden}
+    old = _env(cache_home, reduced, RACERT_GO=str(oldest_release / "bin/go"))
+    assert Path(_ok(run_racert(["goroot"], old)).strip()).name.startswith("go1.19-")
+    new = _env(cache_home, reduced, RACERT_GO=str(newest_release / "bin/go"))
+    _assert_one_line_error(run_racert(["goroot"], new), "calls 4 race entry points", ", ".join(hidden),
+                           "named in src/runtime/race.go")
 
 
 # ---------------------------------------------------------------- errors
@@ -537,7 +646,7 @@ def test_read_only_goroot(command, read_only_goroot, standin_object, cache_home)
     assert snapshot_race_directories(read_only_goroot) == before
 
 
-@pytest.mark.parametrize("version", ["go1.18.10", "go1.27.0", "devel go1.17-abcdef"])
+@pytest.mark.parametrize("version", ["go1.18.10", "devel go1.17-abcdef"])
 @pytest.mark.parametrize("command", ["install", "uninstall", "status"])
 def test_unsupported_go_version(version, command, standin_object, official_object, cache_home, tmp_path):
     goroot = _fake_goroot(tmp_path / "go", version, SPLIT_LOCATIONS + (LEGACY_LOCATION,),
