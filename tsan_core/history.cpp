@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/check.h"
 #include "base/internal_alloc.h"
 
 namespace racert {
@@ -22,11 +23,13 @@ struct HistoryChunk {
 
 namespace {
 
-// Event words. The low 3 bits are the type.
+// Event words. The low 3 bits are the type (kByteAccessEvent, 5, is declared
+// in the header for the inline path).
 enum EventType : u64 { kPush = 1, kPopTo = 2, kAccess = 3, kEpoch = 4 };
-constexpr u64 kTypeMask = 7;
+static_assert(kByteAccessEvent > kEpoch && kByteAccessEvent <= kHistoryTypeMask, "event types must differ");
+constexpr u64 kTypeMask = kHistoryTypeMask;
 // Access flags (bits 3..6), address from bit 8.
-constexpr u64 kWriteBit = 1 << 3;
+constexpr u64 kWriteBit = kHistoryWriteBit;
 constexpr u64 kAtomicBit = 1 << 4;
 constexpr unsigned kSizeCodeShift = 5;  // 2 bits: 0 -> 1 byte, 1 -> 4, 2 -> 8, 3 -> explicit word
 constexpr unsigned kAddrShift = 8;
@@ -104,6 +107,9 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   total_words_ += chunk->capacity;
   pos_ = chunk->words;
   end_ = chunk->words + chunk->capacity;
+  newest_used_ = &chunk->used;
+  newest_words_ = chunk->words;
+  extendable_byte_event_ = nullptr;
   traced_stack_.resize(snapshot_depth);
   for (uptr i = 0; i < snapshot_depth; i++) traced_stack_[i] = call_stack[i];
 }
@@ -134,23 +140,34 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
     *out++ = (u64{call_stack[i]} << 3) | kPush;
     traced_stack_.push_back(call_stack[i]);
   }
+  *stable_depth = depth;
+  if (size == 1 && !is_atomic) {
+    pos_ = out;
+    extendable_byte_event_ = nullptr;
+    // The stack now matches the trace, and room was reserved above.
+    bool added = TryAddByteAccessOnSameStack(depth, depth, addr, is_write, pc);
+    RACERT_DCHECK(added);
+    (void)added;
+    return;
+  }
   u64 code = SizeCode(size);
   *out++ = (u64{addr} << kAddrShift) | (code << kSizeCodeShift) | (is_atomic ? kAtomicBit : 0) |
            (is_write ? kWriteBit : 0) | kAccess;
   *out++ = pc;
   if (code == 3) *out++ = size;
   pos_ = out;
-  *stable_depth = depth;
-  newest_->used.store(static_cast<u32>(pos_ - newest_->words), std::memory_order_release);
+  extendable_byte_event_ = nullptr;
+  PublishUsed();
 }
 
 void History::AddEpoch(Sid sid, Epoch epoch) {
   current_sid_ = sid;
   current_epoch_ = epoch;
   if (pos_ == nullptr) return;  // the first chunk will start with this state
+  extendable_byte_event_ = nullptr;
   if (pos_ + 1 > end_) return;  // the next chunk's header records it
   *pos_++ = (u64{epoch} << 32) | (u64{sid} << 8) | kEpoch;
-  newest_->used.store(static_cast<u32>(pos_ - newest_->words), std::memory_order_release);
+  PublishUsed();
 }
 
 bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const {
@@ -204,6 +221,22 @@ bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_wri
           }
           break;
         }
+        case kByteAccessEvent: {
+          if (i + 1 >= used) return false;
+          u64 header = __atomic_load_n(&chunk->words[i], __ATOMIC_RELAXED);
+          uptr pc = static_cast<uptr>(chunk->words[++i]);
+          bool access_is_write = (header & kWriteBit) != 0;
+          if (cur_sid != sid || cur_epoch != epoch || access_is_write != is_write) break;
+          if (static_cast<uptr>(header >> kByteEventWordShift) << 3 != word_addr) break;
+          u8 bytes = static_cast<u8>(header >> kByteEventMaskShift) & mask;
+          if (bytes == 0) break;
+          out->stack.push_back(pc);
+          out->addr = word_addr + static_cast<unsigned>(__builtin_ctz(bytes));
+          out->size = 1;
+          out->is_write = access_is_write;
+          out->is_atomic = false;
+          return true;
+        }
         default:
           return false;  // corrupt or torn: give up rather than invent a stack
       }
@@ -224,6 +257,9 @@ void History::Clear() {
   }
   oldest_ = newest_ = nullptr;
   pos_ = end_ = nullptr;
+  newest_used_ = nullptr;
+  newest_words_ = nullptr;
+  extendable_byte_event_ = nullptr;
   total_words_ = 0;
   traced_stack_.Reset();
 }

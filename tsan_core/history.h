@@ -8,6 +8,12 @@
 // without a recorded access inside leave no trace at all, so deep or hot call
 // trees between two recorded accesses cost nothing here.
 //
+// A plain 1-byte access (how Go reports every scalar access) is recorded as
+// its word and a byte mask. When the next one is by the same pc to the same
+// word, in the same epoch and with the same call stack, its byte is OR-ed into
+// that event instead of adding a new one: a loop filling a buffer byte by byte
+// records one event per word, with each byte still attributed exactly.
+//
 // Storage is a chain of chunks that grow from 256 bytes to 64 KiB; at most
 // the window is kept per goroutine, less when all goroutines together exceed
 // the global budget, and the oldest chunk is recycled first. Each chunk
@@ -21,10 +27,13 @@
 // also holds.
 #pragma once
 
+#include <atomic>
+
 #include "base/internal_vector.h"
 #include "base/spin_mutex.h"
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
+#include "shadow/shadow_map.h"
 
 namespace racert {
 
@@ -53,6 +62,14 @@ class History {
   // since the last recorded event (maintained by the goroutine on exit).
   void AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
                  bool is_write, bool is_atomic, uptr pc);
+  // Records a plain 1-byte access if the call stack (depth `depth`, of which
+  // `stable_depth` bottom frames are unchanged since the last record) is
+  // exactly the one the trace last recorded, so no call events are needed.
+  // Returns false when the general AddAccess is needed (the stack changed, no
+  // room in the chunk, or no chunk yet). Inline: it is part of the access
+  // path for byte loops over fresh memory.
+  RACERT_ALWAYS_INLINE bool TryAddByteAccessOnSameStack(uptr depth, uptr stable_depth, uptr addr, bool is_write,
+                                                        uptr pc);
   // Records that the goroutine now runs as (sid, epoch).
   void AddEpoch(Sid sid, Epoch epoch);
 
@@ -66,12 +83,20 @@ class History {
 
  private:
   void StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable);
+  // Publishes the words written up to pos_ to readers (release).
+  RACERT_ALWAYS_INLINE void PublishUsed() {
+    newest_used_->store(static_cast<u32>(pos_ - newest_words_), std::memory_order_release);
+  }
 
   mutable SpinMutex chain_mutex_;
   HistoryChunk* oldest_;
   HistoryChunk* newest_;
   u64* pos_;
   u64* end_;
+  // The newest chunk's published word count and first word (pos_ and end_
+  // point into it): kept here so the inline byte path needs no chunk layout.
+  std::atomic<u32>* newest_used_;
+  u64* newest_words_;
   uptr total_words_;
   // The call stack as a replay of the trace would have it now. An access
   // re-records only the frames above its common prefix with the current
@@ -80,6 +105,52 @@ class History {
   InternalVector<uptr> traced_stack_;
   Sid current_sid_;
   Epoch current_epoch_;
+  // The last event if it is a byte-access event that a following byte access
+  // may extend (same word, kind, pc, stack and epoch); null otherwise.
+  u64* extendable_byte_event_;
 };
+
+// Byte-access events: two words, the header and the pc. Header layout:
+//   bits  0..2   event type (kByteAccessEvent)
+//   bit   3      write
+//   bits  8..15  bytes of the word accessed
+//   bits 16..63  word address >> 3
+constexpr u64 kByteAccessEvent = 5;
+constexpr u64 kHistoryTypeMask = 7;
+constexpr u64 kHistoryWriteBit = u64{1} << 3;
+constexpr unsigned kByteEventMaskShift = 8;
+constexpr unsigned kByteEventWordShift = 16;
+constexpr u64 kByteEventMaskBits = u64{0xff} << kByteEventMaskShift;
+static_assert((kAppHighEnd >> 3) <= (~u64{0} >> kByteEventWordShift),
+              "byte events must be able to hold every shadowed word address");
+
+RACERT_ALWAYS_INLINE u64 ByteEventHeader(uptr addr, bool is_write) {
+  return (u64{addr >> 3} << kByteEventWordShift) | (u64{1} << (kByteEventMaskShift + (addr & 7))) |
+         (is_write ? kHistoryWriteBit : 0) | kByteAccessEvent;
+}
+
+RACERT_ALWAYS_INLINE bool History::TryAddByteAccessOnSameStack(uptr depth, uptr stable_depth, uptr addr,
+                                                               bool is_write, uptr pc) {
+  // Frames above stable_depth may have been replaced; the trace may still
+  // hold frames the goroutine has returned from.
+  if (stable_depth != depth || traced_stack_.size() != depth) return false;
+  u64 header = ByteEventHeader(addr, is_write);
+  if (u64* last = extendable_byte_event_) {
+    u64 previous = __atomic_load_n(last, __ATOMIC_RELAXED);
+    if (((previous ^ header) & ~kByteEventMaskBits) == 0 && last[1] == pc) {
+      // A concurrent Restore may read the header: a single atomic store.
+      __atomic_store_n(last, previous | header, __ATOMIC_RELAXED);
+      return true;
+    }
+  }
+  if (end_ - pos_ < 2) return false;
+  u64* event = pos_;
+  event[0] = header;
+  event[1] = pc;
+  pos_ = event + 2;
+  extendable_byte_event_ = event;
+  PublishUsed();
+  return true;
+}
 
 }  // namespace racert

@@ -223,8 +223,8 @@ u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
 
 }  // namespace
 
-void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc) {
-  PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, false};
+void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc, bool history_recorded) {
+  PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding{};
   ApplyToWord(ShadowWordFor(addr), SecondaryWordFor(addr), a, &finding, &history);
@@ -241,7 +241,14 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
   for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
-    if (Cell(word->load(std::memory_order_relaxed)).Covers(key, bits)) continue;
+    u64 observed = word->load(std::memory_order_relaxed);
+    if (Cell(observed).Covers(key, bits)) continue;
+    if (u64 desired = AloneInWordUpdate(observed, key, bits)) {
+      history->RecordOnce();
+      if (word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        continue;
+      }
+    }
     AccessState a = MakeAccessState(g, key, bits);
     RaceFinding finding{};
     ApplyToWord(word, SecondaryWordFor(word_addr), a, &finding, history);
@@ -261,6 +268,10 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
 }
 
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+  if (size == 1 && !is_atomic &&
+      g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc)) {
+    return;
+  }
   g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
 }
 

@@ -39,14 +39,63 @@ void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr p
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
 // Slow path of a 1-byte access whose shadow word did not already record it.
-void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc);
+// `history_recorded`: the access's history event was already added.
+void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc, bool history_recorded);
+
+// The word's value once `bits` is merged into `own`, a cell with the
+// accessor's key (FastTrack's same-epoch rule: a write replaces the reads of
+// its bytes; a read of bytes not all written adds them as read).
+RACERT_ALWAYS_INLINE u64 MergeIntoOwnCell(Cell own, AccessBits bits) {
+  u8 writes = own.write_mask();
+  u8 reads = own.read_mask();
+  if (bits.is_write) {
+    writes |= bits.mask;
+    reads &= static_cast<u8>(~bits.mask);
+  } else if ((writes & bits.mask) != bits.mask) {
+    reads |= bits.mask;
+  }
+  return own.WithMasks(writes, reads).raw();
+}
+
+// Whether the access can be recorded with a single compare-and-swap of the
+// primary word and no race check: the word records nothing yet, or only the
+// accessor's own cell for its current epoch (no paired secondary cell, not a
+// cell set). Then no other access is recorded, so none can race. This is the
+// shape of a word first written after malloc and of a word filled byte by
+// byte by one goroutine. Returns the new primary value, or 0 if the word
+// needs the general path.
+RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bits) {
+  if (observed == 0) return MergeIntoOwnCell(Cell(key), bits);
+  // A handle or the locked state never matches a key: those have generation
+  // 0, which no key has. The paired bit is outside key() and checked apart.
+  Cell current(observed);
+  if (current.key() != key || current.is_paired()) return 0;
+  return MergeIntoOwnCell(current, bits);
+}
 
 // A 1-byte plain access (Go models every scalar access as one byte).
+//   1. Already recorded for this goroutine's epoch: one load and a compare.
+//   2. Alone in the word (fresh memory, or a byte loop over it): record the
+//      history event (OR-ed into the previous one for the next byte of the
+//      same loop) and compare-and-swap the new cell. Still call-free.
+//   3. Anything else: the out-of-line slow path.
 RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
   AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
-  u64 observed = ShadowWordFor(addr)->load(std::memory_order_relaxed);
+  std::atomic<u64>* word = ShadowWordFor(addr);
+  u64 observed = word->load(std::memory_order_relaxed);
   if (RACERT_LIKELY(Cell(observed).Covers(g->plain_key, bits))) return;
-  AccessWordSlow(g, addr, 1, bits, pc);
+  bool history_recorded = false;
+  if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
+    // The event goes in before the cell is published, so that a goroutine
+    // racing with this access can already restore its stack.
+    history_recorded = g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc);
+    if (RACERT_LIKELY(history_recorded) &&
+        RACERT_LIKELY(word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel,
+                                                    std::memory_order_relaxed))) {
+      return;
+    }
+  }
+  AccessWordSlow(g, addr, 1, bits, pc, history_recorded);
 }
 
 // Forgets every access recorded in [addr, addr + size) (fresh or freed memory).

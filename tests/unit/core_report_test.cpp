@@ -3,6 +3,7 @@
 #include "tests/unit/core_test_support.h"
 
 #include <string>
+#include <vector>
 
 #include "tsan_core/history.h"
 #include "tsan_core/runtime_options.h"
@@ -190,6 +191,79 @@ TEST_F(CoreReportTest, PreviousStackOfAnAccessMadeLongAgoIsRestored) {
   std::string previous = "\nPrevious write at " + GoAddress(x) + " by goroutine " + Number(a) + ":\n" +
                          Frames({pc_w, p_f}) + "\n";
   EXPECT_NE(report.find(previous), std::string::npos) << report;
+}
+
+// A loop filling a buffer byte by byte records one history event per word
+// (later bytes are merged into it): each byte must still be reported at its
+// own address with the loop's stack. (A reported cell is dropped, so each
+// probe is in its own word.)
+TEST_F(CoreReportTest, ByteLoopPreviousAccessesKeepTheirOwnAddressAndStack) {
+  uptr buf = Alloc(64);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  uptr p_outer = NewPc(), p_fill = NewPc(), pc_store = NewPc();
+  FuncEnter(a, p_outer);  // the outermost frame is not printed (goexit)
+  FuncEnter(a, p_fill);
+  for (uptr i = 0; i < 64; i++) AccessByte(a, buf + i, true, pc_store);
+  FuncExit(a);
+  for (uptr i : {uptr{0}, uptr{13}, uptr{23}, uptr{63}}) {
+    TakeReports();
+    Read(b, buf + i);
+    ASSERT_EQ(TakeRaces(), 1u) << i;
+    std::string report = TakeReports();
+    std::string previous = "\nPrevious write at " + GoAddress(buf + i) + " by goroutine " + Number(a) + ":\n" +
+                           Frames({pc_store, p_fill}) + "\n";
+    EXPECT_NE(report.find(previous), std::string::npos) << report;
+  }
+}
+
+// Bytes of one word written from different pcs, or from the same pc under a
+// different stack or in another epoch, are separate events: each is restored
+// with its own stack.
+TEST_F(CoreReportTest, BytesOfOneWordFromDifferentPlacesKeepTheirOwnStacks) {
+  uptr p_outer = NewPc(), p_f = NewPc(), p_g = NewPc();
+  uptr pc_first = NewPc(), pc_second = NewPc(), pc_shared = NewPc(), p_h = NewPc(), pc_other = NewPc();
+  struct Expectation {
+    uptr byte;
+    std::vector<uptr> frames;
+  };
+  const Expectation expectations[] = {{0, {pc_first, p_f}},  {1, {pc_second, p_f}}, {2, {pc_shared, p_f}},
+                                      {3, {pc_shared, p_g}}, {4, {pc_shared, p_f}},  {5, {pc_shared, p_f}},
+                                      {6, {pc_shared, p_f}}};
+  for (const Expectation& e : expectations) {
+    uptr x = Alloc(8);
+    uptr sync = Alloc(8);
+    uptr other = Alloc(8);
+    GoroutineState* a = Go(Root());
+    GoroutineState* b = Go(Root());
+    FuncEnter(a, p_outer);
+    FuncEnter(a, p_f);
+    AccessByte(a, x + 0, true, pc_first);
+    AccessByte(a, x + 1, true, pc_second);  // same stack, other pc
+    AccessByte(a, x + 2, true, pc_shared);
+    FuncExit(a);
+    FuncEnter(a, p_g);
+    AccessByte(a, x + 3, true, pc_shared);  // same pc, other stack
+    FuncExit(a);
+    FuncEnter(a, p_f);
+    AccessByte(a, x + 4, true, pc_shared);  // back under p_f, after another event
+    Release(a, sync);                       // a new epoch
+    AccessByte(a, x + 5, true, pc_shared);  // same pc and stack, next epoch
+    FuncEnter(a, p_h);
+    AccessByte(a, other, true, pc_other);   // recorded one frame deeper
+    FuncExit(a);
+    AccessByte(a, x + 6, true, pc_shared);  // the trace must pop p_h first
+    FuncExit(a);
+    TakeReports();
+    Read(b, x + e.byte);
+    ASSERT_EQ(TakeRaces(), 1u) << e.byte;
+    std::string report = TakeReports();
+    std::string frames;
+    for (uptr pc : e.frames) frames += FakeFrameText(pc);
+    std::string previous =
+        "\nPrevious write at " + GoAddress(x + e.byte) + " by goroutine " + Number(a) + ":\n" + frames + "\n";
+    EXPECT_NE(report.find(previous), std::string::npos) << "byte " << e.byte << "\n" << report;
+  }
 }
 
 TEST_F(CoreReportTest, RaceIsStillReportedWhenTheHistoryWindowLostThePreviousStack) {
