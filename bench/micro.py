@@ -129,7 +129,10 @@ def render(figures: dict, variants: list[str], runs: int) -> tuple[str, dict]:
         verdicts = []
         for phase in PHASES:
             value = above["racert"][phase]
-            verdict = "n/a" if value is None else ("met" if value <= GOAL_NS_ABOVE_FLOOR else "not met")
+            if value is None:
+                verdict = "n/a"
+            else:
+                verdict = "met" if value <= GOAL_NS_ABOVE_FLOOR else "not met"
             verdicts.append(f"{phase} {fmt_signed(value)} {verdict}")
         text.append("")
         text.append(f"goal: racert <= {GOAL_NS_ABOVE_FLOOR} ns per access above the floor: "
@@ -145,7 +148,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                              f"(default: all; 'above floor' needs floor)")
     parser.add_argument("--runs", type=int, default=5, help="rounds of runs (default: 5)")
     parser.add_argument("--json", type=Path,
-                        help="where to write results (default: bench/results/micro-<timestamp>.json)")
+                        help="where to write results "
+                             "(default: bench/results/micro-<timestamp>.json)")
     parser.add_argument("--go", default=None, help="the go binary (default: `go` on PATH)")
     parser.add_argument("--racert-object", type=Path, default=bench.RACERT_OBJECT,
                         help="the object measured as `racert` (default: build/race_linux.syso)")
