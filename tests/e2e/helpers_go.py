@@ -246,6 +246,41 @@ def run_race_binary(binary: Path, *, gorace: str = "atexit_sleep_ms=0", timeout:
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+_BUILD_INFO_MAGIC = b"\xff Go buildinf:"
+
+
+def binary_go_version(path: Path) -> str:
+    """The Go release a binary was built with ("go1.19.13"), read from the build
+    information block the linker embeds: 16-byte aligned, starting with a 14-byte
+    magic, a pointer-size byte and a flags byte; with flag bit 2 set (Go 1.18 and
+    later) the version follows at offset 32 as a length-prefixed (uvarint) string."""
+    data = Path(path).read_bytes()
+    at = data.find(_BUILD_INFO_MAGIC)
+    while at >= 0 and at % 16:
+        at = data.find(_BUILD_INFO_MAGIC, at + 1)
+    if at < 0:
+        raise ValueError(f"{path}: no Go build information")
+    if not data[at + 15] & 2:
+        raise ValueError(f"{path}: build information older than Go 1.18")
+    position, length, shift = at + 32, 0, 0
+    while True:
+        byte = data[position]
+        position += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            break
+    return data[position:position + length].decode()
+
+
+def go_minor(version: str) -> int:
+    """19 for "go1.19.13" (or "devel go1.19-…")."""
+    match = re.search(r"go1\.(\d+)", version)
+    if match is None:
+        raise ValueError(f"cannot read the Go release of {version!r}")
+    return int(match.group(1))
+
+
 def last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""

@@ -17,6 +17,7 @@ Used by test_gorace_options.py, test_json_reports.py and test_report_content.py:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -41,11 +42,14 @@ RUN_TIMEOUT_S = 120
 # ---- toolchains ---------------------------------------------------------------
 
 
-def toolchain_params() -> list:
-    """pytest params: the machine's go, and Debian's Go 1.23 (skipped if absent).
+def toolchain_params(with_releases: bool = False) -> list:
+    """pytest params: the machine's go, and Debian's Go 1.23 (skipped if absent);
+    with_releases adds the oldest and newest real releases of the version matrix
+    (Go 1.19 and 1.27 from the module cache), whose reports differ from the others'
+    in known ways (docs/go-race-abi-notes.md).
 
-    Go 1.23 is listed even when it is not installed so that its absence shows
-    up as a skip in the test summary rather than as silently fewer tests.
+    A toolchain that is missing is listed anyway, as a skip, so that its absence
+    shows up in the test summary rather than as silently fewer tests.
     """
     toolchains = hg.discover_toolchains()
     params = [pytest.param(t, id=t.id) for t in toolchains]
@@ -53,7 +57,22 @@ def toolchain_params() -> list:
         params.append(
             pytest.param(None, id="go1.23", marks=pytest.mark.skip(reason=f"{hg.DEBIAN_GO_1_23} not installed"))
         )
+    if with_releases:
+        for release, toolchain in hg.release_toolchains("edges"):
+            if toolchain is None:
+                params.append(pytest.param(None, id=f"release-go{release}", marks=pytest.mark.skip(
+                    reason=f"Go {release} not fetched (scripts/ensure_toolchain.sh)")))
+            else:
+                params.append(pytest.param(toolchain, id=f"release-{toolchain.id}"))
     return params
+
+
+def go_statement_wrapper(function: str, index: int, go_version: str) -> str:
+    """The frame name of the wrapper the compiler makes for the index-th `go f(args)`
+    statement of `function`: `<function>.gowrapN` since Go 1.22, a closure named
+    `<function>.funcN` before, numbered together with the function's other closures
+    (every program here has no closure before its go statement, so N is the same)."""
+    return f"{function}.gowrap{index}" if hg.go_minor(go_version) >= 22 else f"{function}.func{index}"
 
 
 # ---- building -----------------------------------------------------------------
@@ -91,13 +110,15 @@ def real_goroot(toolchain: hg.Toolchain) -> Path:
 def goroot_has_official_object(goroot: Path) -> bool:
     """True if ``racert status`` calls every race object location of goroot official."""
     proc = subprocess.run(
-        [str(hg.require_racert_cli()), "status", "--goroot", str(goroot)],
+        [str(hg.require_racert_cli()), "status", "--goroot", str(goroot), "--json"],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    locations = [line for line in proc.stdout.splitlines() if line.startswith("  ")]
-    return proc.returncode == 0 and bool(locations) and all(": official" in line for line in locations)
+    if proc.returncode != 0:
+        return False
+    states = [location["state"] for location in json.loads(proc.stdout)["locations"]]
+    return bool(states) and all(state == "official" for state in states)
 
 
 class GoBuilds:
@@ -238,6 +259,7 @@ def replace_once(text: str, old: str, new: str) -> str:
 class ProgramRun(hg.Run):
     pid: int = 0
     elapsed_s: float = 0.0
+    go_version: str = ""  # the Go release the binary was built with, e.g. "go1.19.13"
 
 
 def clean_env(gorace: str | None, env_extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -282,7 +304,8 @@ def run_program(
         stdout, stderr = proc.communicate()
         raise AssertionError(f"{binary.name} did not finish within {timeout} s:\n{stdout}\n{stderr}")
     elapsed = time.monotonic() - started
-    return ProgramRun(proc.returncode, stdout, stderr or "", pid=proc.pid, elapsed_s=elapsed)
+    return ProgramRun(proc.returncode, stdout, stderr or "", pid=proc.pid, elapsed_s=elapsed,
+                      go_version=hg.binary_go_version(binary))
 
 
 # ---- Go sources ---------------------------------------------------------------
@@ -510,13 +533,14 @@ def expected_frame_locations(source: Path, *pairs: tuple[str, str]) -> list[tupl
 # ---- expectations shared by several test files ----------------------------------
 
 
-def simple_stacks(source: Path) -> frozenset:
-    """The two stacks of go_tests/reports/simple's race, as a stack_pair."""
+def simple_stacks(source: Path, go_version: str) -> frozenset:
+    """The two stacks of go_tests/reports/simple's race, as a stack_pair, for a
+    binary built with Go release `go_version`."""
     racer_side = expected_frame_locations(
         source,
         ("main.store", "store"),
         ("main.racer", "racer_calls_store"),
-        ("main.startRacer.gowrap1", "start_racer_go"),
+        (go_statement_wrapper("main.startRacer", 1, go_version), "start_racer_go"),
     )
     main_side = expected_frame_locations(source, ("main.store", "store"), ("main.main", "main_calls_store"))
     return frozenset({tuple(racer_side), tuple(main_side)})

@@ -52,7 +52,7 @@ def assert_simple_race_reported(run: hr.ProgramRun, output: str, *, completed: b
     """`output` holds exactly the simple program's one race report (+ Found line if completed)."""
     parsed = hr.parse_output(output)
     assert len(parsed.reports) == 1, f"want 1 report:\n{hr.describe(run)}"
-    assert parsed.reports[0].stack_pair == hr.simple_stacks(hr.program_source("simple")), parsed.reports[0].text
+    assert parsed.reports[0].stack_pair == hr.simple_stacks(hr.program_source("simple"), run.go_version), parsed.reports[0].text
     assert parsed.found == ([1] if completed else []), hr.describe(run)
     return parsed
 

@@ -186,7 +186,7 @@ def test_json_written_next_to_text_report(builds, toolchain, tmp_path):
     assert result.parsed.found == [1], "the text report is still printed"
     objects = assert_json_run_consistent(result)
     assert len(objects) == 1
-    assert result.parsed.reports[0].stack_pair == hr.simple_stacks(hr.program_source("simple"))
+    assert result.parsed.reports[0].stack_pair == hr.simple_stacks(hr.program_source("simple"), result.run.go_version)
     assert objects[0]["current"]["kind"] == objects[0]["previous"]["kind"] == "write"
 
 

@@ -25,7 +25,7 @@ def builds(tmp_path_factory) -> hr.GoBuilds:
     return hr.session_builds(tmp_path_factory)
 
 
-@pytest.fixture(scope="session", params=hr.toolchain_params())
+@pytest.fixture(scope="session", params=hr.toolchain_params(with_releases=True))
 def toolchain(request) -> hg.Toolchain:
     return request.param
 
@@ -50,7 +50,7 @@ def test_simple_report(builds, toolchain):
         source,
         ("main.store", "store"),
         ("main.racer", "racer_calls_store"),
-        ("main.startRacer.gowrap1", "start_racer_go"),
+        (hr.go_statement_wrapper("main.startRacer", 1, run.go_version), "start_racer_go"),
     )
     main_stack = hr.expected_frame_locations(source, ("main.store", "store"), ("main.main", "main_calls_store"))
     if report.current.goroutine == 1:  # the other order, possible but unusual
@@ -100,7 +100,8 @@ def test_access_kinds_and_addresses(builds, toolchain):
 
     def goroutine_side(marker):
         return hr.expected_frame_locations(
-            source, ("main.goroutineAccesses", marker), ("main.main.gowrap1", "main_go_accesses")
+            source, ("main.goroutineAccesses", marker),
+            (hr.go_statement_wrapper("main.main", 1, run.go_version), "main_go_accesses"),
         )
 
     for report in parsed.reports:
@@ -250,7 +251,7 @@ def test_previous_stack_restored_after_100k_calls(builds, toolchain):
         ("main.level2", "level2_calls"),
         ("main.level1", "level1_calls"),
         ("main.worker", "worker_calls_level1"),
-        ("main.main.gowrap1", "main_go_worker"),
+        (hr.go_statement_wrapper("main.main", 1, run.go_version), "main_go_worker"),
     ), report.text
     (block,) = report.goroutines
     assert (block.number, block.state) == (worker, "running"), report.text
@@ -297,7 +298,7 @@ def test_lost_history_control_runs_restore_the_stack(builds, toolchain, gorace, 
         source,
         ("main.firstWrite", "first_write"),
         ("main.worker", "worker_calls_first_write"),
-        ("main.main.gowrap1", "main_go_worker"),
+        (hr.go_statement_wrapper("main.main", 1, run.go_version), "main_go_worker"),
     ), report.text
 
 
