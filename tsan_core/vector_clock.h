@@ -32,25 +32,15 @@ class VectorClock {
     for (unsigned i = 0; i < n; i++) epochs_[i] = other.epochs_[i];
   }
   // this = max(this, other)
-  void Join(const VectorClock& other) {
-    unsigned n = ActiveSlots();
-    for (unsigned i = 0; i < n; i++) epochs_[i] = epochs_[i] > other.epochs_[i] ? epochs_[i] : other.epochs_[i];
-  }
+  void Join(const VectorClock& other);
   // this = *other and *other = max(*other, old this), in one pass without a
   // temporary clock (release-acquire of a channel slot).
-  void SwapJoin(VectorClock* other) {
-    unsigned n = ActiveSlots();
-    for (unsigned i = 0; i < n; i++) {
-      Epoch old = epochs_[i];
-      Epoch theirs = other->epochs_[i];
-      epochs_[i] = theirs;
-      other->epochs_[i] = old > theirs ? old : theirs;
-    }
-  }
+  void SwapJoin(VectorClock* other);
 
  private:
   static unsigned ActiveSlots() {
-    // Rounded up to a multiple of 8 so the loops vectorize without tails.
+    // Rounded up to a multiple of 8 so the loops vectorize without tails
+    // (vector_clock.cpp relies on it).
     return (g_slot_high_water.load(std::memory_order_relaxed) + 7) & ~7u;
   }
   Epoch epochs_[kSlotCount];
