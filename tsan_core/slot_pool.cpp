@@ -24,6 +24,8 @@ struct Slot {
   SpinMutex mutex;
   GoroutineState* owner;  // guarded by mutex
   Epoch epoch;            // last epoch issued; guarded by mutex
+  // The current owner's first epoch; written under mutex, read without it.
+  std::atomic<Epoch> owner_first_epoch;
   u32 journal_count;      // total entries ever written (ring index = count % size)
   JournalEntry journal[kJournalSize];
 };
@@ -103,6 +105,7 @@ void AttachLocked(GoroutineState* g, u32 sid) {
   g->sid = sid;
   g->epoch = slot.epoch;
   g->slot_first_epoch = slot.epoch;
+  slot.owner_first_epoch.store(slot.epoch, std::memory_order_relaxed);
   g->slot_inherited_epoch = g->clock.Get(static_cast<Sid>(sid));
   g->clock.Set(static_cast<Sid>(sid), slot.epoch);
   RecordOwner(slot, g);
@@ -179,6 +182,8 @@ void AcquireAllSlots(GoroutineState* g) {
   }
 }
 
+Epoch SlotOwnerFirstEpoch(Sid sid) { return pool.slots[sid].owner_first_epoch.load(std::memory_order_relaxed); }
+
 bool FindSlotOwner(Sid sid, Epoch epoch, SlotOwnerRecord* out) {
   Slot& slot = pool.slots[sid];
   SpinMutexLock lock(&slot.mutex);
@@ -220,6 +225,7 @@ void ResetIfRequested() {
     Slot& slot = pool.slots[s];
     slot.owner = nullptr;  // owners re-attach (and refresh keys) at their next sync
     slot.epoch = 0;
+    slot.owner_first_epoch.store(0, std::memory_order_relaxed);
     slot.journal_count = 0;
     if (s < pool.never_used) pool.free_ring[pool.free_count++] = s;
   }

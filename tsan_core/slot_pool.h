@@ -57,6 +57,11 @@ void DetachSlot(GoroutineState* g);
 // Requires g's slot to be locked.
 void AcquireAllSlots(GoroutineState* g);
 
+// The first epoch of sid's current owner: epochs of sid from there on are
+// all that one goroutine's. Read without the slot's lock (it only grows
+// within a generation), so it may be stale by one hand-over.
+Epoch SlotOwnerFirstEpoch(Sid sid);
+
 // Who owned `sid` at `epoch`; false if the journal no longer remembers.
 bool FindSlotOwner(Sid sid, Epoch epoch, SlotOwnerRecord* out);
 

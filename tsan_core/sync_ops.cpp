@@ -22,34 +22,71 @@ void LearnAboutOwnSlot(GoroutineState* g, const VectorClock& source) {
   if (seen > g->slot_inherited_epoch) g->slot_inherited_epoch = seen;
 }
 
+// Whether g already knows everything var's clock holds, without reading the
+// clock: the clock is exactly one release's (sid, epoch), and g knows that
+// epoch through the goroutine that made it. If sid's current owner started
+// at or before that epoch, every epoch of sid from there on is that one
+// goroutine's, so knowing any of them means knowing its clock at the release
+// (a goroutine's clock only grows). If the slot changed hands since, g's
+// entry may come from the later owner: no shortcut.
+bool AlreadyKnows(const GoroutineState* g, const SyncVar& var) {
+  if (var.stamp.sid == kNoReleaseStamp) return false;
+  Sid sid = static_cast<Sid>(var.stamp.sid);
+  return g->clock.Get(sid) >= var.stamp.epoch && SlotOwnerFirstEpoch(sid) <= var.stamp.epoch;
+}
+
+// The stamp of a clock that is now exactly g's (before its epoch advances).
+ReleaseStamp StampOf(const GoroutineState* g) { return ReleaseStamp{g->sid, g->epoch}; }
+
 void ApplyEdge(SyncVar* var, void* arg) {
   EdgeRequest* request = static_cast<EdgeRequest*>(arg);
   if (!var) return;  // acquiring where nothing was released
   GoroutineState* g = request->g;
   VectorClock& mine = g->clock;
   VectorClock& sync = var->clock;
+  // Acquires of a clock g already has (a mutex relocked by its last holder,
+  // an RWMutex's reader side while no writer came, an atomic loaded again)
+  // are the common case: skip their 1 KiB joins.
+  bool known = AlreadyKnows(g, *var);
   switch (request->edge) {
     case Edge::kAcquire:
+      if (known) break;
       LearnAboutOwnSlot(g, sync);
       mine.Join(sync);
       break;
     case Edge::kRelease:
       sync.CopyFrom(mine);
+      var->stamp = StampOf(g);
       request->released = true;
       break;
     case Edge::kReleaseMerge:
-      sync.Join(mine);
+      // max(S, T) is T itself when T already holds S.
+      if (known) {
+        sync.CopyFrom(mine);
+        var->stamp = StampOf(g);
+      } else {
+        sync.Join(mine);
+        var->stamp = ReleaseStamp{kNoReleaseStamp, 0};
+      }
       request->released = true;
       break;
     case Edge::kReleaseAcquire:
-      LearnAboutOwnSlot(g, sync);
-      sync.SwapJoin(&mine);
+      if (known) {
+        sync.CopyFrom(mine);
+      } else {
+        LearnAboutOwnSlot(g, sync);
+        sync.SwapJoin(&mine);
+      }
+      var->stamp = StampOf(g);  // S is the old T either way
       request->released = true;
       break;
     case Edge::kAcquireRelease:
-      LearnAboutOwnSlot(g, sync);
-      mine.Join(sync);
+      if (!known) {
+        LearnAboutOwnSlot(g, sync);
+        mine.Join(sync);
+      }
       sync.CopyFrom(mine);
+      var->stamp = StampOf(g);
       request->released = true;
       break;
   }

@@ -61,6 +61,7 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
   if (!var && create) {
     var = InternalNew<SyncVar>();
     var->addr = addr;
+    var->stamp = ReleaseStamp{kNoReleaseStamp, 0};
     var->next = bucket.head;
     bucket.head = var;
     if (addr < kAppLowEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
@@ -109,7 +110,7 @@ void ResetAllSyncClocks() {
     Bucket& bucket = buckets[i];
     if (!__atomic_load_n(&bucket.head, __ATOMIC_RELAXED)) continue;
     SpinMutexLock lock(&bucket.mutex);
-    for (SyncVar* var = bucket.head; var; var = var->next) var->clock.Reset();
+    for (SyncVar* var = bucket.head; var; var = var->next) var->ResetClock();
   }
 }
 

@@ -13,10 +13,26 @@
 
 namespace racert {
 
+// Names the release that produced a SyncVar's clock when that clock is
+// exactly the releasing goroutine's clock at (sid, epoch): a goroutine that
+// already knows (sid, epoch) through the same owner of sid knows everything
+// the clock holds, so its acquire has nothing to learn (sync_ops.cpp).
+struct ReleaseStamp {
+  u32 sid;  // kNoReleaseStamp: the clock is a join of several releases
+  Epoch epoch;
+};
+constexpr u32 kNoReleaseStamp = 0xffffffff;
+
 struct SyncVar {
   uptr addr;
   SyncVar* next;
   VectorClock clock;  // valid once something released here
+  ReleaseStamp stamp;
+
+  void ResetClock() {
+    clock.Reset();
+    stamp = ReleaseStamp{kNoReleaseStamp, 0};
+  }
 };
 
 // Calls fn(sync_var, arg) with the bucket locked. With `create`, a missing

@@ -40,6 +40,34 @@ TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
   EXPECT_EQ(TakeRaces(), 1u) << "a race with the slot's previous owner was hidden";
 }
 
+// An acquire may skip its join when the goroutine already knows the epoch
+// that released the clock (sync_ops.cpp). Knowing "slot s at epoch >= e"
+// through the slot's next owner is not knowing the releaser: the join must
+// still happen, or what the releaser knew is lost (a false race here).
+TEST_F(CoreSlotsTest, AcquireOfAFormerSlotOwnersReleaseStillLearnsWhatItKnew) {
+  uptr x = Alloc(8);
+  uptr from_writer = Alloc(8), from_releaser = Alloc(8), from_successor = Alloc(8);
+  std::vector<GoroutineState*> fillers;
+  for (unsigned i = 0; i < kSlotCount; i++) fillers.push_back(Go(Root()));
+  GoroutineState* writer = Go(Root());
+  Write(writer, x);
+  Release(writer, from_writer);
+  GoroutineState* releaser = Go(Root());
+  Acquire(releaser, from_writer);
+  Release(releaser, from_releaser);  // its clock now holds the writer's write
+  u32 releaser_sid = releaser->sid;
+  End(releaser);
+  for (GoroutineState* f : fillers) End(f);
+  GoroutineState* successor = Go(Root());
+  ASSERT_EQ(successor->sid, releaser_sid) << "precondition: the successor reuses the releaser's slot";
+  Release(successor, from_successor);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, from_successor);  // reader's entry for that slot passes the releaser's epoch
+  Acquire(reader, from_releaser);
+  Write(reader, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
 TEST_F(CoreSlotsTest, SuccessorOrderedAfterThePreviousOwnerDoesNotRace) {
   uptr shared = Alloc(8);
   uptr sync = Alloc(8);
