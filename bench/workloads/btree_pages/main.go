@@ -36,7 +36,7 @@ const (
 
 	privateWorkers = 2
 	sharedWorkers  = 2
-	insertsPerTree = 30_000  // per worker
+	insertsPerTree = 60_000  // per worker
 	keySpace       = 1 << 21 // keys repeat sometimes: an insert may update
 	commitEvery    = 64
 	lookupEvery    = 4 // one lookup of an earlier key per this many inserts

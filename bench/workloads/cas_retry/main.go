@@ -27,7 +27,7 @@ import (
 
 const (
 	goroutines  = 16
-	addsPerGoro = 800_000
+	addsPerGoro = 400_000
 )
 
 type gauge struct{ bits atomic.Uint64 }

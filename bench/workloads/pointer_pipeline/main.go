@@ -22,7 +22,7 @@ import (
 )
 
 const (
-	items         = 1_500_000
+	items         = 2_000_000
 	bufferSize    = 64
 	enrichWorkers = 2
 	lineCount     = 4

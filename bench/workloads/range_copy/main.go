@@ -25,7 +25,7 @@ const (
 	workers        = 2
 	rounds         = 1
 	sliceBytes     = 32 << 20
-	copiesPerRound = 8
+	copiesPerRound = 6
 	conversionMin  = 256 << 10
 	bufferPiece    = 64 << 10
 	appendPiece    = 48 << 10

@@ -26,7 +26,7 @@ const (
 	initialNames     = 20_000
 	addedNames       = 10_000
 	readers          = 4
-	lookupsPerReader = 600_000
+	lookupsPerReader = 1_000_000
 	freshKeyEvery    = 8
 	writes           = readers * lookupsPerReader / 40
 )

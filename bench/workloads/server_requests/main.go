@@ -33,7 +33,7 @@ import (
 )
 
 const (
-	batches        = 1000
+	batches        = 2000
 	batchSize      = 64
 	cacheKeys      = 5000 // request keys cycle through this many
 	cacheCapacity  = 1024 // the cache never holds more entries than this
