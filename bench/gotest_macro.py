@@ -457,8 +457,18 @@ def main(argv: list[str] | None = None) -> int:
         # A copy, so that a rebuild of build/race_linux.syso during the run changes nothing.
         snapshot_dir = WORK_DIR / "objects"
         snapshot_dir.mkdir(parents=True, exist_ok=True)
-        snapshot = snapshot_dir / "racert.syso"
-        shutil.copyfile(racert_object, snapshot)
+        # Named by content and put in place by a rename, so that two runs at once never
+        # see each other's half-written copy.
+        digest = bench.sha256_of(racert_object)
+        snapshot = snapshot_dir / f"racert-{digest[:16]}.syso"
+        if not snapshot.is_file() or bench.sha256_of(snapshot) != digest:
+            partial = snapshot_dir / f".racert-{os.getpid()}.partial"
+            shutil.copyfile(racert_object, partial)
+            if bench.sha256_of(partial) != digest:
+                partial.unlink()
+                raise bench.BenchError(f"{racert_object} changed while it was being copied; "
+                                       "run again")
+            os.replace(partial, snapshot)
         module_dir = prepare_module(go, version_word, third_party)
         env = go_environment(go)
         if args.no_exit_sleep:
