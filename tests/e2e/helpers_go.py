@@ -177,17 +177,40 @@ def program_names() -> list[str]:
     return sorted(p.parent.name for p in PROGRAMS_DIR.glob("*/main.go"))
 
 
-def program_sources(directory: Path) -> list[str]:
-    """The .go files of a program directory, as paths relative to the repo.
+_BUILD_LINE = re.compile(r"^//go:build (.*)$", re.MULTILINE)
+_RELEASE_CONSTRAINT = re.compile(r"^(!?)go1\.(\d+)$")
+
+
+def _built_by(source: Path, go_version: str | None) -> bool:
+    """Whether the Go release `go_version` compiles `source`, judging by its
+    `//go:build` line. cmd/go ignores build constraints of files named on its
+    command line, so the release constraints (`go1.N`, `!go1.N`: the only ones the
+    programs use) are applied here. None means the newest release: every `go1.N`."""
+    found = _BUILD_LINE.search(source.read_text())
+    if found is None:
+        return True
+    constraint = _RELEASE_CONSTRAINT.match(found.group(1).strip())
+    if constraint is None:
+        raise ValueError(f"{source}: only //go:build go1.N or !go1.N is supported here, not {found.group(1)!r}")
+    has_release = go_version is None or go_minor(go_version) >= int(constraint.group(2))
+    return has_release != (constraint.group(1) == "!")
+
+
+def program_sources(directory: Path, go_version: str | None = None) -> list[str]:
+    """The .go files of a program directory that release `go_version` compiles,
+    as paths relative to the repo.
 
     Programs are built from an explicit file list, which needs no go.mod; this
     is why cgo programs keep their C code in the cgo preamble (a separate .c
     file can only be built as part of a package directory inside a module).
+    Checks of library features younger than the oldest tested release live in
+    files constrained to the releases that have them (`//go:build go1.21`).
     """
     files = sorted(directory.glob("*.go"))
     if not files:
         raise FileNotFoundError(f"no .go files in {directory}")
-    return [str(f.relative_to(REPO_ROOT)) for f in files if not f.name.endswith("_test.go")]
+    return [str(f.relative_to(REPO_ROOT)) for f in files
+            if not f.name.endswith("_test.go") and _built_by(f, go_version)]
 
 
 # Link modes the programs are built in: Go's default (internal linking for
@@ -215,7 +238,7 @@ def build_race_binary(
     toolchain: Toolchain, sources_dir: Path, output: Path, extra_flags: list[str]
 ) -> Build:
     """``racert go build -race <flags> -o output <sources>``."""
-    args = ["build", "-race", *extra_flags, "-o", str(output), *program_sources(sources_dir)]
+    args = ["build", "-race", *extra_flags, "-o", str(output), *program_sources(sources_dir, toolchain.version)]
     proc = racert_go(toolchain, args)
     return Build(binary=output, returncode=proc.returncode, output=proc.stdout + proc.stderr)
 
