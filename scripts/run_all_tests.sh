@@ -6,6 +6,11 @@
 #   3. syso-floor  build_syso.sh --floor   -> build/race_linux_floor.syso, checked
 #   4. unit        CMake build + ctest (GoogleTest, tests/unit)
 #   5. e2e         python3 -m pytest -q tests/e2e
+#   6. go-matrix   scripts/go_matrix.py --ci: runtime/race (racert and official),
+#                  go_tests/programs in both link modes and an install round trip
+#                  on real Go 1.19, 1.23 and 1.27 (the "ci" lines of
+#                  scripts/go_releases.txt, fetched in stage 1); the full matrix
+#                  of every release is `scripts/go_matrix.py`
 #
 # Stops at the first failing stage and says which one; the last line is a
 # summary of the stages. Later stages rely on earlier ones (the e2e tests use
@@ -69,6 +74,7 @@ run_stage syso ./build_syso.sh
 run_stage syso-floor ./build_syso.sh --floor
 run_stage unit unit_tests
 run_stage e2e e2e_tests
+run_stage go-matrix python3 scripts/go_matrix.py --ci
 
 echo "run_all_tests: all stages passed in $((SECONDS - run_started))s: ${stages_passed[*]}"
 echo "stages: ${#stages_passed[@]} passed, 0 failed"
