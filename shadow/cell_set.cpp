@@ -19,9 +19,16 @@ constexpr uptr BytesForClass(unsigned size_class) {
   return (bytes + kHandleUnit - 1) & ~(kHandleUnit - 1);
 }
 
+// Free sets of one size class. The most recent ones are kept as handles in
+// an array, so taking one does not read the freed set's memory under the
+// lock (a cache miss when another thread freed it: 30% of a pointer-passing
+// pipeline's profile); beyond that they are linked through next_free.
+constexpr u32 kFreeStackCapacity = 65536;  // 256 KiB per size class, untouched until used
 struct FreeList {
   SpinMutex mutex;
-  u32 head;
+  u32 head;  // linked overflow
+  u32 stack_count;
+  u32 stack[kFreeStackCapacity];
 };
 
 struct Arena {
@@ -68,7 +75,9 @@ u32 CellSetAllocate(u32 min_capacity) {
   {
     FreeList& list = arena.free_lists[size_class];
     SpinMutexLock lock(&list.mutex);
-    if (list.head != 0) {
+    if (list.stack_count != 0) {
+      handle = list.stack[--list.stack_count];
+    } else if (list.head != 0) {
       handle = list.head;
       list.head = CellSetFromHandle(handle)->next_free;
     }
@@ -96,8 +105,12 @@ void CellSetFree(u32 handle) {
   FreeList& list = arena.free_lists[size_class];
   {
     SpinMutexLock lock(&list.mutex);
-    set->next_free = list.head;
-    list.head = handle;
+    if (list.stack_count < kFreeStackCapacity) {
+      list.stack[list.stack_count++] = handle;
+    } else {
+      set->next_free = list.head;
+      list.head = handle;
+    }
   }
   arena.bytes_in_use.fetch_sub(BytesForClass(size_class), std::memory_order_relaxed);
   arena.sets_in_use.fetch_sub(1, std::memory_order_relaxed);
