@@ -50,10 +50,13 @@ std::atomic<uptr> global_history_bytes;
 
 uptr ChunkBytes(u32 capacity) { return sizeof(HistoryChunk) + sizeof(u64) * capacity; }
 
-void FreeSnapshot(HistoryChunk* chunk) {
-  if (chunk->start_stack) InternalFree(chunk->start_stack, chunk->start_depth * sizeof(uptr));
+// Frees a chunk's stack snapshot; returns the bytes freed.
+uptr FreeSnapshot(HistoryChunk* chunk) {
+  uptr bytes = chunk->start_depth * sizeof(uptr);
+  if (chunk->start_stack) InternalFree(chunk->start_stack, bytes);
   chunk->start_stack = nullptr;
   chunk->start_depth = 0;
+  return bytes;
 }
 
 u64 SizeCode(uptr size) {
@@ -83,9 +86,10 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
     chunk = oldest_;
     oldest_ = chunk->next;
     total_words_ -= chunk->capacity;
-    FreeSnapshot(chunk);
+    memory_bytes_ -= FreeSnapshot(chunk);
   } else {
     chunk = static_cast<HistoryChunk*>(InternalAlloc(ChunkBytes(capacity)));
+    memory_bytes_ += ChunkBytes(capacity);
     chunk->capacity = capacity;
     global_history_bytes.fetch_add(ChunkBytes(capacity), std::memory_order_relaxed);
   }
@@ -97,6 +101,7 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   chunk->used.store(0, std::memory_order_relaxed);
   if (snapshot_depth > 0) {
     chunk->start_stack = static_cast<uptr*>(InternalAlloc(snapshot_depth * sizeof(uptr)));
+    memory_bytes_ += snapshot_depth * sizeof(uptr);
     for (uptr i = 0; i < snapshot_depth; i++) chunk->start_stack[i] = call_stack[i];
   }
   chunk->start_depth = snapshot_depth;
@@ -261,16 +266,20 @@ void History::Clear() {
   newest_words_ = nullptr;
   extendable_byte_event_ = nullptr;
   total_words_ = 0;
+  memory_bytes_ = 0;
   traced_stack_.Reset();
 }
 
 uptr History::MemoryBytes() const {
   SpinMutexLock lock(&chain_mutex_);
+#if defined(RACERT_DEBUG)
   uptr bytes = 0;
   for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
     bytes += ChunkBytes(chunk->capacity) + chunk->start_depth * sizeof(uptr);
   }
-  return bytes;
+  RACERT_CHECK(bytes == memory_bytes_);
+#endif
+  return memory_bytes_;
 }
 
 }  // namespace racert

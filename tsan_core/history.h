@@ -98,6 +98,9 @@ class History {
   std::atomic<u32>* newest_used_;
   u64* newest_words_;
   uptr total_words_;
+  // Chunks and their stack snapshots, in bytes (kept as it changes: the
+  // registry asks for it when a goroutine finishes and is retired).
+  uptr memory_bytes_;
   // The call stack as a replay of the trace would have it now. An access
   // re-records only the frames above its common prefix with the current
   // stack, so a loop calling the same function from the same place records
