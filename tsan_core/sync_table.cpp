@@ -18,18 +18,23 @@ struct Bucket {
   SyncVar* head;
 };
 
-// A count of SyncVars per 64 KiB of application memory lets RemoveSyncVars,
-// which the GC sweeper calls for every freed object, return at once for the
-// overwhelming majority of frees that contain no sync object.
-constexpr unsigned kRegionShift = 16;
-// Counted for the low application range; addresses elsewhere (PIE data) are
-// always probed.
+// A count of SyncVars per 4 KiB page of application memory lets
+// RemoveSyncVars, which the GC sweeper calls for every freed object, skip
+// every page that holds no sync object: most frees, and most pages of the
+// others (with 64 KiB regions, a server's freed buffers shared regions with
+// live mutexes, and each freed word cost a bucket lookup under its lock).
+// At most 512 sync objects fit in a page, so 16 bits count them.
+constexpr unsigned kRegionShift = 12;
+// Counted for the low application range (8 GiB reserved, committed only
+// where touched); addresses elsewhere (PIE data) are always probed.
 constexpr uptr kRegionCount = kAppLowEnd >> kRegionShift;
+using RegionCounter = std::atomic<u16>;
+static_assert((uptr{1} << kRegionShift) / 8 <= 0xffff, "a region's sync objects must fit its counter");
 
 struct Table {
   SpinMutex init_mutex;
   std::atomic<Bucket*> buckets;
-  std::atomic<u32>* region_counts;
+  RegionCounter* region_counts;
   std::atomic<uptr> count;
 };
 constinit Table table{};
@@ -40,7 +45,8 @@ Bucket* Buckets() {
   SpinMutexLock lock(&table.init_mutex);
   buckets = table.buckets.load(std::memory_order_relaxed);
   if (!buckets) {
-    table.region_counts = static_cast<std::atomic<u32>*>(ReserveAnonymousOrDie(kRegionCount * sizeof(u32), "sync object counts"));
+    table.region_counts =
+        static_cast<RegionCounter*>(ReserveAnonymousOrDie(kRegionCount * sizeof(RegionCounter), "sync object counts"));
     buckets = static_cast<Bucket*>(ReserveAnonymousOrDie(kBucketCount * sizeof(Bucket), "the sync object table"));
     table.buckets.store(buckets, std::memory_order_release);
   }
@@ -49,7 +55,7 @@ Bucket* Buckets() {
 
 Bucket& BucketFor(uptr addr) { return Buckets()[MixHash64(addr) & (kBucketCount - 1)]; }
 
-std::atomic<u32>& RegionCount(uptr addr) { return table.region_counts[addr >> kRegionShift]; }
+RegionCounter& RegionCount(uptr addr) { return table.region_counts[addr >> kRegionShift]; }
 
 }  // namespace
 
