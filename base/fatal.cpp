@@ -11,6 +11,7 @@ namespace {
 
 // Constant-initialized: usable before any runtime initialization.
 int g_fatal_exit_code = 66;
+bool g_abort_on_error = false;
 
 constexpr uptr kFatalBufferSize = 1024;
 constexpr char kFatalPrefix[] = "racert: FATAL: ";
@@ -21,7 +22,7 @@ constexpr char kFatalPrefix[] = "racert: FATAL: ";
   if (length > kFatalBufferSize - 2) length = kFatalBufferSize - 2;
   line[length++] = '\n';
   WriteToStderr(line, length);
-  SysExitGroup(FatalExitCode());
+  ExitForError(FatalExitCode());
 }
 
 uptr FormatPrefix(char* line) {
@@ -35,6 +36,15 @@ uptr FormatPrefix(char* line) {
 void SetFatalExitCode(int code) { __atomic_store_n(&g_fatal_exit_code, code, __ATOMIC_RELAXED); }
 
 int FatalExitCode() { return __atomic_load_n(&g_fatal_exit_code, __ATOMIC_RELAXED); }
+
+void SetAbortOnError(bool abort) { __atomic_store_n(&g_abort_on_error, abort, __ATOMIC_RELAXED); }
+
+bool AbortOnError() { return __atomic_load_n(&g_abort_on_error, __ATOMIC_RELAXED); }
+
+void ExitForError(int code) {
+  if (AbortOnError()) SysAbortProcess();
+  SysExitGroup(code);
+}
 
 void WriteToStderr(const char* data, uptr size) { WriteAll(2, data, size); }
 

@@ -17,6 +17,14 @@ namespace racert {
 void SetFatalExitCode(int code);
 int FatalExitCode();
 
+// GORACE abort_on_error: every way the runtime ends a program because of an
+// error (Fatal, halt_on_error, unusable options or suppressions) ends it with
+// SIGABRT instead of an exit status.
+void SetAbortOnError(bool abort);
+bool AbortOnError();
+// Ends the process with `code`, or with SIGABRT under abort_on_error.
+[[noreturn]] void ExitForError(int code);
+
 // Writes to fd 2, retrying partial writes; errors are ignored (there is
 // nowhere left to report them).
 void WriteToStderr(const char* data, uptr size);

@@ -136,6 +136,18 @@ class Parser {
         *static_cast<const char**>(flag.storage) = copy;
         return true;
       }
+      case FlagKind::kCallback: {
+        char* copy = static_cast<char*>(InternalAlloc(value.length + 1));
+        if (value.length > 0) __builtin_memcpy(copy, value.begin, value.length);
+        copy[value.length] = '\0';
+        const FlagCallback* callback = static_cast<const FlagCallback*>(flag.storage);
+        char message[sizeof(result_->error) - 64];
+        message[0] = '\0';
+        bool ok = callback->fn(copy, callback->context, message, sizeof(message));
+        InternalFree(copy, value.length + 1);
+        if (!ok) return Fail("%s (%s at position %zu)", message, flag.name, position);
+        return true;
+      }
     }
     return Fail("flag '%s' has an unknown kind", flag.name);
   }
@@ -209,6 +221,10 @@ bool ParseFlags(const char* text, const FlagDescriptor* flags, uptr count,
 void AppendFlagHelp(TextBuffer* out, const FlagDescriptor* flags, uptr count) {
   for (uptr i = 0; i < count; i++) {
     const FlagDescriptor& flag = flags[i];
+    if (flag.kind == FlagKind::kCallback) {
+      out->AppendF("\t%s\n\t\t- %s\n", flag.name, flag.help != nullptr ? flag.help : "");
+      continue;
+    }
     out->AppendF("\t%s\n\t\t- %s (current value: ", flag.name, flag.help != nullptr ? flag.help : "");
     switch (flag.kind) {
       case FlagKind::kBool:
@@ -222,6 +238,8 @@ void AppendFlagHelp(TextBuffer* out, const FlagDescriptor* flags, uptr count) {
         out->Append(value != nullptr ? value : "");
         break;
       }
+      case FlagKind::kCallback:
+        break;
     }
     out->Append(")\n");
   }

@@ -24,12 +24,22 @@
 
 namespace racert {
 
-enum class FlagKind { kBool, kInt, kString };
+enum class FlagKind { kBool, kInt, kString, kCallback };
+
+// For kCallback flags (e.g. include=FILE): called with the value (NUL-
+// terminated) at the point of the text where the flag appears, so flags after
+// it override what it sets. Returns false with a message in `error` to stop
+// the parse.
+struct FlagCallback {
+  bool (*fn)(const char* value, void* context, char* error, uptr error_size);
+  void* context;
+};
 
 struct FlagDescriptor {
   const char* name;
   FlagKind kind;
-  // bool* for kBool, s64* for kInt, const char** for kString. A parsed string
+  // bool* for kBool, s64* for kInt, const char** for kString, const
+  // FlagCallback* for kCallback. A parsed string
   // value is copied into InternalAlloc memory; a value it replaces is not
   // freed (it may be a string literal default), so repeated parses leak a
   // little, which is fine for startup-time parsing.
@@ -53,7 +63,8 @@ struct FlagParseResult {
 bool ParseFlags(const char* text, const FlagDescriptor* flags, uptr count, FlagParseResult* result);
 
 // One entry per flag: "\t<name>\n\t\t- <help> (current value: <value>)\n".
-// bools print as true/false, a null string as the empty string.
+// bools print as true/false, a null string as the empty string; callback
+// flags have no current value: "\t<name>\n\t\t- <help>\n".
 void AppendFlagHelp(TextBuffer* out, const FlagDescriptor* flags, uptr count);
 
 }  // namespace racert

@@ -127,6 +127,44 @@ void SysExitGroup(int code) {
   for (;;) Syscall1(SYS_exit_group, Arg(code));  // exit_group does not return
 }
 
+void SysAbortProcess() {
+  // The kernel's struct sigaction for rt_sigaction: handler, flags, restorer, mask.
+  struct KernelSigaction {
+    uptr handler;
+    unsigned long flags;
+    uptr restorer;
+    u64 mask;
+  };
+  constexpr int kSigabrt = 6;
+  constexpr uptr kSigDefault = 0;
+  constexpr int kSigUnblock = 1;
+  KernelSigaction action = {kSigDefault, 0, 0, 0};
+  Syscall4(SYS_rt_sigaction, Arg(kSigabrt), Arg(&action), 0, sizeof(u64));
+  u64 unblock = u64{1} << (kSigabrt - 1);
+  Syscall4(SYS_rt_sigprocmask, Arg(kSigUnblock), Arg(&unblock), 0, sizeof(u64));
+  sptr pid = Syscall0(SYS_getpid);
+  sptr tid = Syscall0(SYS_gettid);
+  Syscall3(SYS_tgkill, Arg(pid), Arg(tid), Arg(kSigabrt));
+  SysExitGroup(128 + kSigabrt);
+}
+
+sptr SysReadlink(const char* path, char* buffer, uptr size) {
+  return Syscall4(SYS_readlinkat, Arg(AT_FDCWD), Arg(path), Arg(buffer), Arg(size));
+}
+
+sptr SysDisableCoreDumps() {
+  constexpr int kRlimitCore = 4;
+  struct Limit {
+    u64 soft;
+    u64 hard;
+  };
+  Limit old_limit = {};
+  sptr result = Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), 0, Arg(&old_limit));
+  if (SysFailed(result)) return result;
+  Limit new_limit = {0, old_limit.hard};
+  return Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), Arg(&new_limit), 0);
+}
+
 u64 MonotonicNanos() {
   struct timespec now = {};
   Syscall2(SYS_clock_gettime, Arg(CLOCK_MONOTONIC), Arg(&now));

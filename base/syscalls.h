@@ -40,6 +40,20 @@ sptr SysFutexWake(u32* addr, int count);
 // Ends every thread of the process immediately: no atexit handlers run.
 [[noreturn]] void SysExitGroup(int code);
 
+// Ends the process with SIGABRT and its default action (a core dump where
+// the limits allow one), whatever handler the program installed: the
+// handler is reset first and the signal unblocked. Falls back to
+// exit_group(134) if the process somehow survives.
+[[noreturn]] void SysAbortProcess();
+
+// readlinkat(AT_FDCWD, ...): the link's target, not NUL-terminated; returns
+// its length.
+sptr SysReadlink(const char* path, char* buffer, uptr size);
+
+// Sets the soft limit of core file size (RLIMIT_CORE) to 0, keeping the hard
+// limit: the process no longer dumps core.
+sptr SysDisableCoreDumps();
+
 // The kernel reports errors as values in [-4095, -1].
 inline bool SysFailed(sptr result) { return result < 0 && result >= -4095; }
 // The errno of a failed result, 0 for a successful one.

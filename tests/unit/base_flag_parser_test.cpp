@@ -1,6 +1,7 @@
 #include "base/flag_parser.h"
 
 #include <gtest/gtest.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <string>
@@ -270,6 +271,45 @@ TEST_F(FlagParserTest, HelpListsEveryFlagWithItsCurrentValue) {
                "\tatexit_sleep_ms\n\t\t- Sleep in fini (current value: 1000)\n"
                "\tlog_path\n\t\t- Write reports here (current value: )\n"
                "\tstrip_path_prefix\n\t\t- Strip this from paths (current value: /src/)\n");
+}
+
+// A callback flag (include=FILE) runs where it appears, so flags after it win.
+struct IncludeLog {
+  std::string values;
+  s64* exitcode;
+};
+
+bool RecordInclude(const char* value, void* context, char* error, uptr error_size) {
+  IncludeLog* log = static_cast<IncludeLog*>(context);
+  if (strcmp(value, "bad") == 0) {
+    snprintf(error, error_size, "cannot read '%s'", value);
+    return false;
+  }
+  log->values += std::string(value) + ";";
+  *log->exitcode = 7;  // what the included file would set
+  return true;
+}
+
+TEST(FlagParserCallback, RunsInOrderAndStopsOnFailure) {
+  s64 exitcode = 66;
+  IncludeLog log{"", &exitcode};
+  FlagCallback callback{RecordInclude, &log};
+  FlagDescriptor flags[2] = {
+      {"exitcode", FlagKind::kInt, &exitcode, "status"},
+      {"include", FlagKind::kCallback, &callback, "more options"},
+  };
+  FlagParseResult result;
+  ASSERT_TRUE(ParseFlags("exitcode=1 include=a include='b c'", flags, 2, &result));
+  EXPECT_EQ(log.values, "a;b c;");
+  EXPECT_EQ(exitcode, 7);
+  ASSERT_TRUE(ParseFlags("include=a exitcode=3", flags, 2, &result));
+  EXPECT_EQ(exitcode, 3) << "a flag after include overrides it";
+  EXPECT_FALSE(ParseFlags("exitcode=4 include=bad exitcode=5", flags, 2, &result));
+  EXPECT_STREQ(result.error, "cannot read 'bad' (include at position 20)");
+  EXPECT_EQ(exitcode, 4) << "nothing after the failing include is applied";
+  TextBuffer help;
+  AppendFlagHelp(&help, flags, 2);
+  EXPECT_STREQ(help.data(), "\texitcode\n\t\t- status (current value: 4)\n\tinclude\n\t\t- more options\n");
 }
 
 }  // namespace
