@@ -41,6 +41,7 @@ struct GoroutineState {
   Epoch slot_first_epoch;
   Epoch slot_inherited_epoch;
   u64 number;               // report number: 1 is the main goroutine
+  u64 parent_number;        // report number of the goroutine that started it (0: none)
   u32 creation_stack;       // stack store id, 0 when unknown
   u32 ignore_sync_depth;    // > 0: sync operations are no-ops
 

@@ -6,10 +6,13 @@
 
 #include <atomic>
 
+#include "base/fatal.h"
+#include "base/format.h"
 #include "base/hash.h"
 #include "base/internal_alloc.h"
 #include "base/spin_mutex.h"
 #include "base/stack_store.h"
+#include "base/suppressions.h"
 #include "base/syscalls.h"
 #include "tsan_core/goroutine_registry.h"
 #include "tsan_core/report_model.h"
@@ -31,6 +34,7 @@ struct ReportState {
   u64* seen_ids;            // stack-pair hashes already reported (suppress_equal_stacks)
   uptr seen_count;
   uptr seen_capacity;
+  SuppressionList* suppressions;  // GORACE suppressions; null: none
 };
 constinit ReportState state{};
 
@@ -139,6 +143,79 @@ void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess
   access->shown_addr = race.addr > race.word_addr ? race.addr : race.word_addr;
 }
 
+// GORACE suppressions, as the official runtime applies them: the stacks of
+// the two accesses (not the creation stacks), current access first; in each,
+// every frame from the innermost out against the race entries (function
+// name, then file name), then the top frame against the race_top entries.
+// The first entry found in that order suppresses the race.
+Suppression* MatchingSuppression(const RaceReportModel& report) {
+  SuppressionList* list = state.suppressions;
+  if (list == nullptr) return nullptr;
+  const ReportedAccess* accesses[2] = {&report.current, &report.previous};
+  for (const ReportedAccess* access : accesses) {
+    if (!access->stack_known || access->frames.empty()) continue;
+    for (uptr i = 0; i < access->frames.size(); i++) {
+      const CodeFrame& frame = access->frames[i];
+      if (Suppression* s = list->Find(SuppressionType::kRace, frame.function)) return s;
+      if (Suppression* s = list->Find(SuppressionType::kRace, frame.file)) return s;
+    }
+    const CodeFrame& top = access->frames[0];
+    if (Suppression* s = list->Find(SuppressionType::kRaceTop, top.function)) return s;
+    if (Suppression* s = list->Find(SuppressionType::kRaceTop, top.file)) return s;
+  }
+  return nullptr;
+}
+
+struct GoroutineFacts {
+  bool found;
+  bool finished;
+  u64 parent_number;
+  u32 creation_stack;
+};
+
+void ReadFacts(const GoroutineLookup& found, void* arg) {
+  GoroutineFacts* facts = static_cast<GoroutineFacts*>(arg);
+  facts->found = true;
+  facts->finished = found.finished;
+  facts->parent_number = found.state->parent_number;
+  facts->creation_stack = found.state->creation_stack;
+}
+
+GoroutineFacts FactsOf(u64 number) {
+  GoroutineFacts facts{};
+  WithGoroutine(number, ReadFacts, &facts);
+  return facts;
+}
+
+// GORACE print_full_thread_history: the starters of the racing goroutines,
+// breadth first (each listed goroutine's starter in list order), each once,
+// the main goroutine excluded. A starter the registry no longer knows ends
+// its branch.
+void CollectAncestors(RaceReportModel* report) {
+  u64 listed[2 + kMaxReportedAncestors];
+  uptr listed_count = 0;
+  listed[listed_count++] = report->current.goroutine.number;
+  const ReportedGoroutine& previous = report->previous.goroutine;
+  if (previous.known && previous.number != report->current.goroutine.number) {
+    listed[listed_count++] = previous.number;
+  }
+  for (uptr next = 0; next < listed_count && report->ancestor_count < kMaxReportedAncestors; next++) {
+    u64 parent = FactsOf(listed[next]).parent_number;
+    if (parent <= 1) continue;  // the main goroutine (or none) has no creation block
+    bool seen = false;
+    for (uptr k = 0; k < listed_count; k++) seen |= listed[k] == parent;
+    if (seen) continue;
+    GoroutineFacts facts = FactsOf(parent);
+    if (!facts.found) continue;
+    ReportedGoroutine& ancestor = report->ancestors[report->ancestor_count++];
+    ancestor.known = true;
+    ancestor.number = parent;
+    ancestor.finished = facts.finished;
+    SymbolizeCreation(facts.creation_stack, &ancestor);
+    listed[listed_count++] = parent;
+  }
+}
+
 // The address both lines print: the first conflicting byte, as Go users know
 // it (for a scalar access, its exact address).
 uptr ReportedAddress(const DetectedRace& race) {
@@ -182,6 +259,7 @@ const char* DisplayFileName(const char* file) {
 }
 
 void ReportRace(GoroutineState* g, const DetectedRace& race) {
+  if (!g_options.report_bugs) return;
   RaceReportModel report{};
   report.addr = ReportedAddress(race);
   DescribeCurrent(g, race, &report.current);
@@ -201,6 +279,13 @@ void ReportRace(GoroutineState* g, const DetectedRace& race) {
 
   SpinMutexLock lock(&state.mutex);
   if (g_options.suppress_equal_stacks && SeenBefore(pair)) return;
+  if (Suppression* suppression = MatchingSuppression(report)) {
+    // Suppressed: printed nowhere and counted nowhere (not in the report
+    // count Go's testing package reads, not in the exit status).
+    suppression->hits++;
+    return;
+  }
+  if (g_options.print_full_thread_history) CollectAncestors(&report);
   report.sequence = state.count.load(std::memory_order_relaxed) + 1;
   TextBuffer text;
   RenderReportText(report, &text);
@@ -211,9 +296,32 @@ void ReportRace(GoroutineState* g, const DetectedRace& race) {
     WriteJsonLine(json.data(), json.length());
   }
   state.count.fetch_add(1, std::memory_order_release);
-  if (g_options.halt_on_error) SysExitGroup(static_cast<int>(g_options.exitcode));
+  if (g_options.halt_on_error) ExitForError(static_cast<int>(g_options.exitcode));
 }
 
 u64 ReportCount() { return state.count.load(std::memory_order_acquire); }
+
+void SetRaceSuppressions(SuppressionList* list) {
+  SpinMutexLock lock(&state.mutex);
+  state.suppressions = list;
+}
+
+void PrintMatchedSuppressions() {
+  SpinMutexLock lock(&state.mutex);
+  SuppressionList* list = state.suppressions;
+  if (list == nullptr) return;
+  u64 total = 0;
+  for (uptr i = 0; i < list->size(); i++) total += (*list)[i].hits;
+  if (total == 0) return;
+  TextBuffer text;
+  text.AppendF("racert: Matched %llu suppressions (pid=%d):\n", static_cast<unsigned long long>(total),
+               static_cast<int>(SysGetpid()));
+  for (uptr i = 0; i < list->size(); i++) {
+    const Suppression& s = (*list)[i];
+    if (s.hits == 0) continue;
+    text.AppendF("%llu %s:%s\n", static_cast<unsigned long long>(s.hits), SuppressionTypeName(s.type), s.pattern);
+  }
+  WriteReportText(text.data(), text.length());
+}
 
 }  // namespace racert

@@ -7,6 +7,10 @@
 #include "tsan_core/goroutine.h"
 
 namespace racert {
+class SuppressionList;
+}
+
+namespace racert {
 
 // What the race check found.
 struct DetectedRace {
@@ -29,5 +33,15 @@ void ReportRace(GoroutineState* g, const DetectedRace& race);
 
 // Number of reports printed so far (Go's testing package polls it).
 u64 ReportCount();
+
+// GORACE suppressions: races matching a race or race_top entry of `list`
+// (see MatchingSuppression in race_report.cpp) are counted on that entry and
+// otherwise dropped. The list must outlive the runtime; null removes it.
+void SetRaceSuppressions(SuppressionList* list);
+
+// GORACE print_suppressions: "racert: Matched N suppressions (pid=P):" and
+// one "<hits> <type>:<pattern>" line per entry that matched, in file order,
+// to the report destination; nothing if no entry matched.
+void PrintMatchedSuppressions();
 
 }  // namespace racert

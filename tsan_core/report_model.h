@@ -31,12 +31,20 @@ struct ReportedAccess {
   InternalVector<CodeFrame> frames;      // innermost first, as printed
 };
 
+// GORACE print_full_thread_history: at most this many ancestors are shown.
+constexpr uptr kMaxReportedAncestors = 64;
+
 struct RaceReportModel {
   u64 sequence;         // 1 for the first report of the run
   uptr addr;            // the first conflicting byte
   ReportedAccess current;
   ReportedAccess previous;
   u64 stable_id;        // same race (same source locations) -> same id, across runs
+  // GORACE print_full_thread_history: the goroutines that started the two
+  // racing goroutines, their starters and so on up to (not including) the
+  // main goroutine, nearest first, each once.
+  uptr ancestor_count;
+  ReportedGoroutine ancestors[kMaxReportedAncestors];
 };
 
 // Symbolizes pcs (outermost first) into frames innermost first, dropping the

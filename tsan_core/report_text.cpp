@@ -53,6 +53,7 @@ void RenderReportText(const RaceReportModel& report, TextBuffer* out) {
   AppendCreation(out, report.current.goroutine);
   const ReportedGoroutine& prev = report.previous.goroutine;
   if (!prev.known || prev.number != report.current.goroutine.number) AppendCreation(out, prev);
+  for (uptr i = 0; i < report.ancestor_count; i++) AppendCreation(out, report.ancestors[i]);
   out->Append("==================\n");
 }
 

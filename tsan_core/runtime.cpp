@@ -26,6 +26,7 @@ GoroutineState* InitializeRuntime() {
 GoroutineState* StartGoroutine(GoroutineState* parent, uptr pc) {
   GoroutineState* child = CreateGoroutine();
   if (parent) {
+    child->parent_number = parent->number;
     InternalVector<uptr> creation;
     for (uptr i = 0; i < parent->call_stack.size(); i++) creation.push_back(parent->call_stack[i]);
     creation.push_back(pc);

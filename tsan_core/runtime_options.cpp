@@ -15,6 +15,9 @@ void SetDefaultOptions(RuntimeOptions* options) {
   options->verbosity = 0;
   options->log_path = nullptr;
   options->json_path = nullptr;
+  options->report_bugs = true;
+  options->print_suppressions = false;
+  options->print_full_thread_history = false;
 }
 
 }  // namespace racert

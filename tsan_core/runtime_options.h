@@ -17,6 +17,9 @@ struct RuntimeOptions {
   s64 verbosity;
   const char* log_path;       // nullptr: stderr
   const char* json_path;      // nullptr: no JSON reports
+  bool report_bugs;           // false: races are neither reported nor counted
+  bool print_suppressions;    // print the suppressions that matched, at exit
+  bool print_full_thread_history;  // creation blocks for the goroutines' ancestors too
 };
 
 extern RuntimeOptions g_options;
