@@ -14,6 +14,7 @@
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
 #include "tsan_core/runtime.h"
+#include "tsan_core/runtime_options.h"
 #include "tsan_core/sync_ops.h"
 
 using namespace racert;
@@ -39,8 +40,11 @@ RACERT_EXPORT void __tsan_init(void** thr, void** proc, Callback callback) {
 }
 
 RACERT_EXPORT void __tsan_fini() {
+  int status = FinalizeRuntime();
+  // After "Found N data race(s)", as the official runtime prints it.
+  if (g_options.print_suppressions) PrintMatchedSuppressions();
   // libc exit runs C atexit handlers, which is why Go gave up its P first.
-  exit(FinalizeRuntime());
+  exit(status);
 }
 
 RACERT_EXPORT void __tsan_map_shadow(uptr addr, uptr size) { MapShadow(addr, size); }
