@@ -69,7 +69,7 @@ u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
 }
 
 // Rewrites cells[0..*count) to account for one more access, and reports in
-// `finding` the first recorded access that races with it. Needs room for
+// `finding` the recorded accesses that race with it. Needs room for
 // *count + 1 cells. Returns the index of the cell that now records the access.
 //
 // Rules (per byte, FastTrack-style):
@@ -92,12 +92,11 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
     bool ordered = OrderedBefore(c, a);
     if (!ordered) {
       bool reportable = g_access_options.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
-      if (!finding->found && reportable && c.ConflictsWith(a.bits)) {
-        finding->found = true;
-        finding->cell = c;
-        finding->conflict_mask = ConflictingBytes(c, a.bits);
-        finding->previous_is_write = (c.write_mask() & m) != 0;
-        continue;
+      if (reportable && c.ConflictsWith(a.bits) && finding->count < kMaxRacingAccesses) {
+        bool first = finding->count == 0;
+        finding->racing[finding->count++] =
+            RacingAccess{c, ConflictingBytes(c, a.bits), (c.write_mask() & m) != 0};
+        if (first) continue;  // dropped: reported now
       }
       cells[out++] = c.raw();
       continue;

@@ -24,19 +24,31 @@ struct AccessState {
   Epoch inherited;      // what it knew of sid's earlier owners
 };
 
-// The first recorded access found to race with the current one.
-struct RaceFinding {
-  bool found;
+// A recorded access found to race with the current one.
+struct RacingAccess {
   Cell cell;
   u8 conflict_mask;        // bytes of the word both touch
   bool previous_is_write;
+};
+
+// The recorded accesses found to race with the current one, in the word's
+// order (newest first), at most kMaxRacingAccesses of them. The first is
+// dropped from the word (so one earlier access is reported once); the others
+// stay, and are there so that the report can name a pair that is not a
+// duplicate of an earlier report when the first one is.
+constexpr u32 kMaxRacingAccesses = 8;
+struct RaceFinding {
+  u32 count;
+  RacingAccess racing[kMaxRacingAccesses];
+
+  bool found() const { return count != 0; }
 };
 
 // Whether the access recorded in `c` happens before the current access.
 bool OrderedBefore(Cell c, const AccessState& a);
 
 // Rewrites cells[0..*count) to account for one more access, and reports in
-// `finding` the first recorded access that races with it. Needs room for
+// `finding` the recorded accesses that race with it. Needs room for
 // *count + 1 cells. Returns the index of the cell that now records the access.
 u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding);
 

@@ -5,6 +5,7 @@
 #include "shadow/cell_set.h"
 #include "tsan_core/access_rules.h"
 #include "tsan_core/race_report.h"
+#include "tsan_core/runtime_options.h"
 #include "tsan_core/slot_pool.h"
 
 namespace racert {
@@ -200,19 +201,35 @@ void ApplyToWord(std::atomic<u64>* word, std::atomic<u64>* secondary, const Acce
   }
 }
 
-void ReportFinding(GoroutineState* g, uptr word_addr, const RaceFinding& finding, uptr addr, uptr size,
+// Reports the access's races. The first racing access is reported; if that
+// pair duplicates an earlier report, the next racing access is tried, so a
+// distinct pair hidden behind a duplicate is still reported. With
+// suppress_equal_stacks=0 there are no duplicates and every racing access
+// found is reported. A suppressed pair ends it, as it does for the official
+// runtime. Returns whether anything was printed.
+bool ReportFinding(GoroutineState* g, uptr word_addr, const RaceFinding& finding, uptr addr, uptr size,
                    AccessBits bits, uptr pc) {
-  DetectedRace race;
-  race.word_addr = word_addr;
-  race.conflict_mask = finding.conflict_mask;
-  race.addr = addr;
-  race.size = size;
-  race.is_write = bits.is_write;
-  race.is_atomic = bits.is_atomic;
-  race.pc = pc;
-  race.previous = finding.cell;
-  race.previous_is_write = finding.previous_is_write;
-  ReportRace(g, race);
+  bool printed = false;
+  for (u32 i = 0; i < finding.count; i++) {
+    const RacingAccess& racing = finding.racing[i];
+    DetectedRace race;
+    race.word_addr = word_addr;
+    race.conflict_mask = racing.conflict_mask;
+    race.addr = addr;
+    race.size = size;
+    race.is_write = bits.is_write;
+    race.is_atomic = bits.is_atomic;
+    race.pc = pc;
+    race.previous = racing.cell;
+    race.previous_is_write = racing.previous_is_write;
+    ReportOutcome outcome = ReportRace(g, race);
+    if (outcome == ReportOutcome::kSuppressed) break;
+    if (outcome == ReportOutcome::kPrinted) {
+      printed = true;
+      if (g_options.suppress_equal_stacks) break;
+    }
+  }
+  return printed;
 }
 
 u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
@@ -228,7 +245,7 @@ void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, up
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding{};
   ApplyToWord(ShadowWordFor(addr), SecondaryWordFor(addr), a, &finding, &history);
-  if (RACERT_UNLIKELY(finding.found)) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
+  if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
 }
 
 namespace {
@@ -253,9 +270,8 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     RaceFinding finding{};
     ApplyToWord(word, SecondaryWordFor(word_addr), a, &finding, history);
     // One report per access: Go reports a racing range once.
-    if (RACERT_UNLIKELY(finding.found) && !reported) {
-      reported = true;
-      ReportFinding(g, word_addr, finding, addr, size, bits, pc);
+    if (RACERT_UNLIKELY(finding.found()) && !reported) {
+      reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }
   }
 }

@@ -258,8 +258,8 @@ const char* DisplayFileName(const char* file) {
   return file;
 }
 
-void ReportRace(GoroutineState* g, const DetectedRace& race) {
-  if (!g_options.report_bugs) return;
+ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
+  if (!g_options.report_bugs) return ReportOutcome::kSuppressed;
   RaceReportModel report{};
   report.addr = ReportedAddress(race);
   DescribeCurrent(g, race, &report.current);
@@ -278,12 +278,12 @@ void ReportRace(GoroutineState* g, const DetectedRace& race) {
   u64 pair = MixHash64(current_pcs ^ previous_pcs) ^ (current_pcs + previous_pcs);
 
   SpinMutexLock lock(&state.mutex);
-  if (g_options.suppress_equal_stacks && SeenBefore(pair)) return;
+  if (g_options.suppress_equal_stacks && SeenBefore(pair)) return ReportOutcome::kDuplicate;
   if (Suppression* suppression = MatchingSuppression(report)) {
     // Suppressed: printed nowhere and counted nowhere (not in the report
     // count Go's testing package reads, not in the exit status).
     suppression->hits++;
-    return;
+    return ReportOutcome::kSuppressed;
   }
   if (g_options.print_full_thread_history) CollectAncestors(&report);
   report.sequence = state.count.load(std::memory_order_relaxed) + 1;
@@ -297,6 +297,7 @@ void ReportRace(GoroutineState* g, const DetectedRace& race) {
   }
   state.count.fetch_add(1, std::memory_order_release);
   if (g_options.halt_on_error) ExitForError(static_cast<int>(g_options.exitcode));
+  return ReportOutcome::kPrinted;
 }
 
 u64 ReportCount() { return state.count.load(std::memory_order_acquire); }

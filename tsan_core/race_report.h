@@ -27,9 +27,16 @@ struct DetectedRace {
   bool previous_is_write;
 };
 
-// Reports the race (unless it duplicates an earlier report) synchronously:
-// when this returns the report is printed and counted.
-void ReportRace(GoroutineState* g, const DetectedRace& race);
+// What became of a detected race.
+enum class ReportOutcome {
+  kPrinted,     // printed and counted
+  kDuplicate,   // the same pair of stacks was reported before (suppress_equal_stacks)
+  kSuppressed,  // matched a GORACE suppression, or reports are off (report_bugs=0)
+};
+
+// Reports the race (unless it duplicates an earlier report or is suppressed)
+// synchronously: when this returns kPrinted the report is printed and counted.
+ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race);
 
 // Number of reports printed so far (Go's testing package polls it).
 u64 ReportCount();

@@ -370,6 +370,45 @@ TEST_F(CoreReportTest, EqualStackPairsAreReportedOnceWhenSuppressed) {
   EXPECT_EQ(CountOccurrences(TakeReports(), "WARNING: DATA RACE"), 2u) << "suppressed reports print nothing";
 }
 
+// A write that races with two earlier reads, the newest of which pairs with
+// it exactly as an earlier report did: the other, distinct pair is reported
+// instead of nothing.
+TEST_F(CoreReportTest, DistinctPairBehindADuplicateIsReported) {
+  GoroutineState* w = Go(Root());
+  GoroutineState* a = Go(Root());
+  GoroutineState* c = Go(Root());
+  uptr pc_w = NewPc(), pc_a = NewPc(), pc_c = NewPc();
+  uptr y = Alloc(8), x = Alloc(8);
+  AccessByte(c, y, false, pc_c);
+  AccessByte(w, y, true, pc_w);
+  ASSERT_EQ(TakeRaces(), 1u) << "W-C on y";
+  AccessByte(a, x, false, pc_a);
+  AccessByte(c, x, false, pc_c);  // the newest reader: checked first
+  TakeReports();
+  AccessByte(w, x, true, pc_w);
+  EXPECT_EQ(TakeRaces(), 1u) << "W-A on x hides behind the duplicate W-C";
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Previous read at " + GoAddress(x) + " by goroutine " + Number(a) + ":"), std::string::npos)
+      << report;
+}
+
+// Without duplicate suppression every racing pair an access finds is reported.
+TEST_F(CoreReportTest, EveryRacingPairIsReportedWhenEqualStacksAreNotSuppressed) {
+  GoroutineState* w = Go(Root());
+  GoroutineState* readers[3] = {Go(Root()), Go(Root()), Go(Root())};
+  uptr x = Alloc(8);
+  for (GoroutineState* r : readers) Read(r, x);
+  g_options.suppress_equal_stacks = false;
+  Write(w, x);
+  u64 races = TakeRaces();
+  g_options.suppress_equal_stacks = true;
+  EXPECT_EQ(races, 3u);
+  std::string report = TakeReports();
+  for (GoroutineState* r : readers) {
+    EXPECT_NE(report.find("by goroutine " + Number(r) + ":"), std::string::npos) << report;
+  }
+}
+
 TEST_F(CoreReportTest, StripPathPrefixIsApplied) {
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
