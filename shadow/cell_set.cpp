@@ -24,10 +24,15 @@ constexpr uptr BytesForClass(unsigned size_class) {
 // lock (a cache miss when another thread freed it: 30% of a pointer-passing
 // pipeline's profile); beyond that they are linked through next_free.
 constexpr u32 kFreeStackCapacity = 65536;  // 256 KiB per size class, untouched until used
+// Also counts the class's sets, so the statistics cost no atomic
+// read-modify-write on the allocation path: in use = carved - free. The
+// counts are written under the mutex and read without it.
 struct FreeList {
   SpinMutex mutex;
   u32 head;  // linked overflow
   u32 stack_count;
+  std::atomic<uptr> carved;      // sets ever cut from the arena for this class
+  std::atomic<uptr> free_count;  // sets on this list (stack and linked)
   u32 stack[kFreeStackCapacity];
 };
 
@@ -36,8 +41,6 @@ struct Arena {
   SpinMutex init_mutex;
   std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
   FreeList free_lists[kCellSetClassCount];
-  std::atomic<uptr> bytes_in_use;
-  std::atomic<uptr> sets_in_use;
 };
 constinit Arena arena{};
 
@@ -81,11 +84,18 @@ u32 CellSetAllocate(u32 min_capacity) {
       handle = list.head;
       list.head = CellSetFromHandle(handle)->next_free;
     }
-  }
-  if (handle == 0) {
-    uptr offset = arena.bump.fetch_add(bytes, std::memory_order_relaxed);
-    if (offset + bytes > kArenaSize) Fatal("shadow cell-set arena exhausted (%zu bytes)", kArenaSize);
-    handle = static_cast<u32>(offset / kHandleUnit);
+    if (handle != 0) {
+      list.free_count.store(list.free_count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    } else {
+      uptr offset = arena.bump.fetch_add(bytes, std::memory_order_relaxed);
+      if (offset + bytes > kArenaSize) {
+        Fatal("shadow cell-set arena exhausted: %zu bytes of sets hold words that need three or more cells; "
+              "fewer goroutines touching the same words at once, or freeing such memory, keeps it lower",
+              kArenaSize);
+      }
+      handle = static_cast<u32>(offset / kHandleUnit);
+      list.carved.store(list.carved.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
   }
   CellSet* set = reinterpret_cast<CellSet*>(base + uptr{handle} * kHandleUnit);
   // The mutex may still be held by a thread that raced on a stale handle; it
@@ -93,8 +103,6 @@ u32 CellSetAllocate(u32 min_capacity) {
   set->count = 0;
   set->size_class = static_cast<u8>(size_class);
   set->next_free = 0;
-  arena.bytes_in_use.fetch_add(bytes, std::memory_order_relaxed);
-  arena.sets_in_use.fetch_add(1, std::memory_order_relaxed);
   return handle;
 }
 
@@ -111,12 +119,26 @@ void CellSetFree(u32 handle) {
       set->next_free = list.head;
       list.head = handle;
     }
+    list.free_count.store(list.free_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  arena.bytes_in_use.fetch_sub(BytesForClass(size_class), std::memory_order_relaxed);
-  arena.sets_in_use.fetch_sub(1, std::memory_order_relaxed);
 }
 
-uptr CellSetBytesInUse() { return arena.bytes_in_use.load(std::memory_order_relaxed); }
-uptr CellSetCount() { return arena.sets_in_use.load(std::memory_order_relaxed); }
+uptr CellSetBytesInUse() {
+  uptr bytes = 0;
+  for (unsigned c = 0; c < kCellSetClassCount; c++) {
+    const FreeList& list = arena.free_lists[c];
+    bytes += (list.carved.load(std::memory_order_relaxed) - list.free_count.load(std::memory_order_relaxed)) *
+             BytesForClass(c);
+  }
+  return bytes;
+}
+
+uptr CellSetCount() {
+  uptr sets = 0;
+  for (const FreeList& list : arena.free_lists) {
+    sets += list.carved.load(std::memory_order_relaxed) - list.free_count.load(std::memory_order_relaxed);
+  }
+  return sets;
+}
 
 }  // namespace racert
