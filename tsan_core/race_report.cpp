@@ -242,7 +242,11 @@ void SymbolizeStack(const uptr* pcs, uptr count, InternalVector<CodeFrame>* fram
 const char* DisplayFileName(const char* file) {
   if (!file) return "-";
   const char* prefix = g_options.strip_path_prefix;
-  if (!prefix || !*prefix) return file;
+  if (!prefix || !*prefix) {
+    // The official runtime drops a leading "./" even without a prefix to strip
+    // (-trimpath builds name the main package's files "./main.go").
+    return file[0] == '.' && file[1] == '/' ? file + 2 : file;
+  }
   // The first occurrence anywhere in the path, as the official runtime does.
   uptr plen = 0;
   while (prefix[plen]) plen++;
