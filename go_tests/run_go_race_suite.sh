@@ -9,9 +9,12 @@
 #   --run REGEX  only the top-level tests matching REGEX (go test -run)
 #   --log-dir D  where to write the log (default: build/suite-logs)
 #
-# It runs `racert go test -race -count=1 -v runtime/race`, so the test binary
-# and every child `go` it starts (TestOutput, TestRace) use racert's GOROOT
-# view and private GOCACHE. The full log goes to <log-dir>/<GOVERSION>.log
+# It runs `racert go test -race -count=1 -v runtime/race` with GOROOT naming
+# racert's GOROOT view, so the test binary and every child `go` it starts
+# (TestOutput, TestRace) use the view and its private GOCACHE. GOROOT must be
+# set: Go 1.19 and 1.20's tests find their `go` through runtime.GOROOT(),
+# which under plain `racert go` names the real tree (whose go would link the
+# official object). The full log goes to <log-dir>/<GOVERSION>.log
 # (e.g. build/suite-logs/go1.26.8.log); then the summary is printed:
 # TestRace's "Passed N of M tests (P%, F+, F-)" and expected-failures lines,
 # every mismatching TestRace case (FAILED, or FAILED+ for a false positive),
@@ -75,6 +78,8 @@ cd "$repo_root"
 # in the middle of the run would test the wrong Go.
 export GOTOOLCHAIN=local
 
+GOROOT=$("$racert" goroot)
+export GOROOT
 go_version=$("$racert" go env GOVERSION)
 mkdir -p "$log_dir"
 log_dir=$(cd "$log_dir" && pwd)

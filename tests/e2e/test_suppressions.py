@@ -121,8 +121,8 @@ ORACLE_CASES = [
     ("one-entry-two-races", "race:main\n", "both"),
     ("first-entry-wins", "race:main.writer\nrace:main.writer\n", "main"),
     ("race-before-race-top", "race_top:main.writer\nrace:main.raceWithMain\n", "main"),
-    ("library-function", "race:sort.Ints\n", "library"),
-    ("library-file", "race:src/slices/\n", "library"),
+    ("library-function", "race:sort.IntsAreSorted\n", "library"),
+    ("library-file", "race:src/sort/\n", "library"),
     ("last-line-without-newline", "race:main.writer", "main"),
     ("empty-file", "", "main"),
 ]

@@ -77,19 +77,28 @@ changing your GOROOT. ARGS are passed to go untouched (`racert go help build` sh
 go's own help).
 
 How: racert prepares, once, a private GOROOT view under
-${XDG_CACHE_HOME:-~/.cache}/racert/views/<go version>-<install id>-<object sha256>/:
+${XDG_CACHE_HOME:-~/.cache}/racert/views/<go version>-<install id>-<object sha256>-v<layout>/:
 the real tree re-created with hard links (symlinks if hard links are impossible) in
 well under a second, with the object copied into every race object location of that
 Go version. A new object (new sha256) or another Go gets its own view. Creation is
 safe under concurrency (built in a temporary directory and renamed into place).
 
 Then racert execs <view>/bin/go with
-  GOROOT=<view>          so go, and every go it starts (go test, go run), uses the view
+  GOROOT unset           go finds the view from its own path; the programs it runs
+                         (go run, go test) do not inherit a GOROOT naming the view
+                         (a GOROOT that already names the view is kept)
   GOCACHE=<racert cache> never your own GOCACHE; shared by the views of one Go
                          install (cmd/go keys its cache on file contents, objects
                          included, so each object still gets its own runtime/race)
   GOTOOLCHAIN=local      a go.mod toolchain line must not switch to a downloaded Go
-  PATH=<view>/bin:$PATH
+  PATH=<view>/bin:$PATH  so every go started below (go test, a test running go)
+                         uses the view too
+
+Paths you see name your real GOROOT, not the view: the view's linker records the
+real GOROOT in binaries (report frames, panics, runtime.GOROOT(), DWARF), and
+`go env` (GOROOT, GOTOOLDIR) is answered by the real tree's go. Programs that
+find `go` through runtime.GOROOT() rather than PATH therefore run the real go
+(and link the official object); set GOROOT=$(racert goroot) for them.
 
 The go binary is $RACERT_GO, else the `go` on PATH; its GOROOT comes from
 `go env GOROOT`. GOOS/GOARCH other than linux/amd64 are refused: they would link
@@ -112,7 +121,9 @@ values shell-quoted when needed:
   GOROOT=<view>  GOCACHE=<racert cache>  GOTOOLCHAIN=local
 Use them as `env $(racert env) go build -race .` or
 `set -a; eval "$(racert env)"; set +a`. Add <view>/bin to PATH if programs you run
-start `go` themselves.
+start `go` themselves. Binaries built this way also name your real GOROOT in
+frames and runtime.GOROOT() (the view's linker records it), but the programs you
+run see GOROOT=<view> in their environment, and runtime.GOROOT() returns that.
 """
 
 INSTALL_HELP = """\

@@ -6,7 +6,7 @@ and poisons the build cache (ABI doc §10). A view is a real tree, so every step
 cmd/go reads our object.
 
 Layout under ${XDG_CACHE_HOME:-~/.cache}/racert/:
-  views/<go version>-<toolchain id>-<object sha256 prefix>/   one per Go install x object
+  views/<go version>-<toolchain id>-<object sha256 prefix>-v<layout>/   one per Go install x object
   views/.tmp-*                                               views under construction
   gocache/<go version>-<toolchain id>/                       GOCACHE, one per Go install
 
@@ -28,6 +28,28 @@ rebuild just runtime/race and the link. It is never the user's own GOCACHE, whic
 old -overlay experiment may have poisoned. The e2e tests check that alternating
 objects through one cache always links the right one.
 
+Real paths in what users see. The view's path must not show up anywhere a user
+looks (report frames, panics, runtime.GOROOT(), `go env GOROOT`), because tools
+and people map those paths to their GOROOT. Three files of a view are not links
+to the real tree:
+- pkg/tool/linux_amd64/link is a shell script running the real linker with
+  GOROOT (and GOROOT_FINAL, which Go 1.19 to 1.22 read) naming the real tree when
+  cmd/go passed the view. The compiler and assembler already write files under
+  GOROOT as "$GOROOT/src/...", independent of the view's path (which is why std
+  packages are shared through the GOCACHE); the linker expands "$GOROOT" in the
+  file table and DWARF and records runtime.defaultGOROOT from its own GOROOT, so
+  the binary names the real tree in every frame, panic and runtime.GOROOT().
+  -trimpath builds (cmd/go clears GOROOT for the linker) are left alone.
+- bin/go is a shell script: `go env` (also after `-C dir`) runs the real tree's
+  go, which reports the real GOROOT and GOTOOLDIR; everything else runs
+  bin/.racert-go, the real go binary as a hard link (a copy when hard links are
+  impossible: a symlink would make go find the real tree, not the view).
+- The race object locations hold racert's object.
+`racert go` runs bin/go without GOROOT in the environment (unless it already
+names the view): cmd/go finds the view from its executable's path and still
+sets GOROOT for the tools it runs, but programs it runs (go run, go test) see
+the caller's environment, so their runtime.GOROOT() is the linker's value.
+
 Invariants:
 - A directory named views/<key> is complete: it is assembled under views/.tmp-* and
   renamed into place in one step; a concurrent builder that loses the race discards
@@ -43,6 +65,7 @@ import errno
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import stat
 import time
@@ -55,6 +78,12 @@ from .objects import RaceObject, sha256_of_file
 from .toolchain import Goroot, load_goroot
 
 VIEW_MANIFEST_NAME = ".racert-view.json"
+# Bumped whenever what a view contains changes, so older views are never reused
+# (their path is also part of cmd/go's keys for linked binaries).
+VIEW_LAYOUT = 2
+LINKER_LOCATION = "pkg/tool/linux_amd64/link"
+GO_COMMAND_LOCATION = "bin/go"
+VIEW_GO_BINARY_LOCATION = "bin/.racert-go"
 LINK_MODE_ENV = "RACERT_VIEW_LINKS"
 _LINK_MODES = ("hardlink", "symlink")
 _STALE_TEMPORARY_SECONDS = 3600
@@ -93,7 +122,8 @@ def toolchain_key(goroot: Goroot) -> str:
 
 
 def view_path_for(goroot: Goroot, race_object: RaceObject) -> Path:
-    return cache_root() / "views" / f"{toolchain_key(goroot)}-{race_object.sha256[:_OBJECT_KEY_LENGTH]}"
+    name = f"{toolchain_key(goroot)}-{race_object.sha256[:_OBJECT_KEY_LENGTH]}-v{VIEW_LAYOUT}"
+    return cache_root() / "views" / name
 
 
 def gocache_path_for(goroot: Goroot) -> Path:
@@ -115,14 +145,27 @@ def ensure_view(goroot: Goroot, race_object: RaceObject) -> View:
 
 
 def go_environment(view: View, base: dict[str, str]) -> dict[str, str]:
-    """Environment for the view's go: nested go commands (go test -> go build, go run,
-    go generate) inherit GOROOT and find the view's bin/go first on PATH.
+    """Environment for the view's bin/go. GOROOT is removed (unless it already names
+    the view): the view's go finds its GOROOT from its own path, so the programs it
+    runs do not inherit a GOROOT naming the view, and their runtime.GOROOT() is the
+    real tree the linker recorded. Nested go commands (go test -> go build, go run,
+    go generate, a test running `go`) find the view's bin/go first on PATH.
     GOTOOLCHAIN=local stops a go.mod `toolchain` line from switching to a downloaded
     Go, which would link the official object."""
     environment = dict(base)
     environment.update(view_variables(view))
+    given = base.get("GOROOT")
+    if not given or not _same_directory(Path(given), view.path):
+        del environment["GOROOT"]
     environment["PATH"] = os.pathsep.join(filter(None, [str(view.path / "bin"), base.get("PATH", "")]))
     return environment
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def view_variables(view: View) -> dict[str, str]:
@@ -155,6 +198,7 @@ def _build_view(goroot: Goroot, race_object: RaceObject, final_path: Path) -> bo
         link_mode = _mirror_tree(goroot.path, temporary, _requested_link_mode())
         for location in goroot.locations:
             _place_object(temporary / location, race_object)
+        _place_real_path_wrappers(temporary, goroot, final_path)
         manifest = {
             "real_goroot": str(goroot.path),
             "go_version": goroot.version.text,
@@ -162,6 +206,7 @@ def _build_view(goroot: Goroot, race_object: RaceObject, final_path: Path) -> bo
             "object_source": str(race_object.path),
             "locations": list(goroot.locations),
             "link_mode": link_mode,
+            "layout": VIEW_LAYOUT,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (temporary / VIEW_MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -238,6 +283,51 @@ def _place_object(location: Path, race_object: RaceObject) -> None:
     os.chmod(location, 0o644)
 
 
+def _place_real_path_wrappers(view: Path, goroot: Goroot, final_path: Path) -> None:
+    """The linker and go command wrappers of a view (see the module docstring).
+    `view` is where the view is being assembled, `final_path` where it will live."""
+    real_linker = os.path.realpath(goroot.path / LINKER_LOCATION)
+    if not os.path.isfile(real_linker):
+        raise RacertError(f"unexpected GOROOT layout: {goroot.path / LINKER_LOCATION} is missing")
+    quoted_view, quoted_real = shlex.quote(str(final_path)), shlex.quote(str(goroot.path))
+    linker_script = f"""#!/bin/sh
+# racert GOROOT view of {goroot.path}: the real linker, run with GOROOT (and
+# GOROOT_FINAL, read by Go 1.19 to 1.22) naming the real tree instead of this
+# view, so binaries name the real tree in file names and runtime.GOROOT().
+if [ -n "${{GOROOT:-}}" ] && [ "$GOROOT" -ef {quoted_view} ]; then GOROOT={quoted_real}; export GOROOT; fi
+if [ -n "${{GOROOT_FINAL:-}}" ] && [ "$GOROOT_FINAL" -ef {quoted_view} ]; then GOROOT_FINAL={quoted_real}; export GOROOT_FINAL; fi
+exec {shlex.quote(real_linker)} "$@"
+"""
+    _write_script(view / LINKER_LOCATION, linker_script)
+
+    real_go = os.path.realpath(goroot.path / GO_COMMAND_LOCATION)
+    view_go = view / VIEW_GO_BINARY_LOCATION
+    try:
+        os.link(real_go, view_go)
+    except OSError:
+        shutil.copy2(real_go, view_go)
+    go_script = f"""#!/bin/sh
+# racert GOROOT view of {goroot.path}: `go env` describes the real Go tree;
+# every other command runs the go of this view (its GOROOT is this view).
+case "${{1:-}}" in
+  env) exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
+  -C | --C) [ "${{3:-}}" = env ] && exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
+  -C=* | --C=*) [ "${{2:-}}" = env ] && exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
+esac
+exec {shlex.quote(str(final_path / VIEW_GO_BINARY_LOCATION))} "$@"
+"""
+    _write_script(view / GO_COMMAND_LOCATION, go_script)
+
+
+def _write_script(location: Path, text: str) -> None:
+    """Replace the linked original (which must not change) with a script."""
+    if location.exists() or location.is_symlink():
+        location.unlink()
+    with open(location, "x") as stream:
+        stream.write(text)
+    os.chmod(location, 0o755)
+
+
 def _verify_view(path: Path, goroot: Goroot, race_object: RaceObject) -> str:
     manifest_file = path / VIEW_MANIFEST_NAME
     hint = f"remove it with `racert clean` (or rm -rf {path})"
@@ -251,6 +341,12 @@ def _verify_view(path: Path, goroot: Goroot, race_object: RaceObject) -> str:
         placed = path / location
         if placed.is_symlink() or not placed.is_file() or sha256_of_file(placed) != race_object.sha256:
             raise RacertError(f"damaged GOROOT view {path}: {location} does not hold the object; {hint}")
+    if manifest.get("layout") != VIEW_LAYOUT:
+        raise RacertError(f"damaged GOROOT view {path}: made by another racert version; {hint}")
+    for location in (LINKER_LOCATION, GO_COMMAND_LOCATION, VIEW_GO_BINARY_LOCATION):
+        placed = path / location
+        if placed.is_symlink() or not placed.is_file():
+            raise RacertError(f"damaged GOROOT view {path}: {location} is missing; {hint}")
     return manifest.get("link_mode", "unknown")
 
 

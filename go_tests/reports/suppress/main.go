@@ -6,8 +6,10 @@
 //	            main.main, which is in neither access stack (only in the
 //	            goroutines' creation stacks)
 //	both        both races above, in that order
-//	library     main.appender races with sort.Ints (called by main.main) on
-//	            the elements of a slice: a race inside the standard library
+//	library     main.appender writes an element of a slice that
+//	            sort.IntsAreSorted reads: a race inside the standard library
+//	            (only reads there, so the same frames whichever side is the
+//	            current access)
 //	corelimit   no race; prints the soft core file size limit of the process
 //
 // Every race is detected whatever the timing (the racing accesses are not
@@ -65,11 +67,12 @@ func raceBetweenGoroutines() {
 }
 
 func raceInLibrary() {
-	values := []int{5, 4, 3, 2, 1}
+	values := []int{1, 2, 3, 4, 5}
 	done := make(chan bool)
 	go appender(values, done)
-	sort.Ints(values) // LINE:main_sorts
+	sorted := sort.IntsAreSorted(values) // LINE:main_checks_order
 	<-done
+	_ = sorted
 }
 
 func printCoreLimit() {
