@@ -3,15 +3,21 @@
 // A shadow word holds one direct cell in the common case. When an access
 // cannot be folded into the existing cell (a concurrent reader, a byte of the
 // word touched in another epoch, ...), the word is switched to a handle of a
-// CellSet that keeps every cell that is still needed. Nothing is dropped to
-// make room: sets grow instead. That is the difference from TSan's four cells
-// per word with random eviction.
+// CellSet that keeps every cell that is still needed. Sets grow instead of
+// evicting (ThreadSanitizer keeps four cells per word and overwrites one at
+// random). The one exception is a set at the largest capacity: then read
+// cells are folded and, failing that, the oldest read is dropped
+// (MakeRoomInFullSet in tsan_core/memory_access.cpp), which needs thousands
+// of concurrent distinct readers of one word.
 //
-// Concurrency: a set is only read or written with its mutex held, and only
-// after re-checking that the shadow word still holds its handle (sets are
-// recycled; their memory is never unmapped, so locking a stale set is safe).
-// Whoever replaces the handle in a word (growing or freeing the set) holds the
-// old set's mutex while doing it.
+// Concurrency: a set is written only with its mutex held, and only after
+// re-checking that the shadow word still holds its handle (sets are recycled;
+// their memory is never unmapped, so locking a stale set is safe). Whoever
+// replaces the handle in a word (growing or freeing the set) holds the old
+// set's mutex while doing it. One reader does without the mutex: the check
+// whether the accessor's own cell for its current epoch is already in the set
+// (AlreadyRecordedElsewhere), which trusts a hit only if the word still holds
+// the handle afterwards.
 #pragma once
 
 #include "base/spin_mutex.h"

@@ -113,6 +113,34 @@ class Cell {
   u64 raw_;
 };
 
+// The layout above, checked: the fields tile the 64 bits without overlap,
+// each is wide enough for its values, and the special words can never be
+// taken for a cell or matched by a goroutine's key.
+namespace cell_layout {
+constexpr u64 Field(unsigned shift, unsigned width) { return ((u64{1} << width) - 1) << shift; }
+constexpr u64 kWriteMask = Field(0, 8);
+constexpr u64 kReadMask = Field(Cell::kReadShift, 8);
+constexpr u64 kAtomic = Field(Cell::kAtomicShift, 1);
+constexpr u64 kSid = Field(Cell::kSidShift, 8);
+constexpr u64 kGeneration = Field(Cell::kGenShift, 6);
+constexpr u64 kPaired = Field(Cell::kPairedShift, 1);
+constexpr u64 kEpoch = Field(Cell::kEpochShift, 32);
+static_assert((kWriteMask | kReadMask) == Cell::kMaskBits, "the masks are the low 16 bits");
+static_assert((kWriteMask ^ kReadMask ^ kAtomic ^ kSid ^ kGeneration ^ kPaired ^ kEpoch) == ~u64{0} &&
+                  (kWriteMask | kReadMask | kAtomic | kSid | kGeneration | kPaired | kEpoch) == ~u64{0},
+              "cell fields must tile the word exactly");
+static_assert(kPaired == Cell::kPairedBit, "paired bit");
+static_assert(kSlotCount == (u64{1} << 8), "a slot id fills its 8-bit field");
+static_assert(kGenerationMask == (kGeneration >> Cell::kGenShift), "the generation mask is the field's width");
+static_assert(sizeof(Epoch) * 8 == 32, "epochs fill the upper half");
+// A handle and kLockedWord have no mask bits (so they are no direct cell)
+// and generation 0 (which no key has, so no key matches them).
+static_assert((Cell::kHandleTag & Cell::kMaskBits) == 0 && (Cell::kHandleTag & kGeneration) == 0, "handle tag");
+static_assert((Cell::kLockedWord & (Cell::kMaskBits | kGeneration | kPaired)) == 0, "locked word");
+static_assert(Cell::MakeHandle(0xfffffffe).is_handle() && !Cell(Cell::kLockedWord).is_handle(),
+              "the locked word is the one value that looks like the largest handle");
+}  // namespace cell_layout
+
 // The key a goroutine stamps its cells with; precomputed per goroutine and
 // refreshed whenever its slot, epoch or the generation changes.
 constexpr u64 CellKey(Sid sid, Epoch epoch, Generation gen, bool is_atomic) {

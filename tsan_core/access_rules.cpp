@@ -1,7 +1,5 @@
 #include "tsan_core/access_rules.h"
 
-#include "tsan_core/memory_access.h"
-
 namespace racert {
 namespace {
 
@@ -91,7 +89,7 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
     if (c.generation() != a.generation) continue;
     bool ordered = OrderedBefore(c, a);
     if (!ordered) {
-      bool reportable = g_access_options.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
+      bool reportable = a.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
       if (reportable && c.ConflictsWith(a.bits) && finding->count < kMaxRacingAccesses) {
         bool first = finding->count == 0;
         finding->racing[finding->count++] =

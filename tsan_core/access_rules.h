@@ -22,6 +22,7 @@ struct AccessState {
   Epoch own_first;      // first epoch of this goroutine on sid
   Epoch own_last;       // the key's epoch
   Epoch inherited;      // what it knew of sid's earlier owners
+  bool report_atomic_races;  // GORACE report_atomic_races: atomic vs plain conflicts race
 };
 
 // A recorded access found to race with the current one.

@@ -57,8 +57,8 @@ void MakeRoomInFullSet(CellSet* set) {
 AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
   Cell k(key);
   bool owns = g->sid == k.sid();
-  return AccessState{key, k.sid(), k.generation(), g->clock_data, bits,
-                     owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch};
+  return AccessState{key,  k.sid(), k.generation(),        g->clock_data,          bits,
+                     owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch, g_access_options.report_atomic_races};
 }
 
 // The primary word's value for a word left with one or two cells (the

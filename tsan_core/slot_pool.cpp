@@ -23,7 +23,10 @@ struct JournalEntry {
 struct Slot {
   SpinMutex mutex;
   GoroutineState* owner;  // guarded by mutex
-  Epoch epoch;            // last epoch issued; guarded by mutex
+  // Last epoch issued. Written only under mutex (IssueEpoch); AcquireAllSlots
+  // reads it without: epochs only grow within a generation, and any value
+  // read was issued before the read.
+  std::atomic<Epoch> epoch;
   // The current owner's first epoch; written under mutex, read without it.
   std::atomic<Epoch> owner_first_epoch;
   u32 journal_count;      // total entries ever written (ring index = count % size)
@@ -59,9 +62,16 @@ Generation LoadGeneration() {
   return gen;
 }
 
+// The slot's next epoch. Slot mutex held.
+Epoch IssueEpoch(Slot& slot) {
+  Epoch next = slot.epoch.load(std::memory_order_relaxed) + 1;
+  slot.epoch.store(next, std::memory_order_relaxed);
+  return next;
+}
+
 void RecordOwner(Slot& slot, GoroutineState* g) {
   JournalEntry& entry = slot.journal[slot.journal_count % kJournalSize];
-  entry.first_epoch = slot.epoch;
+  entry.first_epoch = slot.epoch.load(std::memory_order_relaxed);
   entry.owner = SlotOwnerRecord{g->number, g->creation_stack};
   slot.journal_count++;
 }
@@ -101,17 +111,17 @@ void AttachLocked(GoroutineState* g, u32 sid) {
     g->clock.Reset();
     g->clock_generation = gen;
   }
-  slot.epoch++;
+  Epoch first = IssueEpoch(slot);
   g->sid = sid;
-  g->epoch = slot.epoch;
-  g->slot_first_epoch = slot.epoch;
-  slot.owner_first_epoch.store(slot.epoch, std::memory_order_relaxed);
+  g->epoch = first;
+  g->slot_first_epoch = first;
+  slot.owner_first_epoch.store(first, std::memory_order_relaxed);
   g->slot_inherited_epoch = g->clock.Get(static_cast<Sid>(sid));
-  g->clock.Set(static_cast<Sid>(sid), slot.epoch);
+  g->clock.Set(static_cast<Sid>(sid), first);
   RecordOwner(slot, g);
   RefreshKeys(g);
-  g->history.AddEpoch(static_cast<Sid>(sid), slot.epoch);
-  if (slot.epoch >= MaxEpoch()) pool.reset_requested.store(true, std::memory_order_relaxed);
+  g->history.AddEpoch(static_cast<Sid>(sid), first);
+  if (first >= MaxEpoch()) pool.reset_requested.store(true, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -145,8 +155,7 @@ void UnlockOwnSlot(GoroutineState* g) { pool.slots[g->sid].mutex.Unlock(); }
 
 void AdvanceEpoch(GoroutineState* g) {
   Slot& slot = pool.slots[g->sid];
-  slot.epoch++;
-  g->epoch = slot.epoch;
+  g->epoch = IssueEpoch(slot);
   g->clock.Set(static_cast<Sid>(g->sid), g->epoch);
   RefreshKeys(g);
   g->history.AddEpoch(static_cast<Sid>(g->sid), g->epoch);
@@ -172,7 +181,7 @@ void AcquireAllSlots(GoroutineState* g) {
   for (unsigned s = 0; s < n; s++) {
     // Reading other slots' epochs without their locks is fine: epochs only
     // grow, and any value read was issued before this point.
-    Epoch e = __atomic_load_n(&pool.slots[s].epoch, __ATOMIC_RELAXED);
+    Epoch e = pool.slots[s].epoch.load(std::memory_order_relaxed);
     if (s == g->sid) {
       // Everything before now, including the slot's earlier owners.
       if (g->slot_inherited_epoch < e) g->slot_inherited_epoch = e;
@@ -206,7 +215,7 @@ void ResetIfRequested() {
   if (!pool.reset_requested.load(std::memory_order_relaxed)) return;
   for (unsigned s = 0; s < kSlotCount; s++) pool.slots[s].mutex.Lock();
   // A new generation makes every existing cell read as empty. When the
-  // 7-bit generation wraps, cells from 127 resets ago would look current
+  // 6-bit generation wraps, cells from 63 resets ago would look current
   // again, so the shadow is cleared outright.
   u8 gen = LoadGeneration();
   if (gen >= kGenerationMask) {
@@ -224,7 +233,7 @@ void ResetIfRequested() {
   for (unsigned s = 0; s < kSlotCount; s++) {
     Slot& slot = pool.slots[s];
     slot.owner = nullptr;  // owners re-attach (and refresh keys) at their next sync
-    slot.epoch = 0;
+    slot.epoch.store(0, std::memory_order_relaxed);
     slot.owner_first_epoch.store(0, std::memory_order_relaxed);
     slot.journal_count = 0;
     if (s < pool.never_used) pool.free_ring[pool.free_count++] = s;

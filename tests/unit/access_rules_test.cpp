@@ -1,0 +1,136 @@
+// The per-word rules as pure functions (tsan_core/access_rules.h), with no
+// runtime: a clock and cells made up by each case.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tsan_core/access_rules.h"
+
+namespace racert {
+namespace {
+
+constexpr Generation kGen = 1;
+
+struct Rules {
+  Epoch clock[kSlotCount] = {};
+
+  // An access by a goroutine that owns slot `sid` from `first` to `epoch`.
+  AccessState Access(Sid sid, Epoch epoch, AccessBits bits, Epoch first = 1, Epoch inherited = 0) {
+    clock[sid] = epoch;
+    return AccessState{CellKey(sid, epoch, kGen, bits.is_atomic), sid,      kGen,      clock, bits, true, first,
+                       epoch,                                      inherited, true};
+  }
+
+  // Applies the access to `cells`; returns the cells after it and the finding.
+  std::vector<u64> Apply(std::vector<u64> cells, const AccessState& a, RaceFinding* finding) {
+    cells.resize(cells.size() + 1);
+    u32 count = static_cast<u32>(cells.size() - 1);
+    u32 mine = ApplyAccess(cells.data(), &count, a, finding);
+    cells.resize(count);
+    EXPECT_LT(mine, count);
+    EXPECT_EQ(Cell(cells[mine]).key(), a.key) << "the returned index names the accessor's cell";
+    return cells;
+  }
+};
+
+u64 CellOf(Sid sid, Epoch epoch, u8 writes, u8 reads, bool atomic = false) {
+  return Cell(CellKey(sid, epoch, kGen, atomic)).WithMasks(writes, reads).raw();
+}
+
+TEST(AccessRulesTest, OrderedWriteReplacesWhatItCovers) {
+  Rules r;
+  r.clock[2] = 50;  // slot 2 up to epoch 50 happens before the accessor
+  RaceFinding finding{};
+  auto cells = r.Apply({CellOf(2, 40, 0x01, 0x02)}, r.Access(1, 7, {0x03, true, false}), &finding);
+  EXPECT_FALSE(finding.found());
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0], CellOf(1, 7, 0x03, 0));
+}
+
+TEST(AccessRulesTest, OrderedReadKeepsTheWriteAndReplacesTheRead) {
+  Rules r;
+  r.clock[2] = 50;
+  RaceFinding finding{};
+  auto cells = r.Apply({CellOf(2, 40, 0x01, 0), CellOf(2, 41, 0, 0x01)}, r.Access(1, 7, {0x01, false, false}),
+                       &finding);
+  EXPECT_FALSE(finding.found());
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0], CellOf(2, 40, 0x01, 0)) << "a read never subsumes a write";
+  EXPECT_EQ(cells[1], CellOf(1, 7, 0, 0x01));
+}
+
+TEST(AccessRulesTest, UnorderedConflictsAreFoundFirstDroppedOthersKept) {
+  Rules r;
+  r.clock[2] = 39;  // slot 2's epoch 40 is not known: concurrent
+  r.clock[3] = 9;   // nor slot 3's epoch 10
+  RaceFinding finding{};
+  auto cells = r.Apply({CellOf(2, 40, 0, 0x01), CellOf(3, 10, 0, 0x01)}, r.Access(1, 7, {0x01, true, false}),
+                       &finding);
+  ASSERT_EQ(finding.count, 2u);
+  EXPECT_EQ(finding.racing[0].cell.raw(), CellOf(2, 40, 0, 0x01));
+  EXPECT_EQ(finding.racing[1].cell.raw(), CellOf(3, 10, 0, 0x01));
+  EXPECT_FALSE(finding.racing[0].previous_is_write);
+  EXPECT_EQ(finding.racing[0].conflict_mask, 0x01);
+  ASSERT_EQ(cells.size(), 2u) << "the first is dropped (reported), the second stays";
+  EXPECT_EQ(cells[0], CellOf(3, 10, 0, 0x01));
+  EXPECT_EQ(cells[1], CellOf(1, 7, 0x01, 0));
+}
+
+TEST(AccessRulesTest, UnorderedWithoutConflictIsKeptSilently) {
+  Rules r;
+  RaceFinding finding{};
+  // Other bytes; and a read next to a read.
+  auto cells = r.Apply({CellOf(2, 40, 0x02, 0), CellOf(3, 10, 0, 0x01)}, r.Access(1, 7, {0x01, false, false}),
+                       &finding);
+  EXPECT_FALSE(finding.found());
+  EXPECT_EQ(cells.size(), 3u);
+}
+
+TEST(AccessRulesTest, AtomicAccessesNeitherRaceEachOtherNorSubsumePlainOnes) {
+  Rules r;
+  r.clock[2] = 50;
+  RaceFinding finding{};
+  // An ordered plain write stays under an atomic write of the same bytes (a
+  // later plain access must still be checked against it), and a concurrent
+  // atomic write does not race.
+  auto cells = r.Apply({CellOf(2, 40, 0xff, 0), CellOf(3, 10, 0xff, 0, true)}, r.Access(1, 7, {0xff, true, true}),
+                       &finding);
+  EXPECT_FALSE(finding.found());
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0], CellOf(2, 40, 0xff, 0));
+}
+
+TEST(AccessRulesTest, AtomicVersusPlainRacesOnlyWhenReported) {
+  for (bool report : {true, false}) {
+    Rules r;
+    AccessState a = r.Access(1, 7, {0x0f, true, true});
+    a.report_atomic_races = report;
+    RaceFinding finding{};
+    r.Apply({CellOf(3, 10, 0x01, 0)}, a, &finding);
+    EXPECT_EQ(finding.found(), report);
+  }
+}
+
+TEST(AccessRulesTest, OwnSlotCellsAreOrderedByOwnershipRanges) {
+  Rules r;
+  // The accessor owns slot 5 from epoch 20 (now 25) and knew the slot's
+  // earlier owners up to epoch 12.
+  AccessState a = r.Access(5, 25, {0x01, true, false}, /*first=*/20, /*inherited=*/12);
+  EXPECT_TRUE(OrderedBefore(Cell(CellOf(5, 22, 1, 0)), a)) << "its own earlier epoch";
+  EXPECT_TRUE(OrderedBefore(Cell(CellOf(5, 12, 1, 0)), a)) << "an earlier owner it synchronized with";
+  EXPECT_FALSE(OrderedBefore(Cell(CellOf(5, 15, 1, 0)), a)) << "an earlier owner it never heard of";
+  EXPECT_FALSE(OrderedBefore(Cell(CellOf(5, 30, 1, 0)), a)) << "a later owner (the slot was taken)";
+}
+
+TEST(AccessRulesTest, CellsOfAnotherGenerationAreDead) {
+  Rules r;
+  RaceFinding finding{};
+  u64 stale = Cell(CellKey(2, 40, kGen + 1, false)).WithMasks(0xff, 0).raw();
+  auto cells = r.Apply({stale}, r.Access(1, 7, {0x01, true, false}), &finding);
+  EXPECT_FALSE(finding.found());
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0], CellOf(1, 7, 0x01, 0));
+}
+
+}  // namespace
+}  // namespace racert
