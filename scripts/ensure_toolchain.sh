@@ -3,7 +3,8 @@
 # what is missing. Meant for Debian bookworm as root (CI); idempotent, silent
 # and quick (no network) when everything is already present.
 #
-# Needs: g++, binutils, cmake >= 3.25, ninja, GoogleTest, python3 with pytest,
+# Needs: g++, binutils, cmake >= 3.25, ninja, GoogleTest, python3 with pytest and
+# jsonschema,
 # Go >= 1.21 as `go` on PATH. Also tries to provide Debian's Go 1.23
 # (/usr/lib/go-1.23) as a second toolchain for cross-version tests; failing to
 # get that one is only a warning.
@@ -121,6 +122,17 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
     python3 -m pip install --quiet pytest || die "pip install pytest failed"
   fi
   python3 -c 'import pytest' 2>/dev/null || die "pytest still not importable by python3"
+fi
+
+# --- jsonschema (tests/e2e/test_ci_reports.py validates SARIF with it) ---------
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  if [[ "$(python3 -c 'import sys; print(sys.prefix)')" == /usr ]]; then
+    apt_install python3-jsonschema || die "could not install python3-jsonschema"
+  else
+    log "pip install jsonschema"
+    python3 -m pip install --quiet jsonschema || die "pip install jsonschema failed"
+  fi
+  python3 -c 'import jsonschema' 2>/dev/null || die "jsonschema still not importable by python3"
 fi
 
 # --- Go ------------------------------------------------------------------------

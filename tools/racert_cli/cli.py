@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import RACERT_VERSION, abi, installer, objects, toolchain, view
+from . import RACERT_VERSION, abi, installer, objects, reports, toolchain, view
 from .errors import RacertError
 
 PROGRAM = "racert"
@@ -36,6 +36,8 @@ commands:
   uninstall      restore the original objects byte for byte
   status         say what each race object location of a GOROOT holds
   clean          delete cached GOROOT views (and, with --all, their GOCACHEs)
+  summary FILE...  the unique races of json_path reports, with counts, for a CI log
+  sarif FILE...    the same reports as one SARIF 2.1.0 log for code scanning
   version        print racert's version and the object it would use
   help [CMD]     this text, or a command's help (also: racert CMD --help)
 
@@ -67,6 +69,8 @@ examples:
   racert --object build/race_linux_floor.syso go test -race -bench . ./pkg
   env $(racert env) go vet ./...
   sudo racert install; racert status; sudo racert uninstall
+  GORACE=json_path=$PWD/races/r racert go test -race ./...; racert summary races/r.*
+  racert sarif -o races.sarif races/r.*
 """
 
 GO_HELP = """\
@@ -180,10 +184,35 @@ usage: racert version
 Prints racert's version and the object racert would use (path and sha256 prefix).
 """
 
+SUMMARY_HELP = """\
+usage: racert summary [--goroot DIR]... FILE...
+
+Reads race reports written by GORACE json_path=PATH (files PATH.<pid>, one JSON
+object per line; any number of files and processes, e.g. a whole
+`go test -race ./...`) and prints the unique races, grouped by their id (the same
+pair of racing source locations), first seen first: how often each was reported,
+in which file it was first seen, and for both accesses the innermost frame in your
+code (not in the standard library), with the library function it was inside.
+--goroot DIR names a Go tree whose frames are library frames (the GOROOT of the go
+racert would use counts anyway). Exit status 0, or 1 for unreadable input.
+"""
+
+SARIF_HELP = """\
+usage: racert sarif [-o FILE] [--srcroot DIR] [--goroot DIR]... FILE...
+
+Converts race reports written by GORACE json_path (see `racert summary --help`)
+into one SARIF 2.1.0 log for code-scanning tools, on stdout or into FILE: one
+result per unique race id, with the racing access in your code as the location,
+the earlier access as a related location, both stacks and the goroutines'
+creation stacks as SARIF stacks, the number of reports as occurrenceCount and the
+id as a partial fingerprint. Paths below --srcroot (default: the current
+directory) are written relative to it (uriBaseId SRCROOT), others as file:// URIs.
+"""
+
 COMMAND_HELP = {
     "go": GO_HELP, "goroot": GOROOT_HELP, "env": ENV_HELP, "install": INSTALL_HELP,
     "uninstall": UNINSTALL_HELP, "status": STATUS_HELP, "clean": CLEAN_HELP,
-    "version": VERSION_HELP,
+    "version": VERSION_HELP, "summary": SUMMARY_HELP, "sarif": SARIF_HELP,
 }
 
 
@@ -235,6 +264,8 @@ def _dispatch(arguments: list[str]) -> int:
         return _command_go(global_object, rest)
     if command not in COMMAND_HELP:
         raise _UsageError(f"unknown command {command!r}")
+    if command in ("summary", "sarif"):
+        return _command_reports(command, rest)
     options = _parse_command_options(command, rest)
     object_option = options.object if getattr(options, "object", None) else global_object
     if command == "version":
@@ -325,6 +356,39 @@ def _command_go(object_option: str | None, go_arguments: list[str]) -> int:
     except OSError as error:
         raise RacertError(f"cannot run {go_binary}: {error.strerror}") from None
     return 1  # not reached
+
+
+def _command_reports(command: str, rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog=f"{PROGRAM} {command}", add_help=False, usage=argparse.SUPPRESS)
+    parser.add_argument("-h", "--help", action="store_true")
+    parser.add_argument("--goroot", action="append", default=[], metavar="DIR")
+    if command == "sarif":
+        parser.add_argument("-o", "--output", metavar="FILE")
+        parser.add_argument("--srcroot", metavar="DIR")
+    parser.add_argument("files", nargs="*")
+    try:
+        options = parser.parse_args(rest)
+    except SystemExit:
+        raise _UsageError(f"{command}: bad arguments: {' '.join(rest)}") from None
+    if options.help:
+        sys.stdout.write(COMMAND_HELP[command])
+        return 0
+    if not options.files:
+        raise _UsageError(f"{command}: name at least one report file (GORACE json_path=PATH writes PATH.<pid>)")
+    goroots = reports.known_goroots(options.goroot)
+    if command == "summary":
+        sys.stdout.write(reports.summary_text(options.files, goroots))
+        return 0
+    srcroot = os.path.realpath(options.srcroot or os.getcwd())
+    text = json.dumps(reports.sarif_log(options.files, goroots, srcroot), indent=2) + "\n"
+    if options.output:
+        try:
+            Path(options.output).write_text(text)
+        except OSError as error:
+            raise RacertError(f"cannot write {options.output}: {error.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _command_status(goroot: toolchain.Goroot, object_option: str | None, as_json: bool) -> int:
