@@ -8,6 +8,7 @@ Modules, one concern each:
   abi        which __tsan_* entry points a Go release calls, against what an object exports
   view       the private GOROOT view (hard-link or symlink mirror) and its GOCACHE
   installer  install / uninstall / status inside a real GOROOT
+  reports    json_path reports grouped by race: `racert summary` and `racert sarif`
   cli        argument parsing, help text, command dispatch
 """
 
