@@ -7,7 +7,7 @@
 // evicting (ThreadSanitizer keeps four cells per word and overwrites one at
 // random). The one exception is a set at the largest capacity: then read
 // cells are folded and, failing that, the oldest read is dropped
-// (MakeRoomInFullSet in tsan_core/memory_access.cpp), which needs thousands
+// (the race rules decide which: MakeRoomInFullWord), which needs thousands
 // of concurrent distinct readers of one word.
 //
 // Concurrency: a set is written only with its mutex held, and only after
@@ -15,9 +15,9 @@
 // their memory is never unmapped, so locking a stale set is safe). Whoever
 // replaces the handle in a word (growing or freeing the set) holds the old
 // set's mutex while doing it. One reader does without the mutex: the check
-// whether the accessor's own cell for its current epoch is already in the set
-// (AlreadyRecordedElsewhere), which trusts a hit only if the word still holds
-// the handle afterwards.
+// whether the accessor's own cell for its current epoch is already in the
+// set (AlreadyRecordedElsewhere in shadow_word.h), which trusts a hit only if
+// the word still holds the handle afterwards.
 #pragma once
 
 #include "base/spin_mutex.h"

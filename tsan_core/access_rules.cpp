@@ -122,4 +122,19 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
   return mine;
 }
 
+void MakeRoomInFullWord(u64* cells, u32* count) {
+  u32 before = *count;
+  FoldSameSlotReads(cells, count, 0);
+  if (*count < before) return;
+  u32 n = *count;
+  u32 oldest = n;
+  for (u32 i = 0; i < n; i++) {
+    Cell c(cells[i]);
+    if (c.write_mask() == 0 && (oldest == n || c.epoch() < Cell(cells[oldest]).epoch())) oldest = i;
+  }
+  if (oldest == n) oldest = 0;  // only writes: drop the first one
+  cells[oldest] = cells[n - 1];
+  *count = n - 1;
+}
+
 }  // namespace racert

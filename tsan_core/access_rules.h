@@ -39,8 +39,8 @@ struct RacingAccess {
 // duplicate of an earlier report when the first one is.
 constexpr u32 kMaxRacingAccesses = 8;
 struct RaceFinding {
-  u32 count;
-  RacingAccess racing[kMaxRacingAccesses];
+  u32 count = 0;
+  RacingAccess racing[kMaxRacingAccesses];  // [0, count) valid; the rest left unset (the slow path's cost)
 
   bool found() const { return count != 0; }
 };
@@ -56,5 +56,13 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
 // Folds read-only cells of one slot with the same bytes into the newest (see
 // access_rules.cpp). Returns the new index of cells[mine].
 u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine);
+
+// A word's out-of-line set is at its largest capacity and full: folds
+// same-slot reads and, if that frees nothing, drops the oldest read cell
+// (the first cell if all are writes). This is the one place racert forgets
+// an access to make room; it needs thousands of distinct cells on one word
+// (goroutines reading different byte patterns of it), far beyond anything
+// the folding leaves in practice. Sheds at least one cell.
+void MakeRoomInFullWord(u64* cells, u32* count);
 
 }  // namespace racert

@@ -2,12 +2,11 @@
 //
 // Hot path (inline): load the primary shadow word; if it already records this
 // access for this goroutine's (slot, epoch), return. That is one load and a
-// compare for the typical repeated access. Everything else goes to the
-// out-of-line slow path, which checks the recorded cells against the
-// goroutine's clock, reports a race if one is concurrent and conflicting, and
-// updates the word: a compare-and-swap for one cell, a short lock state of the
-// primary word for two (the second lives in the secondary word), a CellSet's
-// mutex for three or more.
+// compare for the typical repeated access. A word that is empty or holds only
+// this goroutine's current cell is updated inline with one compare-and-swap.
+// Everything else goes to the out-of-line slow path: the race rules
+// (access_rules.h) applied under the shadow word protocol
+// (shadow/shadow_word.h), then the report of any race found.
 #pragma once
 
 #include "base/types.h"

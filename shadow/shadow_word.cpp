@@ -1,0 +1,29 @@
+#include "shadow/shadow_word.h"
+
+#include "shadow/shadow_map.h"
+
+namespace racert {
+
+void ClearShadowWords(uptr addr, uptr size) {
+  if (size == 0) return;
+  uptr end = addr + size;
+  for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
+    std::atomic<u64>* word = ShadowWordFor(word_addr);
+    // Read first: most fresh memory has no shadow yet, and writing zeros
+    // would commit shadow pages for nothing. A plain store suffices: nothing
+    // can reference memory that is being (re)allocated, so nobody else is
+    // updating its shadow.
+    u64 old = word->load(std::memory_order_relaxed);
+    if (old == 0) continue;
+    word->store(0, std::memory_order_relaxed);
+    Cell cell(old);
+    if (cell.is_handle()) {
+      CellSet* set = CellSetFromHandle(cell.handle());
+      set->mutex.Lock();
+      CellSetFree(cell.handle());
+      set->mutex.Unlock();
+    }
+  }
+}
+
+}  // namespace racert

@@ -1,0 +1,207 @@
+// The shadow word protocol: how the cells recorded for one 8-byte
+// application word are stored and changed concurrently. The race rules
+// themselves are not here: the caller supplies them (see `WordRules` below).
+//
+// States of the primary word (shadow/shadow_cell.h has the encoding):
+//   0                   nothing recorded
+//   a cell              one cell
+//   a cell, paired      two cells: the second is in the secondary word
+//   a CellSet handle    three or more, out of line (shadow/cell_set.h)
+//   kLockedWord         one thread is rewriting a paired word
+// The accessor's own cell always goes to the primary word, where the
+// inline hot path looks.
+//
+// Concurrency contract:
+//   - empty or one cell -> one cell: compare-and-swap of the primary;
+//   - anything that writes the secondary (one or two cells -> two, a paired
+//     word changing): the primary is locked (compare-and-swap to kLockedWord),
+//     the secondary written, then the primary published with a release
+//     store. Whoever reads the secondary holds the primary locked, or read a
+//     paired primary with acquire (then the secondary it reads is the one
+//     published with it, or a later one);
+//   - a CellSet is changed only under its mutex, after re-checking that the
+//     primary still holds its handle; whoever replaces the handle (growing,
+//     or shrinking back to inline cells) holds the old set's mutex;
+//   - lock-free readers only ever trust a positive "already recorded" answer
+//     (AlreadyRecordedElsewhere), which cannot be invalidated: a goroutine's
+//     cell for its current epoch is removed only by its own later accesses.
+// Nothing here allocates except CellSetAllocate, and nothing blocks except
+// the set mutexes and the short lock state (spins, then yields).
+#pragma once
+
+#include <atomic>
+
+#include "base/check.h"
+#include "base/syscalls.h"
+#include "base/types.h"
+#include "shadow/cell_set.h"
+#include "shadow/shadow_cell.h"
+
+namespace racert {
+
+// What UpdateShadowWord needs from its caller (a concept, kept informal):
+//
+//   u64 key() const;             the accessor's cell key
+//   AccessBits bits() const;     the access in cell form
+//   void BeforeChange();         called before the first change is published
+//                                (the history event of the access)
+//   u32 Rewrite(u64* cells, u32* count);
+//                                the rules: rewrite cells[0..*count) for the
+//                                access (room for one more), return the index
+//                                of the accessor's cell. May be called again
+//                                from scratch when the word changed meanwhile;
+//   void Commit();               the last Rewrite is the one that was published
+//   void MakeRoom(u64* cells, u32* count);
+//                                a set at kCellSetMaxCapacity is full: shed
+//                                at least one cell
+//
+// Updates the word's shadow for one access.
+template <typename WordRules>
+void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, WordRules& rules);
+
+// Forgets every access recorded for [addr, addr + size) and recycles the
+// cell sets of those words. Only for memory no goroutine can reach (being
+// allocated or freed): plain stores, no protocol.
+void ClearShadowWords(uptr addr, uptr size);
+
+// ---- Implementation ---------------------------------------------------------
+
+namespace shadow_word {
+
+// The primary word's value for a word left with one or two cells (the
+// accessor's at `mine`). For two, the other cell goes to the secondary word
+// first; the caller then publishes the returned value with a release store.
+inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, std::atomic<u64>* secondary) {
+  if (count == 1) return cells[0];
+  secondary->store(cells[1 - mine], std::memory_order_relaxed);
+  return Cell(cells[mine]).WithPaired(true).raw();
+}
+
+// Moves three or more cells to a new CellSet; returns the primary's new value.
+inline u64 SpillToCellSet(const u64* cells, u32 count) {
+  u32 handle = CellSetAllocate(count);
+  CellSet* set = CellSetFromHandle(handle);
+  for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
+  set->count = static_cast<u16>(count);
+  return Cell::MakeHandle(handle).raw();
+}
+
+// Whether the access is already recorded in the secondary word or the cell
+// set, checked without locking. A stale read can only make us miss the
+// shortcut, or, after the word was freed and reused, skip recording an access
+// to memory that was reallocated under it.
+inline bool AlreadyRecordedElsewhere(std::atomic<u64>* primary, std::atomic<u64>* secondary, Cell current, u64 key,
+                                     AccessBits bits) {
+  if (current.is_paired()) return Cell(secondary->load(std::memory_order_relaxed)).Covers(key, bits);
+  if (!current.is_handle()) return false;
+  const CellSet* set = CellSetFromHandle(current.handle());
+  u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
+  u32 capacity = set->capacity();
+  if (count > capacity) count = capacity;
+  for (u32 i = 0; i < count; i++) {
+    if (Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)).Covers(key, bits)) {
+      // Only trust the answer if the word still refers to this set.
+      return primary->load(std::memory_order_acquire) == current.raw();
+    }
+  }
+  return false;
+}
+
+// Applies the access to a word that holds a CellSet handle. Returns false if
+// the word changed under us (the caller retries from the top).
+template <typename WordRules>
+bool UpdateCellSet(std::atomic<u64>* primary, std::atomic<u64>* secondary, u64 observed, WordRules& rules) {
+  u32 handle = Cell(observed).handle();
+  CellSet* set = CellSetFromHandle(handle);
+  set->mutex.Lock();
+  if (primary->load(std::memory_order_acquire) != observed) {
+    set->mutex.Unlock();
+    return false;
+  }
+  if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
+    u32 count = set->count;
+    rules.MakeRoom(set->cells, &count);
+    RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
+    set->count = static_cast<u16>(count);
+  }
+  if (set->count + 1u > set->capacity()) {
+    // Grow: move the cells to a bigger set and repoint the word while still
+    // holding the old set's lock, so nobody can update the old copy.
+    u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
+    CellSet* bigger = CellSetFromHandle(bigger_handle);
+    bigger->mutex.Lock();
+    for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
+    bigger->count = set->count;
+    primary->store(Cell::MakeHandle(bigger_handle).raw(), std::memory_order_release);
+    CellSetFree(handle);
+    set->mutex.Unlock();
+    set = bigger;
+    handle = bigger_handle;
+  }
+  u32 count = set->count;
+  u32 mine = rules.Rewrite(set->cells, &count);
+  rules.Commit();
+  set->count = static_cast<u16>(count);
+  if (count <= 2) {
+    // Back to one or two cells: store them inline and recycle the set. The
+    // secondary is written before the paired primary is published.
+    primary->store(PrepareInlineCells(set->cells, count, mine, secondary), std::memory_order_release);
+    CellSetFree(handle);
+  }
+  set->mutex.Unlock();
+  return true;
+}
+
+}  // namespace shadow_word
+
+template <typename WordRules>
+void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, WordRules& rules) {
+  using namespace shadow_word;
+  const u64 key = rules.key();
+  const AccessBits bits = rules.bits();
+  u32 locked_spins = 0;
+  for (;;) {
+    u64 observed = primary->load(std::memory_order_acquire);
+    Cell current(observed);
+    if (current.Covers(key, bits)) return;
+    if (current.is_locked()) {
+      // Held for a few dozen instructions; yield if the holder's thread seems
+      // to have been preempted rather than spin through its time slice.
+      if (++locked_spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
+      continue;
+    }
+    if (AlreadyRecordedElsewhere(primary, secondary, current, key, bits)) return;
+    rules.BeforeChange();
+    if (current.is_handle()) {
+      if (UpdateCellSet(primary, secondary, observed, rules)) return;
+      continue;
+    }
+    u64 cells[3] = {current.WithPaired(false).raw(), 0, 0};
+    u32 count = observed ? 1 : 0;
+    bool was_paired = current.is_paired();
+    if (was_paired) {
+      // Take the word before reading the secondary: it is only stable while
+      // the primary is locked.
+      if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) continue;
+      cells[count++] = secondary->load(std::memory_order_relaxed);
+    }
+    u32 mine = rules.Rewrite(cells, &count);
+    if (count <= 1 && !was_paired) {
+      if (!primary->compare_exchange_strong(observed, cells[0], std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+        continue;
+      }
+    } else {
+      if (!was_paired && !primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire)) {
+        continue;
+      }
+      // The word is ours until the primary is stored below.
+      u64 desired = count <= 2 ? PrepareInlineCells(cells, count, mine, secondary) : SpillToCellSet(cells, count);
+      primary->store(desired, std::memory_order_release);
+    }
+    rules.Commit();
+    return;
+  }
+}
+
+}  // namespace racert
