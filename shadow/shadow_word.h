@@ -5,20 +5,22 @@
 // States of the primary word (shadow/shadow_cell.h has the encoding):
 //   0                   nothing recorded
 //   a cell              one cell
-//   a cell, paired      two cells: the second is in the secondary word
-//   a CellSet handle    three or more, out of line (shadow/cell_set.h)
+//   a cell, paired      two or three cells: the second is in the secondary
+//                       word; if that one has its kMoreBit, a third is in the
+//                       tertiary word (which only low-range words have)
+//   a CellSet handle    more than the inline words hold (shadow/cell_set.h)
 //   kLockedWord         one thread is rewriting a paired word
 // The accessor's own cell always goes to the primary word, where the
 // inline hot path looks.
 //
 // Concurrency contract:
 //   - empty or one cell -> one cell: compare-and-swap of the primary;
-//   - anything that writes the secondary (one or two cells -> two, a paired
-//     word changing): the primary is locked (compare-and-swap to kLockedWord),
-//     the secondary written, then the primary published with a release
-//     store. Whoever reads the secondary holds the primary locked, or read a
-//     paired primary with acquire (then the secondary it reads is the one
-//     published with it, or a later one);
+//   - anything that writes the secondary or tertiary word (a word going to
+//     two or three cells, a paired word changing): the primary is locked
+//     (compare-and-swap to kLockedWord), those words written, then the
+//     primary published with a release store. Whoever reads them holds the
+//     primary locked, or read a paired primary with acquire (then the words
+//     it reads are the ones published with it, or later ones);
 //   - a CellSet is changed only under its mutex, after re-checking that the
 //     primary still holds its handle; whoever replaces the handle (growing,
 //     or shrinking back to inline cells) holds the old set's mutex;
@@ -56,8 +58,17 @@ namespace racert {
 //                                at least one cell
 //
 // Updates the word's shadow for one access.
+// The word's inline words: `tertiary` is null where the word has none.
+struct ShadowWords {
+  std::atomic<u64>* primary;
+  std::atomic<u64>* secondary;
+  std::atomic<u64>* tertiary;
+
+  u32 inline_capacity() const { return tertiary ? 3 : 2; }
+};
+
 template <typename WordRules>
-void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, WordRules& rules);
+void UpdateShadowWord(const ShadowWords& words, WordRules& rules);
 
 // Forgets every access recorded for [addr, addr + size) and recycles the
 // cell sets of those words. Only for memory no goroutine can reach (being
@@ -68,16 +79,43 @@ void ClearShadowWords(uptr addr, uptr size);
 
 namespace shadow_word {
 
-// The primary word's value for a word left with one or two cells (the
-// accessor's at `mine`). For two, the other cell goes to the secondary word
-// first; the caller then publishes the returned value with a release store.
-inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, std::atomic<u64>* secondary) {
+// In a secondary cell, the bit that is `paired` in a primary cell: a third
+// cell is in the tertiary word.
+constexpr u64 kMoreBit = Cell::kPairedBit;
+
+// Reads the paired word's extra cells into cells[1..]; returns how many cells
+// the word holds. The primary must be locked, or have been read paired with
+// acquire (then a stale answer is caught by the caller's compare-and-swap).
+inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
+  u64 second = words.secondary->load(std::memory_order_relaxed);
+  cells[1] = second & ~kMoreBit;
+  if ((second & kMoreBit) == 0 || words.tertiary == nullptr) return 2;
+  cells[2] = words.tertiary->load(std::memory_order_relaxed);
+  return 3;
+}
+
+// The primary word's value for a word left with at most inline_capacity()
+// cells (the accessor's at `mine`). The others go to the secondary (and
+// tertiary) word first; the caller then publishes the returned value with a
+// release store.
+inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const ShadowWords& words) {
   if (count == 1) return cells[0];
-  secondary->store(cells[1 - mine], std::memory_order_relaxed);
+  u64 others[2];
+  u32 n = 0;
+  for (u32 i = 0; i < count; i++) {
+    if (i != mine) others[n++] = cells[i];
+  }
+  if (count == 3) {
+    words.tertiary->store(others[1], std::memory_order_relaxed);
+    words.secondary->store(others[0] | kMoreBit, std::memory_order_relaxed);
+  } else {
+    words.secondary->store(others[0], std::memory_order_relaxed);
+  }
   return Cell(cells[mine]).WithPaired(true).raw();
 }
 
-// Moves three or more cells to a new CellSet; returns the primary's new value.
+// Moves more cells than the inline words hold to a new CellSet; returns the
+// primary's new value.
 inline u64 SpillToCellSet(const u64* cells, u32 count) {
   u32 handle = CellSetAllocate(count);
   CellSet* set = CellSetFromHandle(handle);
@@ -86,13 +124,19 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
   return Cell::MakeHandle(handle).raw();
 }
 
-// Whether the access is already recorded in the secondary word or the cell
-// set, checked without locking. A stale read can only make us miss the
+// Whether the access is already recorded in the extra inline words or the
+// cell set, checked without locking. A stale read can only make us miss the
 // shortcut, or, after the word was freed and reused, skip recording an access
 // to memory that was reallocated under it.
-inline bool AlreadyRecordedElsewhere(std::atomic<u64>* primary, std::atomic<u64>* secondary, Cell current, u64 key,
-                                     AccessBits bits) {
-  if (current.is_paired()) return Cell(secondary->load(std::memory_order_relaxed)).Covers(key, bits);
+inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64 key, AccessBits bits) {
+  if (current.is_paired()) {
+    u64 cells[3];
+    u32 count = ReadInlineExtras(words, cells);
+    for (u32 i = 1; i < count; i++) {
+      if (Cell(cells[i]).Covers(key, bits)) return true;
+    }
+    return false;
+  }
   if (!current.is_handle()) return false;
   const CellSet* set = CellSetFromHandle(current.handle());
   u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
@@ -101,7 +145,7 @@ inline bool AlreadyRecordedElsewhere(std::atomic<u64>* primary, std::atomic<u64>
   for (u32 i = 0; i < count; i++) {
     if (Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)).Covers(key, bits)) {
       // Only trust the answer if the word still refers to this set.
-      return primary->load(std::memory_order_acquire) == current.raw();
+      return words.primary->load(std::memory_order_acquire) == current.raw();
     }
   }
   return false;
@@ -110,7 +154,8 @@ inline bool AlreadyRecordedElsewhere(std::atomic<u64>* primary, std::atomic<u64>
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (the caller retries from the top).
 template <typename WordRules>
-bool UpdateCellSet(std::atomic<u64>* primary, std::atomic<u64>* secondary, u64 observed, WordRules& rules) {
+bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
+  std::atomic<u64>* primary = words.primary;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
   set->mutex.Lock();
@@ -142,10 +187,10 @@ bool UpdateCellSet(std::atomic<u64>* primary, std::atomic<u64>* secondary, u64 o
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
   set->count = static_cast<u16>(count);
-  if (count <= 2) {
-    // Back to one or two cells: store them inline and recycle the set. The
-    // secondary is written before the paired primary is published.
-    primary->store(PrepareInlineCells(set->cells, count, mine, secondary), std::memory_order_release);
+  if (count <= words.inline_capacity()) {
+    // Back to inline cells: store them and recycle the set. The extra words
+    // are written before the paired primary is published.
+    primary->store(PrepareInlineCells(set->cells, count, mine, words), std::memory_order_release);
     CellSetFree(handle);
   }
   set->mutex.Unlock();
@@ -155,8 +200,9 @@ bool UpdateCellSet(std::atomic<u64>* primary, std::atomic<u64>* secondary, u64 o
 }  // namespace shadow_word
 
 template <typename WordRules>
-void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, WordRules& rules) {
+void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
   using namespace shadow_word;
+  std::atomic<u64>* primary = words.primary;
   const u64 key = rules.key();
   const AccessBits bits = rules.bits();
   u32 locked_spins = 0;
@@ -170,20 +216,20 @@ void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, Wo
       if (++locked_spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
       continue;
     }
-    if (AlreadyRecordedElsewhere(primary, secondary, current, key, bits)) return;
+    if (AlreadyRecordedElsewhere(words, current, key, bits)) return;
     rules.BeforeChange();
     if (current.is_handle()) {
-      if (UpdateCellSet(primary, secondary, observed, rules)) return;
+      if (UpdateCellSet(words, observed, rules)) return;
       continue;
     }
-    u64 cells[3] = {current.WithPaired(false).raw(), 0, 0};
+    u64 cells[4] = {current.WithPaired(false).raw(), 0, 0, 0};  // inline cells and the new one
     u32 count = observed ? 1 : 0;
     bool was_paired = current.is_paired();
     if (was_paired) {
-      // Take the word before reading the secondary: it is only stable while
-      // the primary is locked.
+      // Take the word before reading the extra words: they are only stable
+      // while the primary is locked.
       if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) continue;
-      cells[count++] = secondary->load(std::memory_order_relaxed);
+      count = ReadInlineExtras(words, cells);
     }
     u32 mine = rules.Rewrite(cells, &count);
     if (count <= 1 && !was_paired) {
@@ -196,7 +242,8 @@ void UpdateShadowWord(std::atomic<u64>* primary, std::atomic<u64>* secondary, Wo
         continue;
       }
       // The word is ours until the primary is stored below.
-      u64 desired = count <= 2 ? PrepareInlineCells(cells, count, mine, secondary) : SpillToCellSet(cells, count);
+      u64 desired = count <= words.inline_capacity() ? PrepareInlineCells(cells, count, mine, words)
+                                                     : SpillToCellSet(cells, count);
       primary->store(desired, std::memory_order_release);
     }
     rules.Commit();

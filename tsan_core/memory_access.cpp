@@ -63,11 +63,11 @@ struct CheckAndRecord {
 
 // Checks and records one word's access; `finding` (empty on entry) gets the
 // racing accesses found.
-void ApplyToWord(std::atomic<u64>* word, std::atomic<u64>* secondary, const AccessState& a, RaceFinding* finding,
-                 PendingHistory* history) {
+void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
   RACERT_DCHECK(finding->count == 0);
   CheckAndRecord rules{a, history, finding, false};
-  UpdateShadowWord(word, secondary, rules);
+  UpdateShadowWord(ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr)},
+                   rules);
   if (!rules.committed) finding->count = 0;
 }
 
@@ -114,7 +114,7 @@ void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, up
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;
-  ApplyToWord(ShadowWordFor(addr), SecondaryWordFor(addr), a, &finding, &history);
+  ApplyToWord(addr, a, &finding, &history);
   if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
 }
 
@@ -138,7 +138,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     }
     AccessState a = MakeAccessState(g, key, bits);
     RaceFinding finding;
-    ApplyToWord(word, SecondaryWordFor(word_addr), a, &finding, history);
+    ApplyToWord(word_addr, a, &finding, history);
     // One report per access: Go reports a racing range once.
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);

@@ -5,6 +5,8 @@
 #include "tests/unit/core_test_support.h"
 
 #include "shadow/cell_set.h"
+#include "shadow/shadow_map.h"
+#include "tsan_core/runtime_options.h"
 
 namespace racert::core_test {
 namespace {
@@ -91,6 +93,40 @@ TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
   OnMalloc(word, 8);
   EXPECT_EQ(CellSetCount(), sets_before);
   EXPECT_EQ(CellSetBytesInUse(), bytes_before);
+}
+
+// A word of the low range holds up to three cells inline (primary,
+// secondary, tertiary word); the fourth moves it to a cell set. Every cell
+// stays visible to the race check in either form.
+TEST_F(CoreNoEvictionTest, ThreeCellsStayInlineAndAFourthSpills) {
+  uptr word = Alloc(8, 8);
+  ASSERT_NE(TertiaryWordFor(word), nullptr) << "the fixture's heap is in the low range";
+  GoroutineState* readers[4] = {Go(Root()), Go(Root()), Go(Root()), Go(Root())};
+  uptr sets_before = CellSetCount();
+  for (int i = 0; i < 3; i++) Read(readers[i], word);
+  EXPECT_EQ(CellSetCount(), sets_before) << "three concurrent readers fit the inline words";
+  EXPECT_TRUE(Cell(ShadowWordFor(word)->load()).is_paired());
+  // Each reader reads again: already recorded wherever its cell is.
+  for (int i = 0; i < 3; i++) Read(readers[i], word);
+  EXPECT_EQ(CellSetCount(), sets_before);
+
+  uptr other = Alloc(8, 8);
+  for (int i = 0; i < 4; i++) Read(readers[i], other);
+  EXPECT_EQ(CellSetCount(), sets_before + 1) << "a fourth cell needs a set";
+
+  GoroutineState* writer = Go(Root());
+  g_options.suppress_equal_stacks = false;
+  Write(writer, word);
+  u64 inline_races = TakeRaces();
+  Write(writer, other);
+  u64 set_races = TakeRaces();
+  g_options.suppress_equal_stacks = true;
+  EXPECT_EQ(inline_races, 3u) << "a reader kept in the secondary or tertiary word was missed";
+  EXPECT_EQ(set_races, 4u);
+
+  OnMalloc(word, 8);
+  OnMalloc(other, 8);
+  EXPECT_EQ(CellSetCount(), sets_before);
 }
 
 TEST_F(CoreNoEvictionTest, EveryWordOfARangeKeepsItsFirstAccess) {
