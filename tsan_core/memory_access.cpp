@@ -110,7 +110,9 @@ u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
 
 }  // namespace
 
-void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc, bool history_recorded) {
+void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded) {
+  constexpr uptr size = 1;
+  AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;

@@ -37,9 +37,11 @@ void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr p
                   bool history_recorded);
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
-// Slow path of a 1-byte access whose shadow word did not already record it.
-// `history_recorded`: the access's history event was already added.
-void AccessWordSlow(GoroutineState* g, uptr addr, uptr size, AccessBits bits, uptr pc, bool history_recorded);
+// Slow path of a 1-byte plain access whose shadow word did not already record
+// it. `history_recorded`: the access's history event was already added.
+// (Scalars rather than AccessBits: the inline caller then keeps everything in
+// registers instead of building the struct on the stack before its compare.)
+void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded);
 
 // The word's value once `bits` is merged into `own`, a cell with the
 // accessor's key (FastTrack's same-epoch rule: a write replaces the reads of
@@ -94,7 +96,7 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
       return;
     }
   }
-  AccessWordSlow(g, addr, 1, bits, pc, history_recorded);
+  AccessByteSlow(g, addr, is_write, pc, history_recorded);
 }
 
 // Forgets every access recorded in [addr, addr + size) (fresh or freed memory).
