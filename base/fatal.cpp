@@ -10,7 +10,7 @@ namespace racert {
 namespace {
 
 // Constant-initialized: usable before any runtime initialization.
-int g_fatal_exit_code = 66;
+int g_fatal_exit_code = kDefaultExitCode;
 bool g_abort_on_error = false;
 
 constexpr uptr kFatalBufferSize = 1024;

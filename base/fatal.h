@@ -13,7 +13,11 @@ namespace racert {
 // code. Messages longer than about 1 KiB are truncated.
 [[noreturn]] void Fatal(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
-// The exit status Fatal uses; 66 until changed (GORACE exitcode).
+// The exit status of a program that had races or a fatal error, unless GORACE
+// exitcode says otherwise (Go's race runtime default).
+constexpr int kDefaultExitCode = 66;
+
+// The exit status Fatal uses; kDefaultExitCode until changed (GORACE exitcode).
 void SetFatalExitCode(int code);
 int FatalExitCode();
 

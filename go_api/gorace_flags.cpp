@@ -1,5 +1,7 @@
 #include "go_api/gorace_flags.h"
 
+#include "tsan_core/history.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -372,10 +374,12 @@ void ApplyGoraceOrDie() {
     Say("racert: error: malformed GORACE=\"%s\": %s\n", gorace ? gorace : "", result.error);
     ExitForBadOptions();
   }
-  if (g_options.history_size < 0 || g_options.history_size > 7) {
+  if (g_options.history_size < 0 || g_options.history_size > kMaxHistorySize) {
     char value[32];
+    char limit[32];
     Format(value, sizeof(value), "%lld", static_cast<long long>(g_options.history_size));
-    Say("racert: error: malformed GORACE: history_size=%s is out of range (must be 0..7)\n", value);
+    Format(limit, sizeof(limit), "%lld", static_cast<long long>(kMaxHistorySize));
+    Say("racert: error: malformed GORACE: history_size=%s is out of range (must be 0..%s)\n", value, limit);
     ExitForBadOptions();
   }
   for (uptr i = 0; i < result.unknown_count; i++) {

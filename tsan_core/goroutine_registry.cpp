@@ -9,7 +9,7 @@ namespace racert {
 namespace {
 
 // Finished goroutines keep their history up to this many bytes in total.
-constexpr uptr kRetainedHistoryBudget = uptr{64} << 20;
+constexpr uptr kRetainedHistoryBudget = kHistoryBudgetUnit;  // not scaled by history_size
 
 struct Registry {
   SpinMutex mutex;

@@ -40,12 +40,12 @@ constexpr u32 kMaxChunkWords = 8192;  // 64 KiB
 // Per-goroutine window: 1 MiB by default (GORACE history_size scales it).
 // Only shadow-changing accesses are recorded and calls lazily, so this spans
 // far more execution than the same bytes of a record-everything trace.
-uptr window_words = uptr{1} << 17;
+uptr window_words = kHistoryWindowUnit / sizeof(u64);
 // All goroutines together: past this many bytes, a goroutine that needs a new
 // chunk recycles its own oldest one instead of allocating (if it has two).
 // Keeps programs with thousands of busy goroutines from paying a full window
 // each, while a goroutine that works alone still gets its whole window.
-uptr global_budget_bytes = uptr{64} << 20;
+uptr global_budget_bytes = kHistoryBudgetUnit;
 std::atomic<uptr> global_history_bytes;
 
 uptr ChunkBytes(u32 capacity) { return sizeof(HistoryChunk) + sizeof(u64) * capacity; }
@@ -69,6 +69,12 @@ u64 SizeCode(uptr size) {
 }
 
 }  // namespace
+
+void History::Configure(s64 history_size) {
+  s64 n = history_size < 0 ? 0 : history_size > kMaxHistorySize ? kMaxHistorySize : history_size;
+  SetWindowWords((kHistoryWindowUnit / sizeof(u64)) << n);
+  SetGlobalBudgetBytes(kHistoryBudgetUnit << n);
+}
 
 void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
 uptr History::WindowWords() { return window_words; }

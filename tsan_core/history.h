@@ -49,8 +49,18 @@ struct RestoredAccess {
   bool is_atomic;
 };
 
+// GORACE history_size n (0..kMaxHistorySize) keeps 2^n x kHistoryWindowUnit
+// bytes of history per goroutine and 2^n x kHistoryBudgetUnit for all
+// goroutines together (History::Configure).
+constexpr s64 kMaxHistorySize = 7;
+constexpr uptr kHistoryWindowUnit = uptr{1} << 20;
+constexpr uptr kHistoryBudgetUnit = uptr{64} << 20;
+
 class History {
  public:
+  // Sets the window and the budget for GORACE history_size (clamped to
+  // 0..kMaxHistorySize).
+  static void Configure(s64 history_size);
   // Sets how many 8-byte words of history one goroutine keeps at most.
   static void SetWindowWords(uptr words);
   static uptr WindowWords();

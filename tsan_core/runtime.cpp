@@ -15,11 +15,7 @@ namespace racert {
 
 GoroutineState* InitializeRuntime() {
   g_access_options.report_atomic_races = g_options.report_atomic_races;
-  // history_size n keeps 2^n MiB per goroutine and 2^n x 64 MiB in total
-  // (n clamped to 0..7).
-  s64 history_size = g_options.history_size < 0 ? 0 : g_options.history_size > 7 ? 7 : g_options.history_size;
-  History::SetWindowWords((uptr{1} << 17) << history_size);
-  History::SetGlobalBudgetBytes((uptr{64} << 20) << history_size);
+  History::Configure(g_options.history_size);
   return StartGoroutine(nullptr, 0);
 }
 

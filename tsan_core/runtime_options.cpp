@@ -1,11 +1,13 @@
 #include "tsan_core/runtime_options.h"
 
+#include "base/fatal.h"
+
 namespace racert {
 
 RuntimeOptions g_options;
 
 void SetDefaultOptions(RuntimeOptions* options) {
-  options->exitcode = 66;
+  options->exitcode = kDefaultExitCode;
   options->halt_on_error = false;
   options->atexit_sleep_ms = 1000;
   options->strip_path_prefix = "";
