@@ -30,7 +30,25 @@ bool OrderedBefore(Cell c, const AccessState& a) {
 // slot-reuse limit documented in slot_pool.h). Keeps at most one read cell
 // per (slot, atomicity, mask), so a word stays far below the set capacity.
 // Returns the new index of cells[mine].
+// Whether two read cells of cells[0..count) share a slot and atomicity (the
+// only case FoldSameSlotReads can shrink). A 64-byte bitmap: words past the
+// compaction threshold are checked on every access, and after one fold they
+// usually have no such pair left, so this spares the fold's 1 KiB table.
+bool HasSameSlotReads(const u64* cells, u32 count) {
+  u64 seen[2][kSlotCount / 64] = {};
+  for (u32 i = 0; i < count; i++) {
+    Cell c(cells[i]);
+    if (c.write_mask() != 0) continue;
+    u64& bits = seen[c.is_atomic()][c.sid() / 64];
+    u64 bit = u64{1} << (c.sid() % 64);
+    if (bits & bit) return true;
+    bits |= bit;
+  }
+  return false;
+}
+
 u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
+  if (!HasSameSlotReads(cells, *count)) return mine;
   // One pass: the first read cell seen of each (slot, atomicity) is the
   // representative, later ones with the same generation and bytes fold into
   // it. (Read cells of one slot with different bytes are rare and stay.)

@@ -132,5 +132,29 @@ TEST(AccessRulesTest, CellsOfAnotherGenerationAreDead) {
   EXPECT_EQ(cells[0], CellOf(1, 7, 0x01, 0));
 }
 
+TEST(AccessRulesTest, FoldKeepsOneReadCellPerSlotAndLeavesDistinctSlotsAlone) {
+  // Reads of slots 1..5, writes of slots 1 and 2: nothing to fold.
+  std::vector<u64> distinct = {CellOf(1, 10, 0, 1), CellOf(2, 11, 0, 1), CellOf(3, 12, 0, 1), CellOf(4, 13, 0, 1),
+                               CellOf(5, 14, 0, 1), CellOf(1, 15, 1, 0), CellOf(2, 16, 1, 0)};
+  std::vector<u64> before = distinct;
+  u32 count = static_cast<u32>(distinct.size());
+  EXPECT_EQ(FoldSameSlotReads(distinct.data(), &count, 3), 3u);
+  EXPECT_EQ(count, before.size());
+  EXPECT_EQ(distinct, before);
+
+  // Slot 7 read three times with the same bytes (folded into the newest
+  // epoch, at the first one's place), once with other bytes (kept); an atomic
+  // read of slot 7 is another kind (kept).
+  std::vector<u64> cells = {CellOf(7, 20, 0, 1), CellOf(8, 21, 0, 1), CellOf(7, 25, 0, 1),
+                            CellOf(7, 22, 0, 2), CellOf(7, 23, 0, 1), CellOf(7, 24, 0, 1, true)};
+  count = static_cast<u32>(cells.size());
+  u32 mine = FoldSameSlotReads(cells.data(), &count, 4);
+  ASSERT_EQ(count, 4u);
+  cells.resize(count);
+  EXPECT_EQ(cells, (std::vector<u64>{CellOf(7, 25, 0, 1), CellOf(8, 21, 0, 1), CellOf(7, 22, 0, 2),
+                                     CellOf(7, 24, 0, 1, true)}));
+  EXPECT_EQ(mine, 0u) << "the accessor's folded cell is now the representative";
+}
+
 }  // namespace
 }  // namespace racert
