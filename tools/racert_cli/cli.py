@@ -87,7 +87,8 @@ well under a second, with the object copied into every race object location of t
 Go version. A new object (new sha256) or another Go gets its own view. Creation is
 safe under concurrency (built in a temporary directory and renamed into place).
 
-Then racert execs <view>/bin/go with
+Then racert execs <view>/racert-bin/go (which runs the real go for `go env`, so it
+reports your GOROOT, and the view's bin/go for everything else) with
   GOROOT unset           go finds the view from its own path; the programs it runs
                          (go run, go test) do not inherit a GOROOT naming the view
                          (a GOROOT that already names the view is kept)
@@ -95,7 +96,8 @@ Then racert execs <view>/bin/go with
                          install (cmd/go keys its cache on file contents, objects
                          included, so each object still gets its own runtime/race)
   GOTOOLCHAIN=local      a go.mod toolchain line must not switch to a downloaded Go
-  PATH=<view>/bin:$PATH  so every go started below (go test, a test running go)
+  PATH=<view>/racert-bin:<view>/bin:$PATH
+                         so every go started below (go test, a test running go)
                          uses the view too
 
 Paths you see name your real GOROOT, not the view: the view's linker records the
@@ -347,7 +349,7 @@ def _command_go(object_option: str | None, go_arguments: list[str]) -> int:
                 f"{variable}={value}: racert replaces the linux/amd64 race object only; "
                 f"that target would link the official one")
     prepared = _prepare_view(object_option)
-    go_binary = prepared.path / "bin" / "go"
+    go_binary = prepared.path / view.WRAPPER_GO_LOCATION
     environment = view.go_environment(prepared, dict(os.environ))
     sys.stdout.flush()
     sys.stderr.flush()

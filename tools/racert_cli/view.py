@@ -30,8 +30,8 @@ objects through one cache always links the right one.
 
 Real paths in what users see. The view's path must not show up anywhere a user
 looks (report frames, panics, runtime.GOROOT(), `go env GOROOT`), because tools
-and people map those paths to their GOROOT. Three files of a view are not links
-to the real tree:
+and people map those paths to their GOROOT. Two files of a view are not links
+to the real tree, and one is added:
 - pkg/tool/linux_amd64/link is a shell script running the real linker with
   GOROOT (and GOROOT_FINAL, which Go 1.19 to 1.22 read) naming the real tree when
   cmd/go passed the view. The compiler and assembler already write files under
@@ -40,10 +40,11 @@ to the real tree:
   file table and DWARF and records runtime.defaultGOROOT from its own GOROOT, so
   the binary names the real tree in every frame, panic and runtime.GOROOT().
   -trimpath builds (cmd/go clears GOROOT for the linker) are left alone.
-- bin/go is a shell script: `go env` (also after `-C dir`) runs the real tree's
-  go, which reports the real GOROOT and GOTOOLDIR; everything else runs
-  bin/.racert-go, the real go binary as a hard link (a copy when hard links are
-  impossible: a symlink would make go find the real tree, not the view).
+- racert-bin/go (not part of a Go tree) is a shell script that racert runs and
+  puts first on PATH: `go env` (also after `-C dir`) runs the real tree's go,
+  which reports the real GOROOT and GOTOOLDIR; everything else runs the view's
+  bin/go, which stays the real go binary as a hard link (tools inspect
+  $GOROOT/bin/go: net/http's tests run `go tool nm` on it).
 - The race object locations hold racert's object.
 `racert go` runs bin/go without GOROOT in the environment (unless it already
 names the view): cmd/go finds the view from its executable's path and still
@@ -80,10 +81,14 @@ from .toolchain import Goroot, load_goroot
 VIEW_MANIFEST_NAME = ".racert-view.json"
 # Bumped whenever what a view contains changes, so older views are never reused
 # (their path is also part of cmd/go's keys for linked binaries).
-VIEW_LAYOUT = 2
+VIEW_LAYOUT = 4
 LINKER_LOCATION = "pkg/tool/linux_amd64/link"
 GO_COMMAND_LOCATION = "bin/go"
-VIEW_GO_BINARY_LOCATION = "bin/.racert-go"
+# The go command racert runs and puts first on PATH: a script in a directory of
+# its own, so that the view's bin/go stays the real Go binary (tools inspect
+# $GOROOT/bin/go: net/http's tests run `go tool nm` on it and expect cmd/go's
+# symbols).
+WRAPPER_GO_LOCATION = "racert-bin/go"
 LINK_MODE_ENV = "RACERT_VIEW_LINKS"
 _LINK_MODES = ("hardlink", "symlink")
 _STALE_TEMPORARY_SECONDS = 3600
@@ -157,7 +162,8 @@ def go_environment(view: View, base: dict[str, str]) -> dict[str, str]:
     given = base.get("GOROOT")
     if not given or not _same_directory(Path(given), view.path):
         del environment["GOROOT"]
-    environment["PATH"] = os.pathsep.join(filter(None, [str(view.path / "bin"), base.get("PATH", "")]))
+    environment["PATH"] = os.pathsep.join(
+        filter(None, [str((view.path / WRAPPER_GO_LOCATION).parent), str(view.path / "bin"), base.get("PATH", "")]))
     return environment
 
 
@@ -300,23 +306,19 @@ exec {shlex.quote(real_linker)} "$@"
 """
     _write_script(view / LINKER_LOCATION, linker_script)
 
-    real_go = os.path.realpath(goroot.path / GO_COMMAND_LOCATION)
-    view_go = view / VIEW_GO_BINARY_LOCATION
-    try:
-        os.link(real_go, view_go)
-    except OSError:
-        shutil.copy2(real_go, view_go)
+    real_go = shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))
     go_script = f"""#!/bin/sh
 # racert GOROOT view of {goroot.path}: `go env` describes the real Go tree;
 # every other command runs the go of this view (its GOROOT is this view).
 case "${{1:-}}" in
-  env) exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
-  -C | --C) [ "${{3:-}}" = env ] && exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
-  -C=* | --C=*) [ "${{2:-}}" = env ] && exec {shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))} "$@" ;;
+  env) exec {real_go} "$@" ;;
+  -C | --C) [ "${{3:-}}" = env ] && exec {real_go} "$@" ;;
+  -C=* | --C=*) [ "${{2:-}}" = env ] && exec {real_go} "$@" ;;
 esac
-exec {shlex.quote(str(final_path / VIEW_GO_BINARY_LOCATION))} "$@"
+exec {shlex.quote(str(final_path / GO_COMMAND_LOCATION))} "$@"
 """
-    _write_script(view / GO_COMMAND_LOCATION, go_script)
+    (view / WRAPPER_GO_LOCATION).parent.mkdir()
+    _write_script(view / WRAPPER_GO_LOCATION, go_script)
 
 
 def _write_script(location: Path, text: str) -> None:
@@ -343,7 +345,7 @@ def _verify_view(path: Path, goroot: Goroot, race_object: RaceObject) -> str:
             raise RacertError(f"damaged GOROOT view {path}: {location} does not hold the object; {hint}")
     if manifest.get("layout") != VIEW_LAYOUT:
         raise RacertError(f"damaged GOROOT view {path}: made by another racert version; {hint}")
-    for location in (LINKER_LOCATION, GO_COMMAND_LOCATION, VIEW_GO_BINARY_LOCATION):
+    for location in (LINKER_LOCATION, GO_COMMAND_LOCATION, WRAPPER_GO_LOCATION):
         placed = path / location
         if placed.is_symlink() or not placed.is_file():
             raise RacertError(f"damaged GOROOT view {path}: {location} is missing; {hint}")
