@@ -306,6 +306,16 @@ exec {shlex.quote(real_linker)} "$@"
 """
     _write_script(view / LINKER_LOCATION, linker_script)
 
+    # The view's bin/go must be a file of the view, never a symlink (symlink-mode
+    # views on another filesystem): go finds its GOROOT from its resolved path.
+    view_go = view / GO_COMMAND_LOCATION
+    if view_go.is_symlink():
+        view_go.unlink()
+        real_go_file = os.path.realpath(goroot.path / GO_COMMAND_LOCATION)
+        try:
+            os.link(real_go_file, view_go)
+        except OSError:
+            shutil.copy2(real_go_file, view_go)
     real_go = shlex.quote(str(goroot.path / GO_COMMAND_LOCATION))
     go_script = f"""#!/bin/sh
 # racert GOROOT view of {goroot.path}: `go env` describes the real Go tree;
