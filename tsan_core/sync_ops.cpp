@@ -66,7 +66,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
         var->stamp = StampOf(g);
       } else {
         sync.Join(mine);
-        var->stamp = ReleaseStamp{kNoReleaseStamp, 0};
+        var->stamp = ReleaseStamp{};
       }
       request->released = true;
       break;

@@ -67,7 +67,6 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
   if (!var && create) {
     var = InternalNew<SyncVar>();
     var->addr = addr;
-    var->stamp = ReleaseStamp{kNoReleaseStamp, 0};
     var->next = bucket.head;
     bucket.head = var;
     if (addr < kAppLowEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);

@@ -17,11 +17,11 @@ namespace racert {
 // exactly the releasing goroutine's clock at (sid, epoch): a goroutine that
 // already knows (sid, epoch) through the same owner of sid knows everything
 // the clock holds, so its acquire has nothing to learn (sync_ops.cpp).
-struct ReleaseStamp {
-  u32 sid;  // kNoReleaseStamp: the clock is a join of several releases
-  Epoch epoch;
-};
 constexpr u32 kNoReleaseStamp = 0xffffffff;
+struct ReleaseStamp {
+  u32 sid = kNoReleaseStamp;  // by default: no single release (a join of several)
+  Epoch epoch = 0;
+};
 
 struct SyncVar {
   uptr addr;
@@ -31,7 +31,7 @@ struct SyncVar {
 
   void ResetClock() {
     clock.Reset();
-    stamp = ReleaseStamp{kNoReleaseStamp, 0};
+    stamp = ReleaseStamp{};
   }
 };
 
