@@ -8,18 +8,34 @@
 namespace racert {
 namespace {
 
-// Finished goroutines keep their history up to this many bytes in total.
-constexpr uptr kRetainedHistoryBudget = kHistoryBudgetUnit;  // not scaled by history_size
+// Finished goroutines' records and their history together are kept up to
+// this many bytes (not scaled by history_size). An eighth of the live
+// goroutines' default budget: a server's short request goroutines, 4-8 KiB of
+// history each, keep about the last thousand, and their memory stays what it
+// was when whole states were kept for the last 1,024; goroutines with little
+// history are kept up to kRetainedFinished.
+constexpr uptr kRetainedHistoryBudget = kHistoryBudgetUnit / 8;
+
+struct FinishedGoroutine {
+  u64 number;
+  u64 parent_number;
+  u32 creation_stack;
+  History history;
+};
+// The README states the record's size (about 150 bytes).
+static_assert(sizeof(FinishedGoroutine) <= 160, "a finished goroutine's record must stay small");
+
+uptr RetainedBytes(const FinishedGoroutine* f) { return sizeof(FinishedGoroutine) + f->history.MemoryBytes(); }
 
 struct Registry {
   SpinMutex mutex;
   GoroutineState* live_head;   // intrusive list through prev_live/next_live
   u64 live_count;
-  // Ring of finished goroutines, oldest at `finished_head`.
-  GoroutineState* finished[kRetainedFinished];
+  // Ring of finished goroutines' records, oldest at `finished_head`.
+  FinishedGoroutine* finished[kRetainedFinished];
   u32 finished_head;
   u32 finished_count;
-  uptr finished_history_bytes;
+  uptr finished_bytes;  // RetainedBytes of every record in the ring
   std::atomic<u64> next_number;  // the init context gets 0, the main goroutine 1
 };
 constinit Registry registry{};
@@ -30,19 +46,15 @@ void Unlink(GoroutineState* g) {
   g->prev_live = g->next_live = nullptr;
 }
 
-void Destroy(GoroutineState* g) {
-  g->history.Clear();
-  InternalDelete(g);
-}
-
-// Frees the oldest retained finished goroutine. Registry lock held.
+// Frees the oldest finished goroutine's record. Registry lock held.
 void RetireOldestLocked() {
-  GoroutineState* g = registry.finished[registry.finished_head];
+  FinishedGoroutine* f = registry.finished[registry.finished_head];
   registry.finished[registry.finished_head] = nullptr;
   registry.finished_head = (registry.finished_head + 1) % kRetainedFinished;
   registry.finished_count--;
-  registry.finished_history_bytes -= g->history.MemoryBytes();
-  Destroy(g);
+  registry.finished_bytes -= RetainedBytes(f);
+  f->history.Clear();
+  InternalDelete(f);
 }
 
 }  // namespace
@@ -61,19 +73,27 @@ GoroutineState* CreateGoroutine() {
 }
 
 void FinishGoroutine(GoroutineState* g) {
+  FinishedGoroutine* f = InternalNew<FinishedGoroutine>();
+  f->number = g->number;
+  f->parent_number = g->parent_number;
+  f->creation_stack = g->creation_stack;
   g->call_stack.Reset();
-  SpinMutexLock lock(&registry.mutex);
-  Unlink(g);
-  registry.live_count--;
-  uptr history_bytes = g->history.MemoryBytes();
-  while (registry.finished_count > 0 &&
-         (registry.finished_count == kRetainedFinished ||
-          registry.finished_history_bytes + history_bytes > kRetainedHistoryBudget)) {
-    RetireOldestLocked();
+  {
+    SpinMutexLock lock(&registry.mutex);
+    Unlink(g);
+    registry.live_count--;
+    // Under the lock: a report may be restoring from g's history right now.
+    f->history.TakeEventsOf(&g->history);
+    uptr bytes = RetainedBytes(f);
+    while (registry.finished_count > 0 && (registry.finished_count == kRetainedFinished ||
+                                           registry.finished_bytes + bytes > kRetainedHistoryBudget)) {
+      RetireOldestLocked();
+    }
+    registry.finished[(registry.finished_head + registry.finished_count) % kRetainedFinished] = f;
+    registry.finished_count++;
+    registry.finished_bytes += bytes;
   }
-  registry.finished[(registry.finished_head + registry.finished_count) % kRetainedFinished] = g;
-  registry.finished_count++;
-  registry.finished_history_bytes += history_bytes;
+  InternalDelete(g);
 }
 
 u64 LiveGoroutineCount() {
@@ -85,14 +105,14 @@ bool WithGoroutine(u64 number, void (*fn)(const GoroutineLookup&, void*), void* 
   SpinMutexLock lock(&registry.mutex);
   for (GoroutineState* g = registry.live_head; g; g = g->next_live) {
     if (g->number == number) {
-      fn(GoroutineLookup{g, false}, arg);
+      fn(GoroutineLookup{&g->history, g->parent_number, g->creation_stack, false}, arg);
       return true;
     }
   }
   for (u32 i = 0; i < registry.finished_count; i++) {
-    GoroutineState* g = registry.finished[(registry.finished_head + i) % kRetainedFinished];
-    if (g->number == number) {
-      fn(GoroutineLookup{g, true}, arg);
+    const FinishedGoroutine* f = registry.finished[(registry.finished_head + i) % kRetainedFinished];
+    if (f->number == number) {
+      fn(GoroutineLookup{&f->history, f->parent_number, f->creation_stack, true}, arg);
       return true;
     }
   }

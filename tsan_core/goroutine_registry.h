@@ -1,10 +1,12 @@
-// The set of goroutine states the runtime knows: every live goroutine, plus
-// a bounded number of recently finished ones whose history may still be
-// needed to restore the stack of a racing access.
+// The goroutines the runtime knows: every live goroutine's state, plus a
+// record of each recently finished one (its number, starter, creation stack
+// and history: what a report needs to name it and restore the stack of its
+// racing access). A finished goroutine's state, clock included, is freed at
+// once; only the record is kept.
 //
-// Bounded by design: finished goroutines are retired oldest first once more
-// than kRetainedFinished are kept or their history exceeds a byte budget.
-// Nothing here grows with the number of goroutines ever created.
+// Bounded by design: records are retired oldest first once more than
+// kRetainedFinished are kept or they and their history exceed a byte
+// budget. Nothing here grows with the number of goroutines ever created.
 #pragma once
 
 #include "base/types.h"
@@ -12,7 +14,7 @@
 
 namespace racert {
 
-constexpr unsigned kRetainedFinished = 1024;
+constexpr unsigned kRetainedFinished = 16384;
 
 // Creates a zeroed goroutine state with the next report number.
 GoroutineState* CreateGoroutine();
@@ -25,7 +27,9 @@ u64 LiveGoroutineCount();
 // ones and calls fn with the registry locked (so the state cannot be freed
 // meanwhile). Returns false if it is unknown.
 struct GoroutineLookup {
-  GoroutineState* state;
+  const History* history;
+  u64 parent_number;
+  u32 creation_stack;
   bool finished;
 };
 bool WithGoroutine(u64 number, void (*fn)(const GoroutineLookup&, void*), void* arg);

@@ -168,10 +168,12 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
   if (code == 3) *out++ = size;
   pos_ = out;
   extendable_byte_event_ = nullptr;
+  last_access_epoch_ = current_epoch_;
   PublishUsed();
 }
 
 void History::AddEpoch(Sid sid, Epoch epoch) {
+  if (sid != current_sid_) last_access_epoch_ = 0;
   current_sid_ = sid;
   current_epoch_ = epoch;
   if (pos_ == nullptr) return;  // the first chunk will start with this state
@@ -274,6 +276,30 @@ void History::Clear() {
   total_words_ = 0;
   memory_bytes_ = 0;
   traced_stack_.Reset();
+}
+
+void History::TakeEventsOf(History* other) {
+  RACERT_DCHECK(oldest_ == nullptr);
+  oldest_ = other->oldest_;
+  newest_ = other->newest_;
+  total_words_ = other->total_words_;
+  memory_bytes_ = other->memory_bytes_;
+  current_sid_ = other->current_sid_;
+  current_epoch_ = other->current_epoch_;
+  last_access_epoch_ = other->last_access_epoch_;
+  // Closed for appends: the newest chunk reads as full.
+  pos_ = end_ = nullptr;
+  newest_used_ = nullptr;
+  newest_words_ = nullptr;
+  extendable_byte_event_ = nullptr;
+  other->oldest_ = other->newest_ = nullptr;
+  other->pos_ = other->end_ = nullptr;
+  other->newest_used_ = nullptr;
+  other->newest_words_ = nullptr;
+  other->extendable_byte_event_ = nullptr;
+  other->total_words_ = 0;
+  other->memory_bytes_ = 0;
+  other->traced_stack_.Reset();
 }
 
 uptr History::MemoryBytes() const {

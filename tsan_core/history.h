@@ -82,10 +82,21 @@ class History {
                                                         uptr pc);
   // Records that the goroutine now runs as (sid, epoch).
   void AddEpoch(Sid sid, Epoch epoch);
+  // The newest epoch of the current slot under which an access was recorded
+  // here, 0 if none since the goroutine attached to that slot. Every access
+  // that changes the shadow is recorded before it is published, so no cell
+  // of this goroutine names a later epoch of the slot (slot_pool.cpp relies
+  // on it to reuse a slot without hiding accesses).
+  Epoch LastAccessEpoch() const { return last_access_epoch_; }
 
   // Finds the access recorded under (sid, epoch) that touched one of the
   // bytes in `mask` of the word at `word_addr` with the given kind.
   bool Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const;
+
+  // Takes over `other`'s recorded events (for Restore only: no more events
+  // are added here) and leaves `other` empty. This history must be empty, and
+  // no Restore of either may run meanwhile.
+  void TakeEventsOf(History* other);
 
   // Releases all chunks.
   void Clear();
@@ -118,6 +129,7 @@ class History {
   InternalVector<uptr> traced_stack_;
   Sid current_sid_;
   Epoch current_epoch_;
+  Epoch last_access_epoch_;  // see LastAccessEpoch
   // The last event if it is a byte-access event that a following byte access
   // may extend (same word, kind, pc, stack and epoch); null otherwise.
   u64* extendable_byte_event_;
@@ -162,6 +174,7 @@ RACERT_ALWAYS_INLINE bool History::TryAddByteAccessOnSameStack(uptr depth, uptr 
   event[1] = pc;
   pos_ = event + 2;
   extendable_byte_event_ = event;
+  last_access_epoch_ = current_epoch_;
   PublishUsed();
   return true;
 }

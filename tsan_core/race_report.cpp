@@ -93,7 +93,7 @@ void RestorePrevious(const GoroutineLookup& found, void* arg) {
   access->goroutine.finished = found.finished;
   RestoredAccess restored;
   u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
-  if (found.state->history.Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
+  if (found.history->Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
                                     race.previous_is_write, &restored)) {
     access->stack_known = true;
     access->pcs.Swap(restored.stack);
@@ -177,8 +177,8 @@ void ReadFacts(const GoroutineLookup& found, void* arg) {
   GoroutineFacts* facts = static_cast<GoroutineFacts*>(arg);
   facts->found = true;
   facts->finished = found.finished;
-  facts->parent_number = found.state->parent_number;
-  facts->creation_stack = found.state->creation_stack;
+  facts->parent_number = found.parent_number;
+  facts->creation_stack = found.creation_stack;
 }
 
 GoroutineFacts FactsOf(u64 number) {

@@ -29,14 +29,19 @@ struct Slot {
   std::atomic<Epoch> epoch;
   // The current owner's first epoch; written under mutex, read without it.
   std::atomic<Epoch> owner_first_epoch;
+  // No cell names an epoch of this slot above this one, as far as the pool
+  // knows when the slot is free: the newest epoch its owners recorded an
+  // access under (History::LastAccessEpoch), or, once the slot was taken
+  // from a live owner that may still access under its old key, the slot's
+  // epoch at that moment. Guarded by the pool mutex.
+  Epoch accessed_up_to;
   u32 journal_count;      // total entries ever written (ring index = count % size)
   JournalEntry journal[kJournalSize];
 };
 
 struct SlotPool {
-  SpinMutex mutex;                       // guards the free ring and the steal hand
-  u32 free_ring[kSlotCount];
-  u32 free_head;                         // next to take
+  SpinMutex mutex;                       // guards the free list and the steal hand
+  u32 free_slots[kSlotCount];            // [0, free_count): freed slots, oldest first
   u32 free_count;
   u32 steal_hand;
   u32 never_used;                        // slots [never_used, kSlotCount) were never handed out
@@ -45,6 +50,7 @@ struct SlotPool {
   std::atomic<bool> reset_requested;
   std::atomic<u64> reset_count;
   Epoch max_epoch;                       // 0 means the default
+  HandOverCounts hand_overs;             // guarded by mutex
 };
 constinit SlotPool pool{};
 
@@ -76,29 +82,75 @@ void RecordOwner(Slot& slot, GoroutineState* g) {
   slot.journal_count++;
 }
 
-// Picks a slot for g and returns it locked, owned by g. Pool mutex held.
-u32 TakeSlotLocked(GoroutineState* g) {
-  // Never-used slots first, then freed ones, oldest first: the longer a slot
-  // rests before reuse, the less a new owner can hide races with its earlier
-  // owners from goroutines that synchronize with it (see the header).
-  u32 sid;
+// The free slot whose every recorded access g already knows, oldest freed
+// first, as an index into free_slots; free_count if there is none. A slot
+// handed over that way keeps every clock's knowledge of it a prefix of its
+// epoch line: whoever learns g's epochs later also learns, truly, everything
+// before them (docs/design-slot-identity.md). Pool mutex held.
+u32 FindFreeSlotKnownTo(const GoroutineState* g) {
+  // A clock of an older generation is dropped when g attaches: it knows nothing.
+  bool clock_valid = g->clock_generation == LoadGeneration();
+  for (u32 i = 0; i < pool.free_count; i++) {
+    u32 sid = pool.free_slots[i];
+    Epoch known = clock_valid ? g->clock.Get(static_cast<Sid>(sid)) : 0;
+    if (pool.slots[sid].accessed_up_to <= known) return i;
+  }
+  return pool.free_count;
+}
+
+u32 RemoveFreeSlot(u32 index) {
+  u32 sid = pool.free_slots[index];
+  for (u32 i = index + 1; i < pool.free_count; i++) pool.free_slots[i - 1] = pool.free_slots[i];
+  pool.free_count--;
+  return sid;
+}
+
+// Chooses g's slot, in order of preference:
+//   1. a freed slot whose every recorded access g already knows: an exact
+//      hand-over (worker pools, waves of goroutines started after a Wait);
+//   2. a never-used slot;
+//   3. the freed slot that has rested longest;
+//   4. a slot taken from a live owner, in round robin.
+// 3 and 4 hand over a slot whose earlier accesses g may not know; whoever
+// learns g's epochs then also covers those (the limit the header describes),
+// so they come last. Pool mutex held.
+u32 ChooseSlotLocked(const GoroutineState* g) {
+  u32 known = FindFreeSlotKnownTo(g);
+  if (known < pool.free_count) {
+    pool.hand_overs.exact++;
+    return RemoveFreeSlot(known);
+  }
   if (pool.never_used < kSlotCount) {
-    sid = pool.never_used++;
+    pool.hand_overs.fresh++;
+    u32 sid = pool.never_used++;
     if (g_slot_high_water.load(std::memory_order_relaxed) < pool.never_used) {
       g_slot_high_water.store(pool.never_used, std::memory_order_relaxed);
     }
-  } else if (pool.free_count > 0) {
-    sid = pool.free_ring[pool.free_head];
-    pool.free_head = (pool.free_head + 1) % kSlotCount;
-    pool.free_count--;
-  } else {
-    // Every slot is owned: take one from its owner. The victim notices at its
-    // next sync operation (its slot's owner is no longer itself).
-    sid = pool.steal_hand;
-    pool.steal_hand = (pool.steal_hand + 1) % kSlotCount;
+    return sid;
   }
+  if (pool.free_count > 0) {
+    pool.hand_overs.unknown_reuse++;
+    return RemoveFreeSlot(0);
+  }
+  // Every slot is owned: take one from its owner (TakeSlotLocked).
+  pool.hand_overs.steal++;
+  u32 sid = pool.steal_hand;
+  pool.steal_hand = (pool.steal_hand + 1) % kSlotCount;
+  return sid;
+}
+
+// Gives g a slot and returns it locked, owned by g. Pool mutex held.
+u32 TakeSlotLocked(GoroutineState* g) {
+  u32 sid = ChooseSlotLocked(g);
   Slot& slot = pool.slots[sid];
   slot.mutex.Lock();
+  if (slot.owner != nullptr) {
+    // Taken from a live owner. It notices at its next sync operation (the
+    // slot's owner is no longer itself); until then it may still record
+    // accesses under its current epoch, at most the slot's epoch now that
+    // its lock is held here.
+    slot.accessed_up_to = slot.epoch.load(std::memory_order_relaxed);
+  }
   slot.owner = g;
   return sid;
 }
@@ -169,10 +221,9 @@ void DetachSlot(GoroutineState* g) {
   SpinMutexLock slot_lock(&slot.mutex);
   if (slot.owner != g) return;  // already taken by someone else
   slot.owner = nullptr;
-  // Freed slots are reused in FIFO order: the longer a slot rests, the less
-  // likely its previous owner's accesses are still being raced with.
-  pool.free_ring[(pool.free_head + pool.free_count) % kSlotCount] = g->sid;
-  pool.free_count++;
+  Epoch last_access = g->history.LastAccessEpoch();
+  if (slot.accessed_up_to < last_access) slot.accessed_up_to = last_access;
+  pool.free_slots[pool.free_count++] = g->sid;
   g->sid = kNoSid;
 }
 
@@ -228,7 +279,6 @@ void ResetIfRequested() {
   // Goroutine clocks are dropped lazily (see GoroutineState::clock_generation);
   // sync clocks can be cleared now: every sync operation holds a slot.
   ResetAllSyncClocks();
-  pool.free_head = 0;
   pool.free_count = 0;
   for (unsigned s = 0; s < kSlotCount; s++) {
     Slot& slot = pool.slots[s];
@@ -236,11 +286,17 @@ void ResetIfRequested() {
     slot.epoch.store(0, std::memory_order_relaxed);
     slot.owner_first_epoch.store(0, std::memory_order_relaxed);
     slot.journal_count = 0;
-    if (s < pool.never_used) pool.free_ring[pool.free_count++] = s;
+    slot.accessed_up_to = 0;
+    if (s < pool.never_used) pool.free_slots[pool.free_count++] = s;
   }
   pool.reset_requested.store(false, std::memory_order_relaxed);
   pool.reset_count.fetch_add(1, std::memory_order_relaxed);
   for (unsigned s = kSlotCount; s > 0; s--) pool.slots[s - 1].mutex.Unlock();
+}
+
+HandOverCounts SlotHandOverCounts() {
+  SpinMutexLock lock(&pool.mutex);
+  return pool.hand_overs;
 }
 
 void SetMaxEpochForTesting(Epoch max_epoch) { pool.max_epoch = max_epoch; }

@@ -6,11 +6,14 @@
 // loser attaches to a new slot at its next synchronization. A new owner
 // continues the slot's epoch sequence. The owner itself tells its own cells
 // from earlier and later owners' by epoch range (GoroutineState), so it never
-// mistakes their accesses for its own. But a goroutine that synchronizes with
+// mistakes their accesses for its own. A goroutine that synchronizes with
 // the new owner learns "slot s up to epoch x", which also covers the earlier
-// owners' epochs: races between it and an earlier owner of s can be missed
-// (never invented). Never-used slots are handed out first, and freed ones
-// oldest first, to make that rare.
+// owners' epochs. That is true when the new owner knew every access recorded
+// under the slot before it attached (an exact hand-over), and the pool
+// prefers such a freed slot. Otherwise (no such slot free, or a slot taken
+// from a live owner) races between that goroutine and an earlier owner of s
+// can be missed, never invented; never-used slots, then freed ones oldest
+// first, come before that (docs/design-slot-identity.md).
 // Each slot keeps a journal of its owners, so a cell (sid, epoch) can be
 // traced back to the goroutine that made it.
 //
@@ -34,6 +37,17 @@
 #include "tsan_core/goroutine.h"
 
 namespace racert {
+
+// How goroutines got their slots so far (see TakeSlotLocked in
+// slot_pool.cpp). `unknown_reuse` and `steal` are the hand-overs after which
+// races with the slot's earlier owners can be missed.
+struct HandOverCounts {
+  u64 exact;          // a freed slot whose every recorded access the new owner knew
+  u64 fresh;          // a never-used slot
+  u64 unknown_reuse;  // a freed slot with accesses the new owner did not know
+  u64 steal;          // taken from a live owner
+};
+HandOverCounts SlotHandOverCounts();
 
 struct SlotOwnerRecord {
   u64 goroutine_number;

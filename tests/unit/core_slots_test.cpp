@@ -6,11 +6,28 @@
 
 #include "base/internal_alloc.h"
 #include "shadow/shadow_cell.h"
+#include "tsan_core/slot_pool.h"
+#include "tsan_core/sync_ops.h"
+#include "tsan_core/vector_clock.h"
 
 namespace racert::core_test {
 namespace {
 
-class CoreSlotsTest : public CoreTest {};
+class CoreSlotsTest : public CoreTest {
+ protected:
+  // Takes every never-used slot (and no more) with a goroutine that records
+  // an access its siblings do not know of, so that when these end, a new sibling gets no
+  // exact hand-over: it reuses the slot that has rested longest.
+  std::vector<GoroutineState*> TakeNeverUsedSlotsWithUnknownAccesses() {
+    std::vector<GoroutineState*> fillers;
+    uptr own = Alloc(8 * kSlotCount, 8);
+    while (g_slot_high_water.load() < kSlotCount) {
+      fillers.push_back(Go(Root()));
+      Write(fillers.back(), own + 8 * (fillers.size() - 1));
+    }
+    return fillers;
+  }
+};
 
 TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
   // 200 live siblings (fewer than kSlotCount) write one variable in turn:
@@ -27,8 +44,7 @@ TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
 TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
   uptr shared = Alloc(8);
   // Use up the never-used slots so that freed slots get reused.
-  std::vector<GoroutineState*> fillers;
-  for (unsigned i = 0; i < kSlotCount; i++) fillers.push_back(Go(Root()));
+  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
   GoroutineState* first = Go(Root());
   Write(first, shared);
   u32 first_sid = first->sid;
@@ -47,8 +63,7 @@ TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
 TEST_F(CoreSlotsTest, AcquireOfAFormerSlotOwnersReleaseStillLearnsWhatItKnew) {
   uptr x = Alloc(8);
   uptr from_writer = Alloc(8), from_releaser = Alloc(8), from_successor = Alloc(8);
-  std::vector<GoroutineState*> fillers;
-  for (unsigned i = 0; i < kSlotCount; i++) fillers.push_back(Go(Root()));
+  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
   GoroutineState* writer = Go(Root());
   Write(writer, x);
   Release(writer, from_writer);
@@ -71,8 +86,7 @@ TEST_F(CoreSlotsTest, AcquireOfAFormerSlotOwnersReleaseStillLearnsWhatItKnew) {
 TEST_F(CoreSlotsTest, SuccessorOrderedAfterThePreviousOwnerDoesNotRace) {
   uptr shared = Alloc(8);
   uptr sync = Alloc(8);
-  std::vector<GoroutineState*> fillers;
-  for (unsigned i = 0; i < kSlotCount; i++) fillers.push_back(Go(Root()));
+  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
   GoroutineState* first = Go(Root());
   Write(first, shared);
   Release(first, sync);
@@ -84,6 +98,115 @@ TEST_F(CoreSlotsTest, SuccessorOrderedAfterThePreviousOwnerDoesNotRace) {
   Acquire(successor, sync);
   Write(successor, shared);
   EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// Exact hand-overs (issue 8). A writer exits without synchronizing; a wave
+// of workers fills every never-used slot, and the parent waits for them.
+// Goroutines the parent starts afterwards know every access of the workers'
+// slots, so they take those, not the writer's: a reader that synchronizes
+// with all of them still races with the writer, attributed to it.
+TEST_F(CoreSlotsTest, GoroutinesStartedAfterAWaitReuseKnownSlotsAndTheWritersRaceIsFound) {
+  // Fewer than the never-used slots left after main, the root, the parent
+  // and the writer: the first wave gets never-used slots.
+  constexpr unsigned kWaveSize = kSlotCount - 8;
+  uptr x = Alloc(8);
+  uptr own = Alloc(8 * kSlotCount, 8);
+  uptr wait_group = Alloc(8);
+  uptr to_reader = Alloc(8);
+  GoroutineState* parent = Go(Root());
+  GoroutineState* writer = Go(parent);
+  Write(writer, x);
+  u64 writer_number = writer->number;
+  End(writer);
+  for (int wave = 0; wave < 4; wave++) {
+    std::vector<GoroutineState*> workers;
+    for (unsigned i = 0; i < kWaveSize; i++) {
+      GoroutineState* w = Go(parent);
+      Write(w, own + 8 * i);
+      ReleaseMerge(w, wait_group);  // WaitGroup.Done
+      ReleaseMerge(w, to_reader);
+      workers.push_back(w);
+    }
+    for (GoroutineState* w : workers) End(w);
+    Acquire(parent, wait_group);  // WaitGroup.Wait
+  }
+  HandOverCounts counts = SlotHandOverCounts();
+  EXPECT_EQ(counts.unknown_reuse, 0u);
+  EXPECT_GE(counts.exact, 3u * kWaveSize);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, to_reader);
+  Read(reader, x);
+  EXPECT_EQ(TakeRaces(), 1u) << "the writer's slot was handed over without its access being known";
+  std::string reports = TakeReports();
+  EXPECT_NE(reports.find("Previous write at " + GoAddress(x) + " by goroutine " + std::to_string(writer_number)),
+            std::string::npos)
+      << reports;
+}
+
+// The writer's slot itself is handed over exactly when the new goroutine
+// knows the write: no race with it, nor for whoever learns of the new owner.
+TEST_F(CoreSlotsTest, AKnownSlotIsReusedAndItsAccessesStayOrdered) {
+  uptr x = Alloc(8);
+  uptr done = Alloc(8), handoff = Alloc(8);
+  GoroutineState* parent = Go(Root());
+  GoroutineState* writer = Go(parent);
+  Write(writer, x);
+  Release(writer, done);
+  u32 writer_sid = writer->sid;
+  End(writer);
+  Acquire(parent, done);
+  HandOverCounts before = SlotHandOverCounts();
+  GoroutineState* successor = Go(parent);
+  HandOverCounts after = SlotHandOverCounts();
+  // Preferred even over the never-used slots.
+  EXPECT_EQ(successor->sid, writer_sid);
+  EXPECT_EQ(after.exact, before.exact + 1);
+  Write(successor, x);
+  Release(successor, handoff);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, handoff);
+  Write(reader, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// A finished goroutine keeps a small record with its history, so its stack
+// is still restored after thousands more goroutines finished (whole states,
+// clocks included, used to be kept for the last 1,024 only).
+TEST_F(CoreSlotsTest, AFinishedWritersStackIsRestoredAfterTenThousandMoreFinish) {
+  uptr x = Alloc(8);
+  GoroutineState* writer = Go(Root());
+  Write(writer, x);
+  u64 writer_number = writer->number;
+  End(writer);
+  constexpr int kLater = 10000;
+  uptr own = Alloc(8 * kLater, 8);
+  for (int i = 0; i < kLater; i++) {
+    GoroutineState* g = Go(Root());
+    Write(g, own + 8 * i);  // a history chunk each, as real goroutines have
+    End(g);
+  }
+  GoroutineState* reader = Go(Root());
+  Read(reader, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+  std::string reports = TakeReports();
+  EXPECT_NE(reports.find("Previous write at " + GoAddress(x) + " by goroutine " + std::to_string(writer_number) + ":\n"),
+            std::string::npos)
+      << reports;
+  EXPECT_EQ(reports.find("failed to restore"), std::string::npos) << reports;
+}
+
+// When no freed slot is known and none was never used, the slot that rested
+// longest is handed over, and the hand-over is counted as one that can hide
+// an earlier owner's accesses (the limit the README states).
+TEST_F(CoreSlotsTest, AnUnknownHandOverIsCounted) {
+  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
+  u32 oldest = fillers.front()->sid;
+  for (GoroutineState* f : fillers) End(f);
+  HandOverCounts before = SlotHandOverCounts();
+  GoroutineState* g = Go(Root());
+  HandOverCounts after = SlotHandOverCounts();
+  EXPECT_EQ(g->sid, oldest);
+  EXPECT_EQ(after.unknown_reuse, before.unknown_reuse + 1);
 }
 
 TEST_F(CoreSlotsTest, ThousandLiveGoroutinesDoingOrderedWorkHaveNoFalseRace) {

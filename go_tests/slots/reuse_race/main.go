@@ -13,6 +13,9 @@
 //     stay alive, blocked, until the end; the others finish. Every 64 starts
 //     main waits until the finishing ones have exited, so identities are
 //     freed and reused while the run goes on.
+//     With -join=wg, main also waits for the finishing workers of each
+//     64 with a sync.WaitGroup (a real synchronization), so the workers it
+//     starts later are ordered after them, though not after the writer.
 //  4. Every worker synchronizes with the reader (-sync: a token on a
 //     buffered channel, a mutex-protected counter, or a WaitGroup), so the
 //     reader happens after every worker, in particular after whichever
@@ -74,6 +77,7 @@ var (
 	alive      = flag.Int("alive", -1, "how many of the workers stay alive until the end (default n/2)")
 	syncKind   = flag.String("sync", "chan", "how each worker synchronizes with the reader: chan, mutex or wg")
 	accessKind = flag.String("access", "read", "the reader's access to the shared variable: read or write")
+	joinKind   = flag.String("join", "poll", "how main waits for finishing workers: poll (invisible to the race detector) or wg")
 )
 
 var shared int // written by the writer, then accessed by the reader
@@ -85,6 +89,7 @@ var (
 	mu        sync.Mutex    // -sync=mutex: protects count
 	count     int
 	wg        sync.WaitGroup        // -sync=wg
+	finished  sync.WaitGroup        // -join=wg: the finishing workers
 	hold      = make(chan struct{}) // closed at the end
 	done      = make(chan struct{})
 	sink      int
@@ -151,6 +156,8 @@ func worker(i int, keep bool, work []int) {
 	}
 	if keep {
 		<-hold
+	} else if *joinKind == "wg" {
+		finished.Done()
 	}
 }
 
@@ -232,7 +239,8 @@ func main() {
 		*alive = *n / 2
 	}
 	if *n < 1 || *alive > *n || (*syncKind != "chan" && *syncKind != "mutex" && *syncKind != "wg") ||
-		(*accessKind != "read" && *accessKind != "write") || flag.NArg() != 0 {
+		(*accessKind != "read" && *accessKind != "write") || (*joinKind != "poll" && *joinKind != "wg") ||
+		flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "%s: bad arguments\n", name)
 		flag.Usage()
 		os.Exit(2)
@@ -259,11 +267,17 @@ func main() {
 	for i := 0; i < *n; i++ {
 		// Keep `alive` of the n workers, spread evenly over the run.
 		keep := (i+1)*(*alive)/(*n) != i*(*alive)/(*n)
+		if !keep && *joinKind == "wg" {
+			finished.Add(1)
+		}
 		go worker(i, keep, work)
 		if keep {
 			kept++
 		}
 		if i%64 == 63 || i == *n-1 {
+			if *joinKind == "wg" {
+				finished.Wait()
+			}
 			waitGoroutines(others + kept) // the finishing workers have exited
 		}
 	}
