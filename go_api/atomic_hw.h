@@ -14,10 +14,6 @@ namespace racert::go_abi {
 
 enum class AtomicOp { kLoad, kStore, kExchange, kFetchAdd, kFetchAnd, kFetchOr, kCompareExchange };
 
-// Whether an operation writes memory (for race checks: store, RMW and CAS
-// count as writes, a load as a read).
-constexpr bool AtomicOpWrites(AtomicOp op) { return op != AtomicOp::kLoad; }
-
 // Performs `op` on the frame. Returns true if memory was modified: always for
 // store and RMW, only on success for compare-exchange, never for load.
 template <typename T, AtomicOp op>
