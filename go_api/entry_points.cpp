@@ -15,7 +15,6 @@
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
 #include "tsan_core/runtime.h"
-#include "tsan_core/runtime_options.h"
 #include "tsan_core/sync_ops.h"
 
 using namespace racert;
