@@ -39,6 +39,13 @@ if (($# > 1)); then
   exit 2
 fi
 
+# The version (go_api/version.h): the one line of VERSION.
+racert_version="$(head -n 1 "$REPO_ROOT/VERSION")"
+if [[ ! "$racert_version" =~ ^[0-9A-Za-z.+-]+$ ]]; then
+  echo "build_syso.sh: FAILED: VERSION must be one line like 1.2.3, not '$racert_version'" >&2
+  exit 1
+fi
+
 # Flags shared by every variant. Each one keeps the object linkable by Go's
 # internal linker or free of a runtime the object cannot have (ABI doc 9.5):
 # no exceptions/RTTI/unwind tables/thread-safe static guards/stack protector,
@@ -56,7 +63,7 @@ case "$variant" in
   release | floor) variant_flags=(-O3 -g0 -DNDEBUG) ;;
   debug) variant_flags=(-O1 -g -DRACERT_DEBUG=1) ;;
 esac
-readonly compile_flags=("${common_flags[@]}" "${variant_flags[@]}")
+readonly compile_flags=("${common_flags[@]}" "${variant_flags[@]}" "-DRACERT_VERSION_STRING=\"$racert_version\"")
 
 case "$variant" in
   release) output="$BUILD_DIR/race_linux.syso" ;;
