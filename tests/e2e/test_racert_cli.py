@@ -686,6 +686,7 @@ def test_object_not_built_names_the_build_script(goroot_copy, cache_home, tmp_pa
     shutil.copytree(REPO_ROOT / "tools/racert_cli", checkout / "tools/racert_cli",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(RACERT, checkout / "racert")
+    shutil.copy2(REPO_ROOT / "VERSION", checkout / "VERSION")
     before = snapshot_race_directories(goroot_copy)
     for arguments in (["install", "--goroot", str(goroot_copy)], ["go", "build", "-race", "."]):
         completed = subprocess.run([str(checkout / "racert"), *arguments], env=_env(cache_home, None),
