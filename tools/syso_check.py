@@ -12,8 +12,7 @@ cgo dynimport step accept, as recorded in docs section 9 of go-race-abi.md:
 a problem this tool misses surfaces later as an obscure link error in every
 user's `go build -race`, so the checks err on the side of strictness.
 
-The ELF file is parsed here with `struct` rather than through readelf/nm so the
-result never depends on a binutils version's output format.
+The ELF file is read by tools/racert_cli/elf.py, the reader the racert tool uses.
 """
 
 from __future__ import annotations
@@ -23,7 +22,13 @@ import os
 import re
 import struct
 import sys
-from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from racert_cli.elf import (  # noqa: E402  (needs the path above)
+    BINDING_NAMES, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_REL, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS,
+    SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_REL, SHT_RELA,
+    STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_COMMON, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
+    STT_SECTION, STT_TLS, ElfFormatError, ElfObject, Symbol)
 
 # The entry points Go 1.19 to 1.27 may reference (39 names: the union over
 # those versions, read from the runtime sources of each release; 1.19 to 1.22
@@ -65,20 +70,6 @@ FORBIDDEN_UNDEFINED = [
     (re.compile(r"_Unwind_"), "C++ exceptions or unwinding runtime"),
 ]
 
-# ELF constants (System V gABI and the x86-64 psABI).
-ELFCLASS64, ELFDATA2LSB, ET_REL, EM_X86_64 = 2, 1, 1, 62
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL = 1, 2, 3, 4, 8, 9
-SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY, SHT_GROUP, SHT_SYMTAB_SHNDX = 14, 15, 16, 17, 18
-SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
-SHN_UNDEF, SHN_LORESERVE, SHN_XINDEX = 0, 0xFF00, 0xFFFF
-STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
-STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS, STT_GNU_IFUNC = (
-    0, 1, 2, 3, 4, 5, 6, 10)
-
-SYMBOL_TYPE_NAMES = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE",
-                     5: "COMMON", 6: "TLS", 10: "GNU_IFUNC"}
-BINDING_NAMES = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "GNU_UNIQUE"}
-
 # Relocation types loadelf understands on amd64; anything else fails the link
 # with "unknown relocation type N; compiled without -fpic?".
 ALLOWED_RELOCATIONS = {
@@ -105,142 +96,6 @@ CONSTRUCTOR_SECTION_NAMES = re.compile(r"^\.(init_array|fini_array|preinit_array
 
 DEFAULT_ALLOWLIST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  "undefined_symbol_allowlist.txt")
-
-
-class MalformedElf(Exception):
-    pass
-
-
-@dataclass
-class Section:
-    index: int
-    name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    entsize: int
-
-    @property
-    def loaded_by_go(self) -> bool:
-        """Whether Go's internal linker maps this section into the program."""
-        return self.type in (SHT_PROGBITS, SHT_NOBITS) and bool(self.flags & SHF_ALLOC)
-
-
-@dataclass
-class Symbol:
-    index: int
-    name: str
-    binding: int
-    type: int
-    visibility: int
-    section_index: int  # already resolved through SHT_SYMTAB_SHNDX
-    special_index: bool  # SHN_ABS, SHN_COMMON and the like: not a real section
-
-    @property
-    def defined(self) -> bool:
-        return self.section_index != SHN_UNDEF
-
-    def describe(self) -> str:
-        return (f"{self.name or '<unnamed>'} ({BINDING_NAMES.get(self.binding, self.binding)} "
-                f"{SYMBOL_TYPE_NAMES.get(self.type, self.type)})")
-
-
-@dataclass
-class Relocation:
-    offset: int
-    type: int
-    symbol_index: int
-
-
-class ElfObject:
-    """The parts of an ELF64 little-endian relocatable object the checks need."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-        if len(data) < 64 or data[:4] != b"\x7fELF":
-            raise MalformedElf("not an ELF file")
-        self.elf_class, self.byte_order = data[4], data[5]
-        if self.elf_class != ELFCLASS64 or self.byte_order != ELFDATA2LSB:
-            # Nothing below can be parsed with the 64-bit little-endian layout.
-            self.sections, self.symbols = [], []
-            self.file_type = self.machine = None
-            return
-        (self.file_type, self.machine, _version, _entry, _phoff, shoff, _flags, _ehsize,
-         _phentsize, _phnum, shentsize, shnum, shstrndx) = struct.unpack_from(
-             "<HHIQQQIHHHHHH", data, 16)
-        if shoff == 0:
-            raise MalformedElf("no section header table")
-        if shentsize != 64:
-            raise MalformedElf(f"unexpected section header size {shentsize}")
-        # Large section counts and string-table indices spill into section 0.
-        first = self._read_section_header(shoff, 0)
-        if shnum == 0:
-            shnum = first[5]  # sh_size of section 0
-        if shstrndx == SHN_XINDEX:
-            shstrndx = first[7]  # sh_link of section 0
-        headers = [self._read_section_header(shoff, i) for i in range(shnum)]
-        if not 0 <= shstrndx < shnum:
-            raise MalformedElf("section name string table index out of range")
-        names_offset = headers[shstrndx][4]
-        self.sections = [
-            Section(i, self._string(names_offset, h[0]), h[1], h[2], h[4], h[5], h[6], h[7], h[9])
-            for i, h in enumerate(headers)
-        ]
-        self.symbols = self._read_symbols()
-
-    def _read_section_header(self, table_offset: int, index: int) -> tuple:
-        position = table_offset + 64 * index
-        if position + 64 > len(self.data):
-            raise MalformedElf(f"section header {index} lies past the end of the file")
-        return struct.unpack_from("<IIQQQQIIQQ", self.data, position)
-
-    def _string(self, table_offset: int, offset: int) -> str:
-        start = table_offset + offset
-        end = self.data.find(b"\0", start)
-        if start >= len(self.data) or end < 0:
-            raise MalformedElf("string table reference out of range")
-        return self.data[start:end].decode("utf-8", "replace")
-
-    def _contents(self, section: Section) -> bytes:
-        if section.type == SHT_NOBITS:
-            return b""
-        if section.offset + section.size > len(self.data):
-            raise MalformedElf(f"section {section.name} lies past the end of the file")
-        return self.data[section.offset:section.offset + section.size]
-
-    def _read_symbols(self) -> list[Symbol]:
-        tables = [s for s in self.sections if s.type == SHT_SYMTAB]
-        if not tables:
-            return []
-        if len(tables) > 1:
-            raise MalformedElf("more than one symbol table")
-        table = tables[0]
-        strings_offset = self.sections[table.link].offset
-        extended = next((s for s in self.sections
-                         if s.type == SHT_SYMTAB_SHNDX and s.link == table.index), None)
-        extended_indices = self._contents(extended) if extended else b""
-        raw = self._contents(table)
-        symbols = []
-        for i in range(len(raw) // 24):
-            name, info, other, shndx, _value, _size = struct.unpack_from("<IBBHQQ", raw, 24 * i)
-            special = SHN_LORESERVE <= shndx < SHN_XINDEX
-            if shndx == SHN_XINDEX:
-                shndx = struct.unpack_from("<I", extended_indices, 4 * i)[0]
-            symbols.append(Symbol(i, self._string(strings_offset, name), info >> 4,
-                                  info & 0xF, other & 0x3, shndx, special))
-        return symbols
-
-    def relocations(self, section: Section) -> list[Relocation]:
-        raw = self._contents(section)
-        entry_size = 24 if section.type == SHT_RELA else 16
-        result = []
-        for i in range(len(raw) // entry_size):
-            offset, info = struct.unpack_from("<QQ", raw, entry_size * i)
-            result.append(Relocation(offset, info & 0xFFFFFFFF, info >> 32))
-        return result
 
 
 def read_allowlist(path: str) -> set[str]:
@@ -300,7 +155,7 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"symbol {symbol.describe()}: binding "
                             f"{BINDING_NAMES.get(symbol.binding, symbol.binding)} is rejected by "
                             "Go's linker ('invalid symbol binding'; build with -fno-gnu-unique)")
-        if not symbol.defined:
+        if not symbol.is_defined:
             if symbol.name:
                 undefined.add(symbol.name)
             continue
@@ -328,7 +183,7 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
     for symbol in elf.symbols[1:]:
         by_name.setdefault(symbol.name, []).append(symbol)
     for name in REQUIRED_FUNCTIONS:
-        definitions = [s for s in by_name.get(name, []) if s.defined]
+        definitions = [s for s in by_name.get(name, []) if s.is_defined]
         if not definitions:
             problems.append(f"missing required symbol {name}: not defined in the object")
             continue
@@ -403,7 +258,7 @@ def main(argv: list[str]) -> int:
     try:
         elf = ElfObject(data)
         problems = check(elf, allowlist)
-    except (MalformedElf, struct.error, IndexError) as error:
+    except (ElfFormatError, struct.error, IndexError) as error:
         problems = [f"malformed ELF: {error}"]
 
     if problems:
@@ -413,7 +268,7 @@ def main(argv: list[str]) -> int:
         return 1
 
     if not args.quiet:
-        undefined = sorted({s.name for s in elf.symbols[1:] if not s.defined and s.name})
+        undefined = sorted({s.name for s in elf.symbols[1:] if not s.is_defined and s.name})
         print(f"syso_check: OK: {label}: {len(data)} bytes, {len(elf.sections)} sections, "
               f"{len(REQUIRED_FUNCTIONS)} entry points")
         print(f"syso_check: undefined symbols ({len(undefined)}): {' '.join(undefined) or '(none)'}")
