@@ -28,7 +28,7 @@ from racert_cli.elf import (  # noqa: E402  (needs the path above)
     BINDING_NAMES, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_REL, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS,
     SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_REL, SHT_RELA,
     STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_COMMON, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
-    STT_SECTION, STT_TLS, ElfFormatError, ElfObject, Symbol)
+    STT_SECTION, STT_TLS, ElfFormatError, ElfObject, Relocation, Section, Symbol)
 
 # The entry points Go 1.19 to 1.27 may reference (39 names: the union over
 # those versions, read from the runtime sources of each release; 1.19 to 1.22
@@ -111,9 +111,21 @@ def read_allowlist(path: str) -> set[str]:
 
 def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
     """Returns one message per problem found; an empty list means linkable."""
-    problems: list[str] = []
+    problems = check_format(elf)
+    if not elf.is_64_bit_little_endian:
+        return problems
+    problems += check_sections(elf)
+    symbol_problems, undefined = check_symbols(elf)
+    problems += symbol_problems
+    problems += check_required_functions(elf)
+    problems += check_undefined(undefined, allowlist)
+    problems += check_relocations(elf)
+    return problems
 
-    # --- Format -----------------------------------------------------------
+
+def check_format(elf: ElfObject) -> list[str]:
+    """ELF64, little-endian, a relocatable object for x86-64."""
+    problems: list[str] = []
     if elf.elf_class != ELFCLASS64:
         problems.append(f"not ELF64 (EI_CLASS={elf.elf_class})")
     if elf.byte_order != ELFDATA2LSB:
@@ -125,8 +137,12 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
                         "Go links a relocatable object, not an executable or shared library")
     if elf.machine != EM_X86_64:
         problems.append(f"e_machine is {elf.machine}, expected EM_X86_64 (62)")
+    return problems
 
-    # --- Sections ---------------------------------------------------------
+
+def check_sections(elf: ElfObject) -> list[str]:
+    """No constructors, no TLS, no writable-and-executable section."""
+    problems: list[str] = []
     for section in elf.sections[1:]:
         where = f"section [{section.index}] {section.name}"
         if section.type in CONSTRUCTOR_SECTION_TYPES or CONSTRUCTOR_SECTION_NAMES.match(section.name):
@@ -139,8 +155,13 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
                 and section.flags & SHF_EXECINSTR):
             problems.append(f"{where}: allocated section is both writable and executable; "
                             "Go's linker fails with 'unexpected flags for ELF section'")
+    return problems
 
-    # --- Symbols ----------------------------------------------------------
+
+def check_symbols(elf: ElfObject) -> tuple[list[str], set[str]]:
+    """Each symbol's type, binding and home section; returns the problems and
+    the names of the undefined symbols."""
+    problems: list[str] = []
     undefined: set[str] = set()
     for symbol in elf.symbols[1:]:
         if symbol.type == STT_TLS:
@@ -159,26 +180,36 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             if symbol.name:
                 undefined.add(symbol.name)
             continue
-        if symbol.special_index:
-            continue  # absolute or common: not tied to a section
-        if symbol.section_index >= len(elf.sections):
-            problems.append(f"symbol {symbol.describe()}: section index "
-                            f"{symbol.section_index} out of range")
-            continue
-        home = elf.sections[symbol.section_index]
-        if home.type == SHT_GROUP:
-            problems.append(f"symbol {symbol.describe()} is defined in the SHT_GROUP section "
-                            f"[{home.index}] {home.name}; Go's linker fails with "
-                            "'ignoring symbol in section' (C5/D5 constructor/destructor groups)")
-        elif not home.loaded_by_go:
-            problems.append(f"symbol {symbol.describe()} is defined in section [{home.index}] "
-                            f"{home.name}, which Go's linker does not load "
-                            "('ignoring symbol in section')")
-        if symbol.binding != STB_LOCAL and symbol.name and not symbol.name.startswith(EXPORTED_PREFIXES):
-            problems.append(f"symbol {symbol.describe()} is a defined global outside "
-                            f"{'/'.join(p + '*' for p in EXPORTED_PREFIXES)}; it could clash with "
-                            "user code (localise it, as build_syso.sh does)")
+        problems += check_defined_symbol(elf, symbol)
+    return problems, undefined
 
+
+def check_defined_symbol(elf: ElfObject, symbol: Symbol) -> list[str]:
+    """A defined symbol lives in a section Go loads and, if global, is an entry point."""
+    if symbol.special_index:
+        return []  # absolute or common: not tied to a section
+    if symbol.section_index >= len(elf.sections):
+        return [f"symbol {symbol.describe()}: section index {symbol.section_index} out of range"]
+    problems: list[str] = []
+    home = elf.sections[symbol.section_index]
+    if home.type == SHT_GROUP:
+        problems.append(f"symbol {symbol.describe()} is defined in the SHT_GROUP section "
+                        f"[{home.index}] {home.name}; Go's linker fails with "
+                        "'ignoring symbol in section' (C5/D5 constructor/destructor groups)")
+    elif not home.loaded_by_go:
+        problems.append(f"symbol {symbol.describe()} is defined in section [{home.index}] "
+                        f"{home.name}, which Go's linker does not load "
+                        "('ignoring symbol in section')")
+    if symbol.binding != STB_LOCAL and symbol.name and not symbol.name.startswith(EXPORTED_PREFIXES):
+        problems.append(f"symbol {symbol.describe()} is a defined global outside "
+                        f"{'/'.join(p + '*' for p in EXPORTED_PREFIXES)}; it could clash with "
+                        "user code (localise it, as build_syso.sh does)")
+    return problems
+
+
+def check_required_functions(elf: ElfObject) -> list[str]:
+    """Every entry point Go may call is a defined global function."""
+    problems: list[str] = []
     by_name: dict[str, list[Symbol]] = {}
     for symbol in elf.symbols[1:]:
         by_name.setdefault(symbol.name, []).append(symbol)
@@ -192,7 +223,12 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"required symbol {symbol.describe()}: must be GLOBAL")
         if symbol.type != STT_FUNC:
             problems.append(f"required symbol {symbol.describe()}: must be FUNC")
+    return problems
 
+
+def check_undefined(undefined: set[str], allowlist: set[str]) -> list[str]:
+    """Undefined symbols: never a forbidden one, otherwise only allowlisted ones."""
+    problems: list[str] = []
     for name in sorted(undefined):
         reason = next((why for pattern, why in FORBIDDEN_UNDEFINED if pattern.match(name)), None)
         if reason:
@@ -201,8 +237,13 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"undefined symbol {name} is not in the allowlist "
                             "(tools/undefined_symbol_allowlist.txt); add it there with the reason "
                             "if the object really needs it")
+    return problems
 
-    # --- Relocations ------------------------------------------------------
+
+def check_relocations(elf: ElfObject) -> list[str]:
+    """Relocations of the sections Go loads: types Go's linker applies, against
+    symbols in sections it loads."""
+    problems: list[str] = []
     for section in elf.sections:
         if section.type not in (SHT_RELA, SHT_REL):
             continue
@@ -213,25 +254,30 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
         if not target.loaded_by_go:
             continue  # e.g. .rela.debug_info: Go never applies these
         for relocation in elf.relocations(section):
-            if relocation.type == 0:
-                continue  # R_X86_64_NONE is skipped by the linker
-            symbol = (elf.symbols[relocation.symbol_index]
-                      if relocation.symbol_index < len(elf.symbols) else None)
-            symbol_text = symbol.name or (elf.sections[symbol.section_index].name
-                                          if symbol and symbol.type == STT_SECTION
-                                          and symbol.section_index < len(elf.sections) else "?")
-            where = f"relocation in {target.name}+{relocation.offset:#x} against {symbol_text}"
-            if relocation.type not in ALLOWED_RELOCATIONS:
-                type_name = RELOCATION_NAMES.get(relocation.type, f"type {relocation.type}")
-                problems.append(f"{where}: {type_name} is not accepted by Go's linker "
-                                "('unknown relocation type'; compile with -fPIC, no TLS)")
-            if symbol is None:
-                problems.append(f"{where}: symbol index {relocation.symbol_index} out of range")
-            elif (symbol.type == STT_SECTION and not symbol.special_index
-                  and symbol.section_index < len(elf.sections)
-                  and not elf.sections[symbol.section_index].loaded_by_go):
-                problems.append(f"{where}: refers to a section Go's linker does not load "
-                                "('reloc of invalid sym')")
+            if relocation.type != 0:  # R_X86_64_NONE is skipped by the linker
+                problems += check_relocation(elf, target, relocation)
+    return problems
+
+
+def check_relocation(elf: ElfObject, target: Section, relocation: Relocation) -> list[str]:
+    problems: list[str] = []
+    symbol = (elf.symbols[relocation.symbol_index]
+              if relocation.symbol_index < len(elf.symbols) else None)
+    symbol_text = symbol.name or (elf.sections[symbol.section_index].name
+                                  if symbol and symbol.type == STT_SECTION
+                                  and symbol.section_index < len(elf.sections) else "?")
+    where = f"relocation in {target.name}+{relocation.offset:#x} against {symbol_text}"
+    if relocation.type not in ALLOWED_RELOCATIONS:
+        type_name = RELOCATION_NAMES.get(relocation.type, f"type {relocation.type}")
+        problems.append(f"{where}: {type_name} is not accepted by Go's linker "
+                        "('unknown relocation type'; compile with -fPIC, no TLS)")
+    if symbol is None:
+        problems.append(f"{where}: symbol index {relocation.symbol_index} out of range")
+    elif (symbol.type == STT_SECTION and not symbol.special_index
+          and symbol.section_index < len(elf.sections)
+          and not elf.sections[symbol.section_index].loaded_by_go):
+        problems.append(f"{where}: refers to a section Go's linker does not load "
+                        "('reloc of invalid sym')")
     return problems
 
 
