@@ -263,9 +263,12 @@ def check_relocation(elf: ElfObject, target: Section, relocation: Relocation) ->
     problems: list[str] = []
     symbol = (elf.symbols[relocation.symbol_index]
               if relocation.symbol_index < len(elf.symbols) else None)
-    symbol_text = symbol.name or (elf.sections[symbol.section_index].name
-                                  if symbol and symbol.type == STT_SECTION
-                                  and symbol.section_index < len(elf.sections) else "?")
+    if symbol is None:
+        symbol_text = "?"
+    else:
+        symbol_text = symbol.name or (elf.sections[symbol.section_index].name
+                                      if symbol.type == STT_SECTION
+                                      and symbol.section_index < len(elf.sections) else "?")
     where = f"relocation in {target.name}+{relocation.offset:#x} against {symbol_text}"
     if relocation.type not in ALLOWED_RELOCATIONS:
         type_name = RELOCATION_NAMES.get(relocation.type, f"type {relocation.type}")
