@@ -47,7 +47,7 @@ if [[ ! "$racert_version" =~ ^[0-9A-Za-z.+-]+$ ]]; then
 fi
 
 # Flags shared by every variant. Each one keeps the object linkable by Go's
-# internal linker or free of a runtime the object cannot have (ABI doc 9.5):
+# internal linker or free of a runtime the object cannot have (docs/go-race-abi-notes.md §14.2):
 # no exceptions/RTTI/unwind tables/thread-safe static guards/stack protector,
 # PIC with GOT calls, and no STB_GNU_UNIQUE symbols (Go rejects that binding).
 common_flags=(

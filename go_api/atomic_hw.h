@@ -1,5 +1,5 @@
 // The hardware half of Go's sync/atomic under -race: in race builds Go does
-// not perform the operation itself, the object does (ABI doc section 4.6).
+// not perform the operation itself, the object does (docs/go-race-abi-notes.md §11.1).
 //
 // Every operation is sequentially consistent, which is what Go's memory model
 // promises for sync/atomic (stores compile to xchg). Each function reads its

@@ -2,7 +2,7 @@
 // runtime/race_amd64.s). A thin adapter: decode Go's arguments, call the
 // core. The goroutine context Go stores in g.racectx is a GoroutineState*.
 //
-// Calling contexts differ per entry point (ABI doc section 3.4): only memory
+// Calling contexts differ per entry point (docs/go-race-abi-notes.md §10.1): only memory
 // accesses, sync operations and atomics run on behalf of a user goroutine;
 // malloc/free/go_start/proc_* may run on g0 and must never call back into Go.
 #include <stdlib.h>

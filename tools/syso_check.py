@@ -8,7 +8,7 @@ on its own line naming the offending symbol, section or relocation), 2 on bad
 usage or an unreadable file.
 
 The rules mirror what Go's internal linker (cmd/link/internal/loadelf) and the
-cgo dynimport step accept, as recorded in docs section 9 of go-race-abi.md:
+cgo dynimport step accept, as recorded in docs/go-race-abi-notes.md §14:
 a problem this tool misses surfaces later as an obscure link error in every
 user's `go build -race`, so the checks err on the side of strictness.
 

@@ -10,7 +10,7 @@ Programs (go_tests/reports, built once per session and toolchain):
 
 Every run gets a scrubbed environment and ``GORACE=atexit_sleep_ms=0 <option>``
 unless the test is about atexit_sleep_ms or the defaults. The expectations
-come from README.md ("GORACE options") and the ABI doc §7.6; where racert and
+come from README.md ("GORACE options") and docs/go-race-abi-notes.md §13.2; where racert and
 the official runtime would differ, the official behaviour is stated.
 """
 
@@ -160,7 +160,7 @@ SIMPLE_FILE = str(hr.program_source("simple"))
 
 
 def official_strip(path: str, prefix: str) -> str:
-    """ABI doc §7.6: drop through the first occurrence of prefix, then a leading './'."""
+    """ABI notes §13.2: drop through the first occurrence of prefix, then a leading './'."""
     at = path.find(prefix)
     if not prefix or at < 0:
         return path

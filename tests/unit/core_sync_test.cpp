@@ -192,7 +192,7 @@ TEST_F(CoreSyncTest, ReleaseAcquireStoresOnlyTheReleasersOwnClock) {
   EXPECT_EQ(TakeRaces(), 1u);
 }
 
-// TestOutput "chanmm" (ABI doc sections 4.5 and 8.3), replayed as Go's channel
+// TestOutput "chanmm" (docs/go-race-abi-notes.md §10.2), replayed as Go's channel
 // code drives the detector for a buffered channel of capacity 1:
 //   c := make(chan bool, 1); var data uint64
 //   c <- true                   // main: slot release_acquire
