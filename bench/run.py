@@ -767,13 +767,30 @@ def selected_workloads_and_variants(args: argparse.Namespace) -> tuple[list[str]
         print(f"unknown workload(s): {', '.join(unknown)}; available: {', '.join(available)}",
               file=sys.stderr)
         return None
-    variants = args.variants.split(",")
+    variants = parse_variants(args.variants)
+    return None if variants is None else (workloads, variants)
+
+
+def parse_variants(text: str) -> list[str] | None:
+    """The comma-separated variants in canonical order, or None after printing the
+    unknown ones."""
+    variants = text.split(",")
     bad = [v for v in variants if v not in ALL_VARIANTS]
     if bad or not variants:
         print(f"unknown variant(s): {', '.join(bad)}; choose from {', '.join(ALL_VARIANTS)}",
               file=sys.stderr)
         return None
-    return workloads, [v for v in ALL_VARIANTS if v in variants]
+    return [v for v in ALL_VARIANTS if v in variants]
+
+
+def resolve_go(option: str | None) -> str | None:
+    """The go binary (--go, else go on PATH) as an absolute path, or None after
+    saying there is none."""
+    go = option or shutil.which("go")
+    if not go:
+        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
+        return None
+    return str(Path(go).resolve())
 
 
 def report(args: argparse.Namespace, info: dict, workloads: list[str],
@@ -798,11 +815,9 @@ def main(argv: list[str] | None = None) -> int:
     if selection is None:
         return 2
     workloads, variants = selection
-    go = args.go or shutil.which("go")
-    if not go:
-        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
+    go = resolve_go(args.go)
+    if go is None:
         return 2
-    go = str(Path(go).resolve())
     try:
         info, cells = measure(args, go, workloads, variants)
     except BenchError as error:

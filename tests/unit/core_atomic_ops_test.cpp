@@ -27,39 +27,31 @@ class CoreAtomicOpsTest : public CoreTest {
     AtomicOperation(g, AtomicCall{addr, 8, semantics, FakeHardware::Run, &hw}, NewPc(), NewPc());
     return hw.calls;
   }
+
+  // a writes x, then does `semantics` on an atomic; b loads the atomic and
+  // writes x. Returns the races reported: 0 if the operation released.
+  u64 RacesAcrossHandoff(AtomicSemantics semantics, bool succeeds) {
+    uptr x = Alloc(8), atom = Alloc(8);
+    GoroutineState* a = Go(Root());
+    GoroutineState* b = Go(Root());
+    Write(a, x);
+    EXPECT_EQ(Op(a, atom, semantics, succeeds), 1);
+    EXPECT_EQ(Op(b, atom, AtomicSemantics::kLoad), 1);
+    Write(b, x);
+    return TakeRaces();
+  }
 };
 
 TEST_F(CoreAtomicOpsTest, StoreThenLoadOrdersPlainAccesses) {
-  uptr x = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  Write(a, x);
-  EXPECT_EQ(Op(a, atom, AtomicSemantics::kStore), 1);
-  EXPECT_EQ(Op(b, atom, AtomicSemantics::kLoad), 1);
-  Write(b, x);
-  EXPECT_EQ(TakeRaces(), 0u);
+  EXPECT_EQ(RacesAcrossHandoff(AtomicSemantics::kStore, /*succeeds=*/true), 0u);
 }
 
 TEST_F(CoreAtomicOpsTest, FailedCompareExchangeDoesNotRelease) {
-  uptr x = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  Write(a, x);
-  Op(a, atom, AtomicSemantics::kCompareExchange, /*succeeds=*/false);
-  Op(b, atom, AtomicSemantics::kLoad);
-  Write(b, x);
-  EXPECT_EQ(TakeRaces(), 1u);
+  EXPECT_EQ(RacesAcrossHandoff(AtomicSemantics::kCompareExchange, /*succeeds=*/false), 1u);
 }
 
 TEST_F(CoreAtomicOpsTest, SuccessfulCompareExchangeReleases) {
-  uptr x = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  Write(a, x);
-  Op(a, atom, AtomicSemantics::kCompareExchange, /*succeeds=*/true);
-  Op(b, atom, AtomicSemantics::kLoad);
-  Write(b, x);
-  EXPECT_EQ(TakeRaces(), 0u);
+  EXPECT_EQ(RacesAcrossHandoff(AtomicSemantics::kCompareExchange, /*succeeds=*/true), 0u);
 }
 
 TEST_F(CoreAtomicOpsTest, TheAccessIsRecordedAndRacesWithAPlainOne) {
