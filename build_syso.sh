@@ -11,9 +11,9 @@
 # user's cgo code), then run tools/syso_check.py. A rejected object is kept as
 # <output>.rejected for inspection and never left at the output path.
 #
-# Sources are found by globbing at run time: the source directories are written
-# by other people and may be empty or change between runs. Objects are rebuilt
-# only when their source, a header they include, or the compile flags changed.
+# Sources are every .cpp under the variant's directories, so a new file needs no
+# edit here. Objects are rebuilt only when their source, a header they include,
+# or the compile flags changed.
 #
 # RACERT_BUILD_DIR overrides the output directory (default: <repo>/build).
 set -euo pipefail
@@ -39,8 +39,15 @@ if (($# > 1)); then
   exit 2
 fi
 
+# The version (go_api/version.h): the one line of VERSION.
+racert_version="$(head -n 1 "$REPO_ROOT/VERSION")"
+if [[ ! "$racert_version" =~ ^[0-9A-Za-z.+-]+$ ]]; then
+  echo "build_syso.sh: FAILED: VERSION must be one line like 1.2.3, not '$racert_version'" >&2
+  exit 1
+fi
+
 # Flags shared by every variant. Each one keeps the object linkable by Go's
-# internal linker or free of a runtime the object cannot have (ABI doc 9.5):
+# internal linker or free of a runtime the object cannot have (docs/go-race-abi-notes.md §14.2):
 # no exceptions/RTTI/unwind tables/thread-safe static guards/stack protector,
 # PIC with GOT calls, and no STB_GNU_UNIQUE symbols (Go rejects that binding).
 common_flags=(
@@ -56,7 +63,7 @@ case "$variant" in
   release | floor) variant_flags=(-O3 -g0 -DNDEBUG) ;;
   debug) variant_flags=(-O1 -g -DRACERT_DEBUG=1) ;;
 esac
-readonly compile_flags=("${common_flags[@]}" "${variant_flags[@]}")
+readonly compile_flags=("${common_flags[@]}" "${variant_flags[@]}" "-DRACERT_VERSION_STRING=\"$racert_version\"")
 
 case "$variant" in
   release) output="$BUILD_DIR/race_linux.syso" ;;
@@ -74,13 +81,7 @@ else
   source_dirs=(base shadow tsan_core go_api)
   prune=(-path go_api/floor -prune -o)
 fi
-existing_dirs=()
-for dir in "${source_dirs[@]}"; do
-  [[ -d "$dir" ]] && existing_dirs+=("$dir")
-done
-if ((${#existing_dirs[@]} > 0)); then
-  mapfile -t sources < <(find "${existing_dirs[@]}" "${prune[@]}" -name '*.cpp' -type f -print | LC_ALL=C sort)
-fi
+mapfile -t sources < <(find "${source_dirs[@]}" "${prune[@]}" -name '*.cpp' -type f -print | LC_ALL=C sort)
 if ((${#sources[@]} == 0)); then
   echo "build_syso.sh: FAILED: no .cpp sources found under ${source_dirs[*]} (variant $variant)" >&2
   exit 1
@@ -94,8 +95,8 @@ fi
 # --- Compile (incremental, in parallel) -------------------------------------
 obj_dir="$BUILD_DIR/obj/$variant"
 mkdir -p "$obj_dir"
-# Several people (and their tests) may build the same variant at once; they
-# would overwrite each other's objects halfway. Take turns.
+# Two builds of the same variant at once (the e2e tests build objects too) would
+# overwrite each other's objects halfway: take turns.
 exec {lock_fd}>"$obj_dir/.lock"
 flock "$lock_fd"
 # Objects built with other flags (or another compiler) are stale as a whole.

@@ -146,6 +146,134 @@ sptr ParseDecimal(const char*& p) {
   return value;
 }
 
+// Flags: any of "-0+ #", in any order.
+void ParseFlags(const char*& p, ConversionSpec& spec) {
+  for (;; p++) {
+    if (*p == '-') spec.left_align = true;
+    else if (*p == '0') spec.zero_pad = true;
+    else if (*p == '+') spec.plus_sign = true;
+    else if (*p == ' ') spec.space_sign = true;
+    else if (*p == '#') spec.alternate = true;
+    else return;
+  }
+}
+
+// Width: digits or '*'; then precision: '.' followed by digits or '*'.
+void ParseWidthAndPrecision(const char*& p, va_list& args, ConversionSpec& spec) {
+  if (*p == '*') {
+    p++;
+    int width = va_arg(args, int);
+    // A negative width argument means '-' and its absolute value.
+    if (width < 0) {
+      spec.left_align = true;
+      spec.width = -static_cast<sptr>(width);
+    } else {
+      spec.width = width;
+    }
+  } else {
+    spec.width = ParseDecimal(p);
+  }
+  if (*p != '.') return;
+  p++;
+  if (*p == '*') {
+    p++;
+    int precision = va_arg(args, int);
+    spec.precision = precision < 0 ? -1 : precision;  // negative: as if omitted
+  } else {
+    spec.precision = ParseDecimal(p);
+  }
+}
+
+// Length modifier: hh h l ll z j t, or none.
+Length ParseLength(const char*& p) {
+  switch (*p) {
+    case 'h':
+      p++;
+      if (*p != 'h') return Length::kShort;
+      p++;
+      return Length::kChar;
+    case 'l':
+      p++;
+      if (*p != 'l') return Length::kLong;
+      p++;
+      return Length::kLongLong;
+    case 'z':
+      p++;
+      return Length::kSize;
+    case 'j':
+      p++;
+      return Length::kMax;
+    case 't':
+      p++;
+      return Length::kPtrdiff;
+    default:
+      return Length::kDefault;
+  }
+}
+
+void EmitSigned(Sink& sink, const ConversionSpec& spec, s64 value) {
+  bool negative = value < 0;
+  u64 magnitude = negative ? 0 - static_cast<u64>(value) : static_cast<u64>(value);
+  char sign = negative ? '-' : spec.plus_sign ? '+' : spec.space_sign ? ' ' : 0;
+  EmitInteger(sink, spec, magnitude, sign, 10, false, "");
+}
+
+void EmitHex(Sink& sink, const ConversionSpec& spec, u64 value, bool upper) {
+  const char* prefix = spec.alternate && value != 0 ? (upper ? "0X" : "0x") : "";
+  EmitInteger(sink, spec, value, 0, 16, upper, prefix);
+}
+
+void EmitPointer(Sink& sink, const ConversionSpec& spec, uptr value) {
+  if (value == 0) {
+    EmitPadded(sink, spec, "(nil)", 5);
+  } else {
+    EmitInteger(sink, spec, value, 0, 16, false, "0x");
+  }
+}
+
+// One conversion, its argument taken from `args`. `text` is the whole
+// directive (from '%' to the conversion character), copied literally when the
+// conversion is not supported.
+void EmitConversion(Sink& sink, char conversion, const ConversionSpec& spec, Length length, va_list& args,
+                    const char* text, uptr text_length) {
+  switch (conversion) {
+    case 'd':
+    case 'i':
+      EmitSigned(sink, spec, NextSigned(args, length));
+      break;
+    case 'u':
+      EmitInteger(sink, spec, NextUnsigned(args, length), 0, 10, false, "");
+      break;
+    case 'o':
+      EmitInteger(sink, spec, NextUnsigned(args, length), 0, 8, false, "");
+      break;
+    case 'x':
+    case 'X':
+      EmitHex(sink, spec, NextUnsigned(args, length), conversion == 'X');
+      break;
+    case 'p':
+      EmitPointer(sink, spec, reinterpret_cast<uptr>(va_arg(args, void*)));
+      break;
+    case 'c': {
+      char c = static_cast<char>(va_arg(args, int));
+      EmitPadded(sink, spec, &c, 1);
+      break;
+    }
+    case 's': {
+      const char* s = va_arg(args, const char*);
+      if (s == nullptr) s = "<null>";
+      EmitPadded(sink, spec, s, BoundedLength(s, spec.precision));
+      break;
+    }
+    case '%':
+      sink.Put('%');
+      break;
+    default:
+      sink.Put(text, text_length);
+      break;
+  }
+}
+
 }  // namespace
 
 uptr FormatV(char* buf, uptr size, const char* format, va_list original_args) {
@@ -161,62 +289,9 @@ uptr FormatV(char* buf, uptr size, const char* format, va_list original_args) {
     }
     const char* conversion_start = p++;
     ConversionSpec spec;
-    for (;; p++) {
-      if (*p == '-') spec.left_align = true;
-      else if (*p == '0') spec.zero_pad = true;
-      else if (*p == '+') spec.plus_sign = true;
-      else if (*p == ' ') spec.space_sign = true;
-      else if (*p == '#') spec.alternate = true;
-      else break;
-    }
-    if (*p == '*') {
-      p++;
-      int width = va_arg(args, int);
-      // A negative width argument means '-' and its absolute value.
-      if (width < 0) {
-        spec.left_align = true;
-        spec.width = -static_cast<sptr>(width);
-      } else {
-        spec.width = width;
-      }
-    } else {
-      spec.width = ParseDecimal(p);
-    }
-    if (*p == '.') {
-      p++;
-      if (*p == '*') {
-        p++;
-        int precision = va_arg(args, int);
-        spec.precision = precision < 0 ? -1 : precision;  // negative: as if omitted
-      } else {
-        spec.precision = ParseDecimal(p);
-      }
-    }
-    Length length = Length::kDefault;
-    if (*p == 'h') {
-      p++;
-      length = Length::kShort;
-      if (*p == 'h') {
-        p++;
-        length = Length::kChar;
-      }
-    } else if (*p == 'l') {
-      p++;
-      length = Length::kLong;
-      if (*p == 'l') {
-        p++;
-        length = Length::kLongLong;
-      }
-    } else if (*p == 'z') {
-      p++;
-      length = Length::kSize;
-    } else if (*p == 'j') {
-      p++;
-      length = Length::kMax;
-    } else if (*p == 't') {
-      p++;
-      length = Length::kPtrdiff;
-    }
+    ParseFlags(p, spec);
+    ParseWidthAndPrecision(p, args, spec);
+    Length length = ParseLength(p);
     char conversion = *p;
     if (conversion == '\0') {
       // A lone trailing '%...' is kept as text.
@@ -224,57 +299,7 @@ uptr FormatV(char* buf, uptr size, const char* format, va_list original_args) {
       break;
     }
     p++;
-    switch (conversion) {
-      case 'd':
-      case 'i': {
-        s64 value = NextSigned(args, length);
-        bool negative = value < 0;
-        u64 magnitude = negative ? 0 - static_cast<u64>(value) : static_cast<u64>(value);
-        char sign = negative ? '-' : spec.plus_sign ? '+' : spec.space_sign ? ' ' : 0;
-        EmitInteger(sink, spec, magnitude, sign, 10, false, "");
-        break;
-      }
-      case 'u':
-        EmitInteger(sink, spec, NextUnsigned(args, length), 0, 10, false, "");
-        break;
-      case 'o':
-        EmitInteger(sink, spec, NextUnsigned(args, length), 0, 8, false, "");
-        break;
-      case 'x':
-      case 'X': {
-        u64 value = NextUnsigned(args, length);
-        bool upper = conversion == 'X';
-        const char* prefix = spec.alternate && value != 0 ? (upper ? "0X" : "0x") : "";
-        EmitInteger(sink, spec, value, 0, 16, upper, prefix);
-        break;
-      }
-      case 'p': {
-        uptr value = reinterpret_cast<uptr>(va_arg(args, void*));
-        if (value == 0) {
-          EmitPadded(sink, spec, "(nil)", 5);
-        } else {
-          EmitInteger(sink, spec, value, 0, 16, false, "0x");
-        }
-        break;
-      }
-      case 'c': {
-        char c = static_cast<char>(va_arg(args, int));
-        EmitPadded(sink, spec, &c, 1);
-        break;
-      }
-      case 's': {
-        const char* s = va_arg(args, const char*);
-        if (s == nullptr) s = "<null>";
-        EmitPadded(sink, spec, s, BoundedLength(s, spec.precision));
-        break;
-      }
-      case '%':
-        sink.Put('%');
-        break;
-      default:
-        sink.Put(conversion_start, static_cast<uptr>(p - conversion_start));
-        break;
-    }
+    EmitConversion(sink, conversion, spec, length, args, conversion_start, static_cast<uptr>(p - conversion_start));
   }
   va_end(args);
   return sink.Finish();

@@ -87,10 +87,6 @@ sptr SysMadvise(void* addr, uptr length, int advice) {
   return Syscall3(SYS_madvise, Arg(addr), length, Arg(advice));
 }
 
-sptr SysMprotect(void* addr, uptr length, int prot) {
-  return Syscall3(SYS_mprotect, Arg(addr), length, Arg(prot));
-}
-
 sptr SysWrite(int fd, const void* buf, uptr count) {
   return Syscall3(SYS_write, Arg(fd), Arg(buf), count);
 }
@@ -110,8 +106,6 @@ sptr SysMkdir(const char* path, int mode) {
 }
 
 sptr SysGetpid() { return Syscall0(SYS_getpid); }
-
-sptr SysGettid() { return Syscall0(SYS_gettid); }
 
 sptr SysSchedYield() { return Syscall0(SYS_sched_yield); }
 
@@ -163,12 +157,6 @@ sptr SysDisableCoreDumps() {
   if (SysFailed(result)) return result;
   Limit new_limit = {0, old_limit.hard};
   return Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), Arg(&new_limit), 0);
-}
-
-u64 MonotonicNanos() {
-  struct timespec now = {};
-  Syscall2(SYS_clock_gettime, Arg(CLOCK_MONOTONIC), Arg(&now));
-  return static_cast<u64>(now.tv_sec) * 1000000000ull + static_cast<u64>(now.tv_nsec);
 }
 
 void SleepMilliseconds(u64 ms) {

@@ -16,7 +16,6 @@ namespace racert {
 sptr SysMmap(void* addr, uptr length, int prot, int flags, int fd, u64 offset);
 sptr SysMunmap(void* addr, uptr length);
 sptr SysMadvise(void* addr, uptr length, int advice);
-sptr SysMprotect(void* addr, uptr length, int prot);
 
 sptr SysWrite(int fd, const void* buf, uptr count);
 sptr SysRead(int fd, void* buf, uptr count);
@@ -27,7 +26,6 @@ sptr SysClose(int fd);
 sptr SysMkdir(const char* path, int mode);
 
 sptr SysGetpid();
-sptr SysGettid();
 sptr SysSchedYield();
 
 // FUTEX_WAIT_PRIVATE without timeout: sleeps while *addr == expected. Returns
@@ -58,10 +56,6 @@ sptr SysDisableCoreDumps();
 inline bool SysFailed(sptr result) { return result < 0 && result >= -4095; }
 // The errno of a failed result, 0 for a successful one.
 inline int SysErrno(sptr result) { return SysFailed(result) ? static_cast<int>(-result) : 0; }
-
-// CLOCK_MONOTONIC in nanoseconds (through the clock_gettime syscall, not the
-// vDSO: this is for occasional timing, not hot paths).
-u64 MonotonicNanos();
 
 // Sleeps at least `ms` milliseconds; a signal interrupting the sleep does not
 // shorten it (the remaining time is slept again).

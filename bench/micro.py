@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import re
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -165,18 +164,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
-    variants = args.variants.split(",")
-    bad = [v for v in variants if v not in bench.ALL_VARIANTS]
-    if bad or not variants:
-        print(f"unknown variant(s): {', '.join(bad)}; choose from "
-              f"{', '.join(bench.ALL_VARIANTS)}", file=sys.stderr)
+    variants = bench.parse_variants(args.variants)
+    go = bench.resolve_go(args.go) if variants is not None else None
+    if go is None:
         return 2
-    variants = [v for v in bench.ALL_VARIANTS if v in variants]
-    go = args.go or shutil.which("go")
-    if not go:
-        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
-        return 2
-    go = str(Path(go).resolve())
 
     try:
         info, cells = bench.measure(args, go, [WORKLOAD], variants)

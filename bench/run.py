@@ -483,11 +483,26 @@ def summarize(cells: dict[tuple[str, str], Cell], workloads: list[str], time_key
     return {"rows": rows, "summary": summary, "time_key": time_key}
 
 
+# (group label, column labels) of the table; table_rows follows the same layout.
+TABLE_GROUPS = ([("", ["workload"])]
+                + [(variant, ["time", "rss"]) for variant in ALL_VARIANTS]
+                + [("racert/official", ["time", "rss"]), ("excess", ["(r-f)/(o-f)"])])
+TABLE_SEPARATOR = "  "
+
+
 def render_table(summary: dict, cells: dict[tuple[str, str], Cell]) -> str:
-    # (group label, column labels); the rows below follow the same layout.
-    groups = [("", ["workload"])]
-    groups += [(variant, ["time", "rss"]) for variant in ALL_VARIANTS]
-    groups += [("racert/official", ["time", "rss"]), ("excess", ["(r-f)/(o-f)"])]
+    text = render_grid(table_rows(summary))
+    text.append("")
+    text += explanation_lines(summary["time_key"])
+    text.append("")
+    text.append(f"summary over {len(summary['rows'])} workload(s):")
+    text += summary_lines(summary["summary"])
+    text += problem_lines(cells)
+    return "\n".join(text)
+
+
+def table_rows(summary: dict) -> list[list[str]]:
+    """One line of cell texts per workload."""
     rows = []
     for row in summary["rows"]:
         m = row["medians"]
@@ -497,45 +512,59 @@ def render_table(summary: dict, cells: dict[tuple[str, str], Cell]) -> str:
         line += [fmt_ratio(row["time_ratio"]), fmt_ratio(row["rss_ratio"]),
                  fmt_ratio(row["excess_ratio"])]
         rows.append(line)
+    return rows
 
-    separator = "  "
-    labels = [label for _, columns in groups for label in columns]
+
+def column_widths(labels: list[str], rows: list[list[str]]) -> list[int]:
+    """The widest text of each column, then each group's columns widened until
+    the group label fits over them."""
     widths = [max(len(line[i]) for line in [labels, *rows]) for i in range(len(labels))]
-    # Widen a group's last column until the group label fits over its columns.
     column = 0
-    for group_label, columns in groups:
+    for group_label, columns in TABLE_GROUPS:
         span = list(range(column, column + len(columns)))
-        spanned = sum(widths[i] for i in span) + len(separator) * (len(span) - 1)
+        spanned = sum(widths[i] for i in span) + len(TABLE_SEPARATOR) * (len(span) - 1)
         missing = max(0, len(group_label) - spanned)
         for offset, i in enumerate(span):
             widths[i] += missing // len(span) + (1 if offset < missing % len(span) else 0)
         column += len(columns)
+    return widths
+
+
+def render_grid(rows: list[list[str]]) -> list[str]:
+    """The group line, the column labels, a rule and the rows."""
+    labels = [label for _, columns in TABLE_GROUPS for label in columns]
+    widths = column_widths(labels, rows)
 
     def render(line: list[str]) -> str:
         cells_text = [line[0].ljust(widths[0])]
         cells_text += [text.rjust(width) for text, width in zip(line[1:], widths[1:])]
-        return separator.join(cells_text).rstrip()
+        return TABLE_SEPARATOR.join(cells_text).rstrip()
 
     group_line = []
     column = 0
-    for group_label, columns in groups:
+    for group_label, columns in TABLE_GROUPS:
         span = range(column, column + len(columns))
-        spanned = sum(widths[i] for i in span) + len(separator) * (len(columns) - 1)
+        spanned = sum(widths[i] for i in span) + len(TABLE_SEPARATOR) * (len(columns) - 1)
         group_line.append(group_label.rjust(spanned))
         column += len(columns)
-    text = [separator.join(group_line).rstrip(), render(labels)]
+    text = [TABLE_SEPARATOR.join(group_line).rstrip(), render(labels)]
     text.append("-" * len(text[-1]))
     text.extend(render(line) for line in rows)
+    return text
 
-    s = summary["summary"]
-    text.append("")
-    if summary["time_key"] == "cpu_s":
+
+def explanation_lines(time_key: str) -> list[str]:
+    text = []
+    if time_key == "cpu_s":
         text.append("time: median CPU time (user + system) of the runs, not wall time.")
     text.append("racert/official: ratio of the medians. excess: (racert - floor) / (official - floor),")
     text.append("racert's own cost as a fraction of the official runtime's own cost (n/a when")
     text.append(f"official - floor < {MIN_OFFICIAL_EXCESS_FRACTION:.0%} of floor).")
-    text.append("")
-    text.append(f"summary over {len(summary['rows'])} workload(s):")
+    return text
+
+
+def summary_lines(s: dict) -> list[str]:
+    """The geometric means and the worst workloads, labels aligned."""
     if s["excess_workloads"]:
         note = f"  (over {s['excess_workloads']} workload(s) where it is defined"
         if s["excess_clamped_workloads"]:
@@ -544,7 +573,7 @@ def render_table(summary: dict, cells: dict[tuple[str, str], Cell]) -> str:
         note += ")"
     else:
         note = ""
-    summary_lines = [
+    lines = [
         ("geomean excess ratio", fmt_ratio(s["geomean_excess_ratio"]) + note),
         ("geomean racert/official time", fmt_ratio(s["geomean_time_ratio"])),
         ("geomean racert/official RSS", fmt_ratio(s["geomean_rss_ratio"])),
@@ -553,10 +582,13 @@ def render_table(summary: dict, cells: dict[tuple[str, str], Cell]) -> str:
                        ("worst_time_ratio", "worst racert/official time"),
                        ("worst_rss_ratio", "worst racert/official RSS")):
         value = f"{s[key][0]} ({s[key][1]:.2f})" if s[key] else "n/a"
-        summary_lines.append((label, value))
-    label_width = max(len(label) for label, _ in summary_lines)
-    text.extend(f"  {label.ljust(label_width)}  {value}" for label, value in summary_lines)
+        lines.append((label, value))
+    label_width = max(len(label) for label, _ in lines)
+    return [f"  {label.ljust(label_width)}  {value}" for label, value in lines]
 
+
+def problem_lines(cells: dict[tuple[str, str], Cell]) -> list[str]:
+    """Cells not built or flagged, under a heading; nothing when there are none."""
     problems = []
     for cell in cells.values():
         if cell.build_error:
@@ -564,11 +596,9 @@ def render_table(summary: dict, cells: dict[tuple[str, str], Cell]) -> str:
                             f"{cell.build_error.splitlines()[-1] if cell.build_error else ''}")
         for flag in cell.flags:
             problems.append(f"{cell.workload}/{cell.variant}: FLAGGED: {flag}")
-    if problems:
-        text.append("")
-        text.append("Problems:")
-        text.extend("  " + p for p in problems)
-    return "\n".join(text)
+    if not problems:
+        return []
+    return ["", "Problems:", *("  " + p for p in problems)]
 
 
 def write_json(path: Path, args: argparse.Namespace, info: dict, summary: dict,
@@ -633,18 +663,34 @@ def measure(args: argparse.Namespace, go: str, workloads: list[str],
     args.timeout (bench/micro.py calls it too).
     """
     racert_object = args.racert_object.resolve()
+    racert_problem = prepare_objects(racert_object, variants, build=not args.no_object_build)
+    info = run_metadata(go)
+    objects = snapshot_objects(racert_object, racert_problem, variants, info)
+    print_setup(info, len(workloads), len(variants), args.runs)
+    cells = build_cells(workloads, variants, go, objects, racert_problem)
+    run_and_account(cells, workloads, variants, args.runs, args.timeout, info)
+    check_outputs(cells, workloads, variants)
+    return info, cells
 
+
+def prepare_objects(racert_object: Path, variants: list[str], build: bool) -> str | None:
+    """Builds (or, without `build`, requires) the floor object; returns why the racert
+    object cannot be measured, or None."""
     if "floor" in variants:
-        if not args.no_object_build:
+        if build:
             ensure_floor_object()
         elif not FLOOR_OBJECT.is_file():
             raise BenchError(f"{FLOOR_OBJECT} does not exist (and --no-object-build)")
-    racert_problem = (ensure_racert_object(racert_object, build=not args.no_object_build)
+    racert_problem = (ensure_racert_object(racert_object, build=build)
                       if "racert" in variants else None)
     if ("floor" in variants or "racert" in variants) and not RACERT_CLI.is_file():
         raise BenchError(f"{RACERT_CLI} is missing: floor and racert are built through it")
+    return racert_problem
 
-    info = {
+
+def run_metadata(go: str) -> dict:
+    """What the results file records about the machine, the toolchain and the checkout."""
+    return {
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
         "go": go,
         "go_version": go_version(go),
@@ -656,20 +702,32 @@ def measure(args: argparse.Namespace, go: str, workloads: list[str],
         "objects": {},
         "load_average_before": os.getloadavg(),
     }
-    objects: dict[str, Path] = {}  # variant -> snapshot of its object
+
+
+def snapshot_objects(racert_object: Path, racert_problem: str | None, variants: list[str],
+                     info: dict) -> dict[str, Path]:
+    """variant -> a snapshot of its object, recorded in info["objects"]."""
+    objects: dict[str, Path] = {}
     for variant, path in (("floor", FLOOR_OBJECT), ("racert", racert_object)):
         if variant in variants and path.is_file() and not (variant == "racert" and racert_problem):
             objects[variant] = snapshot_object(path, variant)
             info["objects"][variant] = {"path": str(path), "sha256": sha256_of(objects[variant])}
+    return objects
 
-    print(f"{info['go_version']}; {len(workloads)} workload(s) x {len(variants)} variant(s) x "
-          f"{args.runs} run(s)", file=sys.stderr)
+
+def print_setup(info: dict, workload_count: int, variant_count: int, runs: int) -> None:
+    print(f"{info['go_version']}; {workload_count} workload(s) x {variant_count} variant(s) x "
+          f"{runs} run(s)", file=sys.stderr)
     for variant, entry in info["objects"].items():
         print(f"{variant} object: {entry['path']} sha256 {entry['sha256'][:12]}", file=sys.stderr)
     if info["objects"].get("floor", {}).get("sha256") == info["objects"].get("racert", {}).get("sha256"):
         if "floor" in info["objects"]:
             print("note: the racert object is byte-identical to the floor object", file=sys.stderr)
 
+
+def build_cells(workloads: list[str], variants: list[str], go: str, objects: dict[str, Path],
+                racert_problem: str | None) -> dict[tuple[str, str], Cell]:
+    """One cell per workload and variant, each built (or marked with its build error)."""
     cells: dict[tuple[str, str], Cell] = {}
     for workload in workloads:
         for variant in variants:
@@ -682,46 +740,62 @@ def measure(args: argparse.Namespace, go: str, workloads: list[str],
             build_cell(cell, go, objects)
             if cell.build_error:
                 print(f"  build failed: {cell.build_error}", file=sys.stderr)
+    return cells
 
+
+def run_and_account(cells: dict[tuple[str, str], Cell], workloads: list[str], variants: list[str],
+                    runs: int, timeout_s: float, info: dict) -> None:
+    """Runs the rounds; records in info how long they took and how busy the machine
+    was with other work meanwhile."""
     become_child_subreaper()
     busy_before, started = machine_busy_seconds(), time.perf_counter()
-    run_rounds(cells, workloads, variants, args.runs, args.timeout)
+    run_rounds(cells, workloads, variants, runs, timeout_s)
     elapsed = time.perf_counter() - started
     runs_cpu = sum(r.cpu_s for c in cells.values() for r in c.runs)
-    background = background_cpu_share(busy_before, machine_busy_seconds(), elapsed, runs_cpu)
     info["runs_elapsed_s"] = elapsed
-    info["background_cpu_share"] = background
-    check_outputs(cells, workloads, variants)
-    return info, cells
+    info["background_cpu_share"] = background_cpu_share(busy_before, machine_busy_seconds(), elapsed,
+                                                        runs_cpu)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv)
+def selected_workloads_and_variants(args: argparse.Namespace) -> tuple[list[str], list[str]] | None:
+    """The workloads and variants asked for (variants in canonical order), or None
+    after printing what is unknown."""
     available = discover_workloads()
     workloads = args.workloads.split(",") if args.workloads else available
     unknown = [w for w in workloads if w not in available]
     if unknown:
         print(f"unknown workload(s): {', '.join(unknown)}; available: {', '.join(available)}",
               file=sys.stderr)
-        return 2
-    variants = args.variants.split(",")
+        return None
+    variants = parse_variants(args.variants)
+    return None if variants is None else (workloads, variants)
+
+
+def parse_variants(text: str) -> list[str] | None:
+    """The comma-separated variants in canonical order, or None after printing the
+    unknown ones."""
+    variants = text.split(",")
     bad = [v for v in variants if v not in ALL_VARIANTS]
     if bad or not variants:
         print(f"unknown variant(s): {', '.join(bad)}; choose from {', '.join(ALL_VARIANTS)}",
               file=sys.stderr)
-        return 2
-    variants = [v for v in ALL_VARIANTS if v in variants]  # canonical order
+        return None
+    return [v for v in ALL_VARIANTS if v in variants]
 
-    go = args.go or shutil.which("go")
+
+def resolve_go(option: str | None) -> str | None:
+    """The go binary (--go, else go on PATH) as an absolute path, or None after
+    saying there is none."""
+    go = option or shutil.which("go")
     if not go:
         print("no go binary: put go on PATH or pass --go", file=sys.stderr)
-        return 2
-    go = str(Path(go).resolve())
-    try:
-        info, cells = measure(args, go, workloads, variants)
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        return 1
+        return None
+    return str(Path(go).resolve())
+
+
+def report(args: argparse.Namespace, info: dict, workloads: list[str],
+           cells: dict[tuple[str, str], Cell]) -> Path:
+    """Prints the table and the load note, writes the results file and returns its path."""
     elapsed, background = info["runs_elapsed_s"], info["background_cpu_share"]
     summary = summarize(cells, workloads, "cpu_s" if args.time == "cpu" else "wall_s")
     print(render_table(summary, cells))
@@ -729,10 +803,27 @@ def main(argv: list[str] | None = None) -> int:
           f"machine's CPU meanwhile" + (
               " -- wall times are noisy, compare with care" if background > NOISY_BACKGROUND_SHARE
               else ""))
-
     json_path = args.json or RESULTS_DIR / (
         datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
     write_json(json_path, args, info, summary, cells)
+    return json_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    selection = selected_workloads_and_variants(args)
+    if selection is None:
+        return 2
+    workloads, variants = selection
+    go = resolve_go(args.go)
+    if go is None:
+        return 2
+    try:
+        info, cells = measure(args, go, workloads, variants)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    json_path = report(args, info, workloads, cells)
     print(f"\nresults: {json_path}")
     flagged = any(c.flags or c.build_error for c in cells.values())
     return 1 if flagged else 0

@@ -1,5 +1,5 @@
 // The hardware half of Go's sync/atomic under -race: in race builds Go does
-// not perform the operation itself, the object does (ABI doc section 4.6).
+// not perform the operation itself, the object does (docs/go-race-abi-notes.md §11.1).
 //
 // Every operation is sequentially consistent, which is what Go's memory model
 // promises for sync/atomic (stores compile to xchg). Each function reads its
@@ -13,10 +13,6 @@
 namespace racert::go_abi {
 
 enum class AtomicOp { kLoad, kStore, kExchange, kFetchAdd, kFetchAnd, kFetchOr, kCompareExchange };
-
-// Whether an operation writes memory (for race checks: store, RMW and CAS
-// count as writes, a load as a read).
-constexpr bool AtomicOpWrites(AtomicOp op) { return op != AtomicOp::kLoad; }
 
 // Performs `op` on the frame. Returns true if memory was modified: always for
 // store and RMW, only on success for compare-exchange, never for load.

@@ -2,7 +2,7 @@
 // runtime/race_amd64.s). A thin adapter: decode Go's arguments, call the
 // core. The goroutine context Go stores in g.racectx is a GoroutineState*.
 //
-// Calling contexts differ per entry point (ABI doc section 3.4): only memory
+// Calling contexts differ per entry point (docs/go-race-abi-notes.md §10.1): only memory
 // accesses, sync operations and atomics run on behalf of a user goroutine;
 // malloc/free/go_start/proc_* may run on g0 and must never call back into Go.
 #include <stdlib.h>
@@ -11,10 +11,10 @@
 #include "go_api/go_callbacks.h"
 #include "go_api/gorace_flags.h"
 #include "shadow/shadow_map.h"
+#include "tsan_core/atomic_ops.h"
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
 #include "tsan_core/runtime.h"
-#include "tsan_core/runtime_options.h"
 #include "tsan_core/sync_ops.h"
 
 using namespace racert;
@@ -41,8 +41,6 @@ RACERT_EXPORT void __tsan_init(void** thr, void** proc, Callback callback) {
 
 RACERT_EXPORT void __tsan_fini() {
   int status = FinalizeRuntime();
-  // After "Found N data race(s)", as the official runtime prints it.
-  if (g_options.print_suppressions) PrintMatchedSuppressions();
   // libc exit runs C atexit handlers, which is why Go gave up its P first.
   exit(status);
 }
@@ -100,10 +98,8 @@ RACERT_EXPORT void __tsan_release_acquire(void* thr, void* addr) {
   ReleaseAcquire(G(thr), reinterpret_cast<uptr>(addr));
 }
 
-RACERT_EXPORT void __tsan_go_ignore_sync_begin(void* thr) { G(thr)->ignore_sync_depth++; }
-RACERT_EXPORT void __tsan_go_ignore_sync_end(void* thr) {
-  if (G(thr)->ignore_sync_depth > 0) G(thr)->ignore_sync_depth--;
-}
+RACERT_EXPORT void __tsan_go_ignore_sync_begin(void* thr) { IgnoreSyncBegin(G(thr)); }
+RACERT_EXPORT void __tsan_go_ignore_sync_end(void* thr) { IgnoreSyncEnd(G(thr)); }
 
 RACERT_EXPORT void __tsan_report_count(u64* count) { *count = ReportCount(); }
 
@@ -126,32 +122,13 @@ bool RunHardwareOp(void* frame) {
 }
 
 // cpc is the return address into the sync/atomic function's caller, pc the
-// one inside it: pushed and accessed like the official runtime does, so
-// reports show the same frames.
+// one inside it (tsan_core/atomic_ops.h).
 template <typename T, AtomicOp op>
 RACERT_ALWAYS_INLINE void GoAtomic(void* thr, uptr cpc, uptr pc, u8* args) {
   AtomicFrame frame{args};
-  GoroutineState* g = G(thr);
-  if (g->ignore_sync_depth > 0) {
-    // Untracked memory (Go wraps such atomics in ignore-sync) or RaceDisable:
-    // the bare operation, and no shadow or sync state for this address.
-    PerformAtomic<T, op>(frame);
-    return;
-  }
-  uptr addr = reinterpret_cast<uptr>(frame.Address<T>());
-  constexpr bool kWrites = AtomicOpWrites(op);
-  FuncEnter(g, cpc);
-  // The access belongs to the epoch before the operation's release half;
-  // it is checked after the acquire half (see AtomicAccess). Only operations
-  // that release advance the epoch, so only they record history up front.
-  if (kWrites) RecordAccessHistory(g, addr, sizeof(T), kWrites, /*is_atomic=*/true, pc);
-  u64 key_before = g->atomic_key;
-  AtomicSynchronize(g, addr, SemanticsOf(op), RunHardwareOp<T, op>, &frame);
-  // A load releases nothing: its access belongs to g's epoch as it is now
-  // (which differs from key_before only if g had to re-attach to a slot).
-  u64 key_at_access = kWrites ? key_before : g->atomic_key;
-  AtomicAccess(g, addr, sizeof(T), kWrites, pc, key_at_access, /*history_recorded=*/kWrites);
-  FuncExit(g);
+  AtomicCall call{reinterpret_cast<uptr>(frame.Address<T>()), sizeof(T), SemanticsOf(op), RunHardwareOp<T, op>,
+                  &frame};
+  AtomicOperation(G(thr), call, cpc, pc);
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ struct AtomicFrame {
   }
 };
 
-// Offsets in AtomicFrame for each operation and width (ABI doc section 4.6).
+// Offsets in AtomicFrame for each operation and width (docs/go-race-abi-notes.md §11.2).
 template <typename T>
 struct AtomicLayout;
 template <>

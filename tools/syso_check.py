@@ -8,12 +8,11 @@ on its own line naming the offending symbol, section or relocation), 2 on bad
 usage or an unreadable file.
 
 The rules mirror what Go's internal linker (cmd/link/internal/loadelf) and the
-cgo dynimport step accept, as recorded in docs section 9 of go-race-abi.md:
+cgo dynimport step accept, as recorded in docs/go-race-abi-notes.md §14:
 a problem this tool misses surfaces later as an obscure link error in every
 user's `go build -race`, so the checks err on the side of strictness.
 
-The ELF file is parsed here with `struct` rather than through readelf/nm so the
-result never depends on a binutils version's output format.
+The ELF file is read by tools/racert_cli/elf.py, the reader the racert tool uses.
 """
 
 from __future__ import annotations
@@ -23,7 +22,13 @@ import os
 import re
 import struct
 import sys
-from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from racert_cli.elf import (  # noqa: E402  (needs the path above)
+    BINDING_NAMES, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_REL, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS,
+    SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_REL, SHT_RELA,
+    STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_COMMON, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
+    STT_SECTION, STT_TLS, ElfFormatError, ElfObject, Relocation, Section, Symbol)
 
 # The entry points Go 1.19 to 1.27 may reference (39 names: the union over
 # those versions, read from the runtime sources of each release; 1.19 to 1.22
@@ -65,20 +70,6 @@ FORBIDDEN_UNDEFINED = [
     (re.compile(r"_Unwind_"), "C++ exceptions or unwinding runtime"),
 ]
 
-# ELF constants (System V gABI and the x86-64 psABI).
-ELFCLASS64, ELFDATA2LSB, ET_REL, EM_X86_64 = 2, 1, 1, 62
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL = 1, 2, 3, 4, 8, 9
-SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY, SHT_GROUP, SHT_SYMTAB_SHNDX = 14, 15, 16, 17, 18
-SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
-SHN_UNDEF, SHN_LORESERVE, SHN_XINDEX = 0, 0xFF00, 0xFFFF
-STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
-STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS, STT_GNU_IFUNC = (
-    0, 1, 2, 3, 4, 5, 6, 10)
-
-SYMBOL_TYPE_NAMES = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE",
-                     5: "COMMON", 6: "TLS", 10: "GNU_IFUNC"}
-BINDING_NAMES = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "GNU_UNIQUE"}
-
 # Relocation types loadelf understands on amd64; anything else fails the link
 # with "unknown relocation type N; compiled without -fpic?".
 ALLOWED_RELOCATIONS = {
@@ -107,142 +98,6 @@ DEFAULT_ALLOWLIST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  "undefined_symbol_allowlist.txt")
 
 
-class MalformedElf(Exception):
-    pass
-
-
-@dataclass
-class Section:
-    index: int
-    name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    entsize: int
-
-    @property
-    def loaded_by_go(self) -> bool:
-        """Whether Go's internal linker maps this section into the program."""
-        return self.type in (SHT_PROGBITS, SHT_NOBITS) and bool(self.flags & SHF_ALLOC)
-
-
-@dataclass
-class Symbol:
-    index: int
-    name: str
-    binding: int
-    type: int
-    visibility: int
-    section_index: int  # already resolved through SHT_SYMTAB_SHNDX
-    special_index: bool  # SHN_ABS, SHN_COMMON and the like: not a real section
-
-    @property
-    def defined(self) -> bool:
-        return self.section_index != SHN_UNDEF
-
-    def describe(self) -> str:
-        return (f"{self.name or '<unnamed>'} ({BINDING_NAMES.get(self.binding, self.binding)} "
-                f"{SYMBOL_TYPE_NAMES.get(self.type, self.type)})")
-
-
-@dataclass
-class Relocation:
-    offset: int
-    type: int
-    symbol_index: int
-
-
-class ElfObject:
-    """The parts of an ELF64 little-endian relocatable object the checks need."""
-
-    def __init__(self, data: bytes):
-        self.data = data
-        if len(data) < 64 or data[:4] != b"\x7fELF":
-            raise MalformedElf("not an ELF file")
-        self.elf_class, self.byte_order = data[4], data[5]
-        if self.elf_class != ELFCLASS64 or self.byte_order != ELFDATA2LSB:
-            # Nothing below can be parsed with the 64-bit little-endian layout.
-            self.sections, self.symbols = [], []
-            self.file_type = self.machine = None
-            return
-        (self.file_type, self.machine, _version, _entry, _phoff, shoff, _flags, _ehsize,
-         _phentsize, _phnum, shentsize, shnum, shstrndx) = struct.unpack_from(
-             "<HHIQQQIHHHHHH", data, 16)
-        if shoff == 0:
-            raise MalformedElf("no section header table")
-        if shentsize != 64:
-            raise MalformedElf(f"unexpected section header size {shentsize}")
-        # Large section counts and string-table indices spill into section 0.
-        first = self._read_section_header(shoff, 0)
-        if shnum == 0:
-            shnum = first[5]  # sh_size of section 0
-        if shstrndx == SHN_XINDEX:
-            shstrndx = first[7]  # sh_link of section 0
-        headers = [self._read_section_header(shoff, i) for i in range(shnum)]
-        if not 0 <= shstrndx < shnum:
-            raise MalformedElf("section name string table index out of range")
-        names_offset = headers[shstrndx][4]
-        self.sections = [
-            Section(i, self._string(names_offset, h[0]), h[1], h[2], h[4], h[5], h[6], h[7], h[9])
-            for i, h in enumerate(headers)
-        ]
-        self.symbols = self._read_symbols()
-
-    def _read_section_header(self, table_offset: int, index: int) -> tuple:
-        position = table_offset + 64 * index
-        if position + 64 > len(self.data):
-            raise MalformedElf(f"section header {index} lies past the end of the file")
-        return struct.unpack_from("<IIQQQQIIQQ", self.data, position)
-
-    def _string(self, table_offset: int, offset: int) -> str:
-        start = table_offset + offset
-        end = self.data.find(b"\0", start)
-        if start >= len(self.data) or end < 0:
-            raise MalformedElf("string table reference out of range")
-        return self.data[start:end].decode("utf-8", "replace")
-
-    def _contents(self, section: Section) -> bytes:
-        if section.type == SHT_NOBITS:
-            return b""
-        if section.offset + section.size > len(self.data):
-            raise MalformedElf(f"section {section.name} lies past the end of the file")
-        return self.data[section.offset:section.offset + section.size]
-
-    def _read_symbols(self) -> list[Symbol]:
-        tables = [s for s in self.sections if s.type == SHT_SYMTAB]
-        if not tables:
-            return []
-        if len(tables) > 1:
-            raise MalformedElf("more than one symbol table")
-        table = tables[0]
-        strings_offset = self.sections[table.link].offset
-        extended = next((s for s in self.sections
-                         if s.type == SHT_SYMTAB_SHNDX and s.link == table.index), None)
-        extended_indices = self._contents(extended) if extended else b""
-        raw = self._contents(table)
-        symbols = []
-        for i in range(len(raw) // 24):
-            name, info, other, shndx, _value, _size = struct.unpack_from("<IBBHQQ", raw, 24 * i)
-            special = SHN_LORESERVE <= shndx < SHN_XINDEX
-            if shndx == SHN_XINDEX:
-                shndx = struct.unpack_from("<I", extended_indices, 4 * i)[0]
-            symbols.append(Symbol(i, self._string(strings_offset, name), info >> 4,
-                                  info & 0xF, other & 0x3, shndx, special))
-        return symbols
-
-    def relocations(self, section: Section) -> list[Relocation]:
-        raw = self._contents(section)
-        entry_size = 24 if section.type == SHT_RELA else 16
-        result = []
-        for i in range(len(raw) // entry_size):
-            offset, info = struct.unpack_from("<QQ", raw, entry_size * i)
-            result.append(Relocation(offset, info & 0xFFFFFFFF, info >> 32))
-        return result
-
-
 def read_allowlist(path: str) -> set[str]:
     """One symbol name per line; `#` starts a comment."""
     names = set()
@@ -256,9 +111,21 @@ def read_allowlist(path: str) -> set[str]:
 
 def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
     """Returns one message per problem found; an empty list means linkable."""
-    problems: list[str] = []
+    problems = check_format(elf)
+    if not elf.is_64_bit_little_endian:
+        return problems
+    problems += check_sections(elf)
+    symbol_problems, undefined = check_symbols(elf)
+    problems += symbol_problems
+    problems += check_required_functions(elf)
+    problems += check_undefined(undefined, allowlist)
+    problems += check_relocations(elf)
+    return problems
 
-    # --- Format -----------------------------------------------------------
+
+def check_format(elf: ElfObject) -> list[str]:
+    """ELF64, little-endian, a relocatable object for x86-64."""
+    problems: list[str] = []
     if elf.elf_class != ELFCLASS64:
         problems.append(f"not ELF64 (EI_CLASS={elf.elf_class})")
     if elf.byte_order != ELFDATA2LSB:
@@ -270,8 +137,12 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
                         "Go links a relocatable object, not an executable or shared library")
     if elf.machine != EM_X86_64:
         problems.append(f"e_machine is {elf.machine}, expected EM_X86_64 (62)")
+    return problems
 
-    # --- Sections ---------------------------------------------------------
+
+def check_sections(elf: ElfObject) -> list[str]:
+    """No constructors, no TLS, no writable-and-executable section."""
+    problems: list[str] = []
     for section in elf.sections[1:]:
         where = f"section [{section.index}] {section.name}"
         if section.type in CONSTRUCTOR_SECTION_TYPES or CONSTRUCTOR_SECTION_NAMES.match(section.name):
@@ -284,8 +155,13 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
                 and section.flags & SHF_EXECINSTR):
             problems.append(f"{where}: allocated section is both writable and executable; "
                             "Go's linker fails with 'unexpected flags for ELF section'")
+    return problems
 
-    # --- Symbols ----------------------------------------------------------
+
+def check_symbols(elf: ElfObject) -> tuple[list[str], set[str]]:
+    """Each symbol's type, binding and home section; returns the problems and
+    the names of the undefined symbols."""
+    problems: list[str] = []
     undefined: set[str] = set()
     for symbol in elf.symbols[1:]:
         if symbol.type == STT_TLS:
@@ -300,35 +176,45 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"symbol {symbol.describe()}: binding "
                             f"{BINDING_NAMES.get(symbol.binding, symbol.binding)} is rejected by "
                             "Go's linker ('invalid symbol binding'; build with -fno-gnu-unique)")
-        if not symbol.defined:
+        if not symbol.is_defined:
             if symbol.name:
                 undefined.add(symbol.name)
             continue
-        if symbol.special_index:
-            continue  # absolute or common: not tied to a section
-        if symbol.section_index >= len(elf.sections):
-            problems.append(f"symbol {symbol.describe()}: section index "
-                            f"{symbol.section_index} out of range")
-            continue
-        home = elf.sections[symbol.section_index]
-        if home.type == SHT_GROUP:
-            problems.append(f"symbol {symbol.describe()} is defined in the SHT_GROUP section "
-                            f"[{home.index}] {home.name}; Go's linker fails with "
-                            "'ignoring symbol in section' (C5/D5 constructor/destructor groups)")
-        elif not home.loaded_by_go:
-            problems.append(f"symbol {symbol.describe()} is defined in section [{home.index}] "
-                            f"{home.name}, which Go's linker does not load "
-                            "('ignoring symbol in section')")
-        if symbol.binding != STB_LOCAL and symbol.name and not symbol.name.startswith(EXPORTED_PREFIXES):
-            problems.append(f"symbol {symbol.describe()} is a defined global outside "
-                            f"{'/'.join(p + '*' for p in EXPORTED_PREFIXES)}; it could clash with "
-                            "user code (localise it, as build_syso.sh does)")
+        problems += check_defined_symbol(elf, symbol)
+    return problems, undefined
 
+
+def check_defined_symbol(elf: ElfObject, symbol: Symbol) -> list[str]:
+    """A defined symbol lives in a section Go loads and, if global, is an entry point."""
+    if symbol.special_index:
+        return []  # absolute or common: not tied to a section
+    if symbol.section_index >= len(elf.sections):
+        return [f"symbol {symbol.describe()}: section index {symbol.section_index} out of range"]
+    problems: list[str] = []
+    home = elf.sections[symbol.section_index]
+    if home.type == SHT_GROUP:
+        problems.append(f"symbol {symbol.describe()} is defined in the SHT_GROUP section "
+                        f"[{home.index}] {home.name}; Go's linker fails with "
+                        "'ignoring symbol in section' (C5/D5 constructor/destructor groups)")
+    elif not home.loaded_by_go:
+        problems.append(f"symbol {symbol.describe()} is defined in section [{home.index}] "
+                        f"{home.name}, which Go's linker does not load "
+                        "('ignoring symbol in section')")
+    if symbol.binding != STB_LOCAL and symbol.name and not symbol.name.startswith(EXPORTED_PREFIXES):
+        problems.append(f"symbol {symbol.describe()} is a defined global outside "
+                        f"{'/'.join(p + '*' for p in EXPORTED_PREFIXES)}; it could clash with "
+                        "user code (localise it, as build_syso.sh does)")
+    return problems
+
+
+def check_required_functions(elf: ElfObject) -> list[str]:
+    """Every entry point Go may call is a defined global function."""
+    problems: list[str] = []
     by_name: dict[str, list[Symbol]] = {}
     for symbol in elf.symbols[1:]:
         by_name.setdefault(symbol.name, []).append(symbol)
     for name in REQUIRED_FUNCTIONS:
-        definitions = [s for s in by_name.get(name, []) if s.defined]
+        definitions = [s for s in by_name.get(name, []) if s.is_defined]
         if not definitions:
             problems.append(f"missing required symbol {name}: not defined in the object")
             continue
@@ -337,7 +223,12 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"required symbol {symbol.describe()}: must be GLOBAL")
         if symbol.type != STT_FUNC:
             problems.append(f"required symbol {symbol.describe()}: must be FUNC")
+    return problems
 
+
+def check_undefined(undefined: set[str], allowlist: set[str]) -> list[str]:
+    """Undefined symbols: never a forbidden one, otherwise only allowlisted ones."""
+    problems: list[str] = []
     for name in sorted(undefined):
         reason = next((why for pattern, why in FORBIDDEN_UNDEFINED if pattern.match(name)), None)
         if reason:
@@ -346,8 +237,13 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
             problems.append(f"undefined symbol {name} is not in the allowlist "
                             "(tools/undefined_symbol_allowlist.txt); add it there with the reason "
                             "if the object really needs it")
+    return problems
 
-    # --- Relocations ------------------------------------------------------
+
+def check_relocations(elf: ElfObject) -> list[str]:
+    """Relocations of the sections Go loads: types Go's linker applies, against
+    symbols in sections it loads."""
+    problems: list[str] = []
     for section in elf.sections:
         if section.type not in (SHT_RELA, SHT_REL):
             continue
@@ -358,25 +254,33 @@ def check(elf: ElfObject, allowlist: set[str]) -> list[str]:
         if not target.loaded_by_go:
             continue  # e.g. .rela.debug_info: Go never applies these
         for relocation in elf.relocations(section):
-            if relocation.type == 0:
-                continue  # R_X86_64_NONE is skipped by the linker
-            symbol = (elf.symbols[relocation.symbol_index]
-                      if relocation.symbol_index < len(elf.symbols) else None)
-            symbol_text = symbol.name or (elf.sections[symbol.section_index].name
-                                          if symbol and symbol.type == STT_SECTION
-                                          and symbol.section_index < len(elf.sections) else "?")
-            where = f"relocation in {target.name}+{relocation.offset:#x} against {symbol_text}"
-            if relocation.type not in ALLOWED_RELOCATIONS:
-                type_name = RELOCATION_NAMES.get(relocation.type, f"type {relocation.type}")
-                problems.append(f"{where}: {type_name} is not accepted by Go's linker "
-                                "('unknown relocation type'; compile with -fPIC, no TLS)")
-            if symbol is None:
-                problems.append(f"{where}: symbol index {relocation.symbol_index} out of range")
-            elif (symbol.type == STT_SECTION and not symbol.special_index
-                  and symbol.section_index < len(elf.sections)
-                  and not elf.sections[symbol.section_index].loaded_by_go):
-                problems.append(f"{where}: refers to a section Go's linker does not load "
-                                "('reloc of invalid sym')")
+            if relocation.type != 0:  # R_X86_64_NONE is skipped by the linker
+                problems += check_relocation(elf, target, relocation)
+    return problems
+
+
+def check_relocation(elf: ElfObject, target: Section, relocation: Relocation) -> list[str]:
+    problems: list[str] = []
+    symbol = (elf.symbols[relocation.symbol_index]
+              if relocation.symbol_index < len(elf.symbols) else None)
+    if symbol is None:
+        symbol_text = "?"
+    else:
+        symbol_text = symbol.name or (elf.sections[symbol.section_index].name
+                                      if symbol.type == STT_SECTION
+                                      and symbol.section_index < len(elf.sections) else "?")
+    where = f"relocation in {target.name}+{relocation.offset:#x} against {symbol_text}"
+    if relocation.type not in ALLOWED_RELOCATIONS:
+        type_name = RELOCATION_NAMES.get(relocation.type, f"type {relocation.type}")
+        problems.append(f"{where}: {type_name} is not accepted by Go's linker "
+                        "('unknown relocation type'; compile with -fPIC, no TLS)")
+    if symbol is None:
+        problems.append(f"{where}: symbol index {relocation.symbol_index} out of range")
+    elif (symbol.type == STT_SECTION and not symbol.special_index
+          and symbol.section_index < len(elf.sections)
+          and not elf.sections[symbol.section_index].loaded_by_go):
+        problems.append(f"{where}: refers to a section Go's linker does not load "
+                        "('reloc of invalid sym')")
     return problems
 
 
@@ -403,7 +307,7 @@ def main(argv: list[str]) -> int:
     try:
         elf = ElfObject(data)
         problems = check(elf, allowlist)
-    except (MalformedElf, struct.error, IndexError) as error:
+    except (ElfFormatError, struct.error, IndexError) as error:
         problems = [f"malformed ELF: {error}"]
 
     if problems:
@@ -413,7 +317,7 @@ def main(argv: list[str]) -> int:
         return 1
 
     if not args.quiet:
-        undefined = sorted({s.name for s in elf.symbols[1:] if not s.defined and s.name})
+        undefined = sorted({s.name for s in elf.symbols[1:] if not s.is_defined and s.name})
         print(f"syso_check: OK: {label}: {len(data)} bytes, {len(elf.sections)} sections, "
               f"{len(REQUIRED_FUNCTIONS)} entry points")
         print(f"syso_check: undefined symbols ({len(undefined)}): {' '.join(undefined) or '(none)'}")

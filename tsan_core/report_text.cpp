@@ -1,4 +1,4 @@
-// Go's race report format, byte for byte (see the ABI doc, section 7.1).
+// Go's race report format, byte for byte (docs/go-race-abi-notes.md §13.1).
 #include "tsan_core/report_model.h"
 
 namespace racert {

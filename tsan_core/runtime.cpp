@@ -9,6 +9,7 @@
 #include "tsan_core/report_output.h"
 #include "tsan_core/runtime_options.h"
 #include "tsan_core/slot_pool.h"
+#include "tsan_core/sync_ops.h"
 #include "tsan_core/sync_table.h"
 
 namespace racert {
@@ -27,7 +28,7 @@ GoroutineState* StartGoroutine(GoroutineState* parent, uptr pc) {
     for (uptr i = 0; i < parent->call_stack.size(); i++) creation.push_back(parent->call_stack[i]);
     creation.push_back(pc);
     child->creation_stack = StackStorePut(creation.data(), creation.size());
-    if (parent->ignore_sync_depth == 0) {
+    if (!IgnoringSync(parent)) {
       LockOwnSlot(parent);
       child->clock.CopyFrom(parent->clock);
       child->clock_generation = parent->clock_generation;
@@ -59,11 +60,14 @@ int FinalizeRuntime() {
     SleepMilliseconds(static_cast<u64>(g_options.atexit_sleep_ms));
   }
   u64 races = ReportCount();
-  if (races == 0) return 0;
-  char line[64];
-  uptr n = Format(line, sizeof(line), "Found %llu data race(s)\n", static_cast<unsigned long long>(races));
-  WriteReportText(line, n);
-  return static_cast<int>(g_options.exitcode);
+  if (races > 0) {
+    char line[64];
+    uptr n = Format(line, sizeof(line), "Found %llu data race(s)\n", static_cast<unsigned long long>(races));
+    WriteReportText(line, n);
+  }
+  // After "Found N data race(s)", as the official runtime prints it.
+  if (g_options.print_suppressions) PrintMatchedSuppressions();
+  return races > 0 ? static_cast<int>(g_options.exitcode) : 0;
 }
 
 }  // namespace racert

@@ -33,8 +33,9 @@ void OnMalloc(uptr p, uptr size);
 // Freed memory: forget accesses and drop sync objects.
 void OnFree(uptr p, uptr size);
 
-// End of run: waits as configured, prints the summary and returns the exit
-// status the process should end with.
+// End of run: waits as configured, prints the summary (the race count, then
+// the matched suppressions if asked) and returns the exit status the process
+// should end with.
 int FinalizeRuntime();
 
 }  // namespace racert

@@ -93,7 +93,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
 }
 
 void Synchronize(GoroutineState* g, uptr addr, Edge edge) {
-  if (g->ignore_sync_depth > 0) return;
+  if (IgnoringSync(g)) return;
   LockOwnSlot(g);
   EdgeRequest request{g, edge, false};
   // Acquires never create a sync object.
@@ -134,7 +134,7 @@ void ApplyAtomic(SyncVar* var, void* arg) {
 }  // namespace
 
 bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg) {
-  if (g->ignore_sync_depth > 0) return operation(arg);
+  if (IgnoringSync(g)) return operation(arg);
   LockOwnSlot(g);
   AtomicRequest request{{g, Edge::kAcquire, false}, semantics, operation, arg, false};
   // A load never creates a sync object; everything else may release.
@@ -152,7 +152,7 @@ void ReleaseAcquire(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::k
 void AcquireRelease(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kAcquireRelease); }
 
 void AcquireEverything(GoroutineState* g) {
-  if (g->ignore_sync_depth > 0) return;
+  if (IgnoringSync(g)) return;
   LockOwnSlot(g);
   AcquireAllSlots(g);
   UnlockOwnSlot(g);

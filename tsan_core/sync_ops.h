@@ -30,6 +30,15 @@ void AcquireRelease(GoroutineState* g, uptr addr);
 enum class AtomicSemantics { kLoad, kStore, kReadModifyWrite, kCompareExchange };
 bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg);
 
+// Ignore-sync regions nest. While g is in one, every operation above (and
+// the edge from a parent to a goroutine it starts) is a no-op. An end without
+// a begin is ignored: Go's runtime does not always pair them.
+RACERT_ALWAYS_INLINE bool IgnoringSync(const GoroutineState* g) { return g->ignore_sync_depth > 0; }
+RACERT_ALWAYS_INLINE void IgnoreSyncBegin(GoroutineState* g) { g->ignore_sync_depth++; }
+RACERT_ALWAYS_INLINE void IgnoreSyncEnd(GoroutineState* g) {
+  if (g->ignore_sync_depth > 0) g->ignore_sync_depth--;
+}
+
 // Acquires the current epoch of every slot: everything that happened anywhere
 // before this point happens before g's next step (finalizers).
 void AcquireEverything(GoroutineState* g);

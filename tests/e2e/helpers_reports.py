@@ -7,7 +7,7 @@ Used by test_gorace_options.py, test_json_reports.py and test_report_content.py:
   helpers_go, so racert is invoked the one way the e2e tests agree on).
 * ``run_program`` runs a race binary with a scrubbed environment and a given
   GORACE, and records its pid (for ``<log_path>.<pid>``) and wall time.
-* ``parse_output`` is a strict parser of Go's race report text (ABI doc §7.1):
+* ``parse_output`` is a strict parser of Go's race report text (docs/go-race-abi-notes.md §13.1):
   anything between a report's ``==================`` lines that is not exactly
   the expected shape raises ``ReportFormatError``, so "the report is
   well-formed" is checked by parsing it.

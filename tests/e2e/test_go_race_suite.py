@@ -31,7 +31,7 @@ SUITE_TIMEOUT_S = 1800
 # of Test(No)?Race functions in its runtime/race/testdata, read from the toolchain's
 # own tree (the child `go test` runs them file by file in name order), except where
 # a case ends the child run early with the official object too
-# (docs/go-race-abi-notes.md, "TestRace case counts"): in Go 1.23 and 1.24,
+# (docs/go-race-abi-notes.md §1, the TestRace row): in Go 1.23 and 1.24,
 # TestRaceRangeFuncIterator leaves a goroutine that panics ("range function
 # continued iteration after loop body panic"), so the run lists the cases up to
 # that one only (255 of 362). Go 1.25 skips both range-func iterator cases.

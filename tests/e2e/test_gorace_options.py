@@ -10,7 +10,7 @@ Programs (go_tests/reports, built once per session and toolchain):
 
 Every run gets a scrubbed environment and ``GORACE=atexit_sleep_ms=0 <option>``
 unless the test is about atexit_sleep_ms or the defaults. The expectations
-come from README.md ("GORACE options") and the ABI doc §7.6; where racert and
+come from README.md ("GORACE options") and docs/go-race-abi-notes.md §13.2; where racert and
 the official runtime would differ, the official behaviour is stated.
 """
 
@@ -160,7 +160,7 @@ SIMPLE_FILE = str(hr.program_source("simple"))
 
 
 def official_strip(path: str, prefix: str) -> str:
-    """ABI doc §7.6: drop through the first occurrence of prefix, then a leading './'."""
+    """ABI notes §13.2: drop through the first occurrence of prefix, then a leading './'."""
     at = path.find(prefix)
     if not prefix or at < 0:
         return path
@@ -408,7 +408,9 @@ def test_verbosity_1_prints_banner(background):
     assert run.returncode == 0, hr.describe(run)
     lines = run.stderr.splitlines()
     assert len(lines) == 1, hr.describe(run)
-    assert re.fullmatch(rf"\*\*\*\*\* Running under racert \S+ \(pid {run.pid}\) \*\*\*\*\*", lines[0]), lines[0]
+    # The version is the VERSION file's, as `racert version` prints it.
+    version = (hg.REPO_ROOT / "VERSION").read_text().strip()
+    assert lines[0] == f"***** Running under racert {version} (pid {run.pid}) *****", lines[0]
 
 
 def test_verbosity_0_is_silent(background):

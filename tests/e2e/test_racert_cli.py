@@ -686,6 +686,7 @@ def test_object_not_built_names_the_build_script(goroot_copy, cache_home, tmp_pa
     shutil.copytree(REPO_ROOT / "tools/racert_cli", checkout / "tools/racert_cli",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(RACERT, checkout / "racert")
+    shutil.copy2(REPO_ROOT / "VERSION", checkout / "VERSION")
     before = snapshot_race_directories(goroot_copy)
     for arguments in (["install", "--goroot", str(goroot_copy)], ["go", "build", "-race", "."]):
         completed = subprocess.run([str(checkout / "racert"), *arguments], env=_env(cache_home, None),
@@ -734,7 +735,10 @@ def test_help_documents_every_command(cache_home):
 
 def test_version_and_usage_errors(standin_object, cache_home):
     version = _ok(run_racert(["version"], _env(cache_home, standin_object)))
-    assert version.startswith("racert ") and sha256_file(standin_object)[:12] in version
+    # The one source of the version, which the object prints too (go_api/version.h).
+    expected = (REPO_ROOT / "VERSION").read_text().strip()
+    assert version.splitlines()[0] == f"racert {expected}", version
+    assert sha256_file(standin_object)[:12] in version
     unknown = run_racert(["frobnicate"], _env(cache_home, None))
     assert unknown.returncode == 2 and "unknown command" in unknown.stderr
     assert run_racert(["status", "--bogus"], _env(cache_home, None)).returncode == 2

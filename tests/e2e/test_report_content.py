@@ -5,7 +5,7 @@ at with ``// LINE:<name>`` comments; the expected stacks below are built from
 those markers (function, file, line), so nothing depends on hard-coded line
 numbers, and every frame of every stack checked is compared in full and in
 order. Reports are parsed with the strict parser of helpers_reports: a report
-that is not exactly Go's format (ABI doc §7.1) fails the parse.
+that is not exactly Go's format (docs/go-race-abi-notes.md §13.1) fails the parse.
 """
 
 from __future__ import annotations

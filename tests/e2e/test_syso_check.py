@@ -10,6 +10,7 @@ and the real floor object built by build_syso.sh, must pass.
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKER = REPO_ROOT / "tools" / "syso_check.py"
 BUILD_SCRIPT = REPO_ROOT / "build_syso.sh"
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+from racert_cli import elf  # noqa: E402  (needs the path above)
 
 # The same code-generation flags build_syso.sh uses, so the good object is
 # built the way a real one is.
@@ -222,3 +225,20 @@ def test_rejects_non_elf_input(tmp_path):
 def test_reports_unreadable_file_as_usage_error(tmp_path, flag):
     result = run_checker(tmp_path / "absent.syso", *([flag] if flag else []))
     assert result.returncode == 2
+
+
+def test_rejects_relocation_against_a_symbol_past_the_table(tmp_path):
+    """A corrupt relocation is reported as a problem, not a crash of the checker."""
+    source = entry_points() + (
+        'extern "C" int racert_probe_value;\n'
+        'extern "C" __attribute__((visibility("default"))) int __racert_probe() '
+        "{ return racert_probe_value; }\n")
+    obj = compile_object(tmp_path, source)
+    data = bytearray(obj.read_bytes())
+    parsed = elf.ElfObject(bytes(data))
+    rela = next(s for s in parsed.sections
+                if s.type == elf.SHT_RELA and parsed.sections[s.info].name == ".text")
+    offset, info = struct.unpack_from("<QQ", data, rela.offset)
+    struct.pack_into("<QQ", data, rela.offset, offset, (99999 << 32) | (info & 0xFFFFFFFF))
+    obj.write_bytes(bytes(data))
+    assert_rejected(obj, "against ?: symbol index 99999 out of range")

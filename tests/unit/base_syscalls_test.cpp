@@ -31,7 +31,6 @@ TEST(SyscallsTest, FailedAndErrnoDecoding) {
 
 TEST(SyscallsTest, GetpidMatchesLibc) {
   EXPECT_EQ(SysGetpid(), static_cast<sptr>(getpid()));
-  EXPECT_EQ(SysGettid(), static_cast<sptr>(syscall(SYS_gettid)));
 }
 
 TEST(SyscallsTest, WriteAndReadThroughPipe) {
@@ -101,7 +100,7 @@ TEST(SyscallsTest, OpenMkdirWriteClose) {
   rmdir(dir_template);
 }
 
-TEST(SyscallsTest, MmapMprotectMadviseMunmap) {
+TEST(SyscallsTest, MmapMadviseMunmap) {
   const uptr size = 3 * 4096;
   sptr result = SysMmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_FALSE(SysFailed(result));
@@ -110,23 +109,15 @@ TEST(SyscallsTest, MmapMprotectMadviseMunmap) {
   memory[size - 1] = 2;
   EXPECT_EQ(SysMadvise(memory, size, MADV_DONTNEED), 0);
   EXPECT_EQ(memory[0], 0);
-  EXPECT_EQ(SysMprotect(memory, 4096, PROT_READ), 0);
-  EXPECT_EQ(SysMprotect(memory + 1, 4096, PROT_READ), -EINVAL);  // unaligned
   EXPECT_EQ(SysMunmap(memory, size), 0);
   EXPECT_EQ(SysMmap(nullptr, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -EINVAL);
 }
 
-TEST(SyscallsTest, MonotonicNanosAgreesWithLibcClock) {
-  timespec before;
-  clock_gettime(CLOCK_MONOTONIC, &before);
-  u64 ours = MonotonicNanos();
-  timespec after;
-  clock_gettime(CLOCK_MONOTONIC, &after);
-  u64 lo = static_cast<u64>(before.tv_sec) * 1000000000ull + static_cast<u64>(before.tv_nsec);
-  u64 hi = static_cast<u64>(after.tv_sec) * 1000000000ull + static_cast<u64>(after.tv_nsec);
-  EXPECT_LE(lo, ours);
-  EXPECT_LE(ours, hi);
-  EXPECT_LE(ours, MonotonicNanos());
+// CLOCK_MONOTONIC in nanoseconds, from libc (the test's clock, not the code under test).
+u64 MonotonicNanos() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<u64>(now.tv_sec) * 1000000000ull + static_cast<u64>(now.tv_nsec);
 }
 
 TEST(SyscallsTest, SleepLastsAtLeastTheRequestedTime) {

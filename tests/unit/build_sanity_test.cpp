@@ -282,13 +282,5 @@ TYPED_TEST(PerformAtomicTest, ConcurrentFetchAddLosesNoUpdate) {
   EXPECT_EQ(counter, static_cast<T>(kThreads * kAddsPerThread));
 }
 
-TEST(AtomicOpWrites, OnlyLoadIsARead) {
-  EXPECT_FALSE(AtomicOpWrites(AtomicOp::kLoad));
-  for (AtomicOp op : {AtomicOp::kStore, AtomicOp::kExchange, AtomicOp::kFetchAdd, AtomicOp::kFetchAnd,
-                      AtomicOp::kFetchOr, AtomicOp::kCompareExchange}) {
-    EXPECT_TRUE(AtomicOpWrites(op));
-  }
-}
-
 }  // namespace
 }  // namespace racert::go_abi

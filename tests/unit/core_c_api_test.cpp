@@ -1,6 +1,6 @@
 // The extern "C" __tsan_* entry points, called as Go's runtime calls them
-// (ABI doc section 4), with symbolization going through the Go callback
-// protocol (section 5) of the fake callback installed by __tsan_init.
+// (docs/go-race-abi-notes.md §10), with symbolization going through the Go callback
+// protocol (§12) of the fake callback installed by __tsan_init.
 #include "tests/unit/core_test_support.h"
 
 #include <cinttypes>

@@ -1,4 +1,4 @@
-// Race reports: the exact text Go's tooling expects (ABI doc section 7.1),
+// Race reports: the exact text Go's tooling expects (docs/go-race-abi-notes.md §13.1),
 // previous stacks restored from the history, deduplication and the summary.
 #include "tests/unit/core_test_support.h"
 

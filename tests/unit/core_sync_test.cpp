@@ -192,7 +192,7 @@ TEST_F(CoreSyncTest, ReleaseAcquireStoresOnlyTheReleasersOwnClock) {
   EXPECT_EQ(TakeRaces(), 1u);
 }
 
-// TestOutput "chanmm" (ABI doc sections 4.5 and 8.3), replayed as Go's channel
+// TestOutput "chanmm" (docs/go-race-abi-notes.md §10.2), replayed as Go's channel
 // code drives the detector for a buffered channel of capacity 1:
 //   c := make(chan bool, 1); var data uint64
 //   c <- true                   // main: slot release_acquire
@@ -419,12 +419,12 @@ TEST_F(CoreSyncTest, ReleaseWhileIgnoringSyncIsANoOp) {
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
   Write(a, x);
-  a->ignore_sync_depth++;
+  IgnoreSyncBegin(a);
   Release(a, lock);
   ReleaseMerge(a, lock);
   ReleaseAcquire(a, lock);
   AcquireRelease(a, lock);
-  a->ignore_sync_depth--;
+  IgnoreSyncEnd(a);
   Acquire(b, lock);
   Write(b, x);
   EXPECT_EQ(TakeRaces(), 1u);
@@ -436,10 +436,10 @@ TEST_F(CoreSyncTest, AcquireWhileIgnoringSyncIsANoOp) {
   GoroutineState* b = Go(Root());
   Write(a, x);
   Release(a, lock);
-  b->ignore_sync_depth++;
+  IgnoreSyncBegin(b);
   Acquire(b, lock);
   AcquireEverything(b);
-  b->ignore_sync_depth--;
+  IgnoreSyncEnd(b);
   Write(b, x);
   EXPECT_EQ(TakeRaces(), 1u);
 }
@@ -449,10 +449,10 @@ TEST_F(CoreSyncTest, AtomicsWhileIgnoringSyncRunButDoNotSynchronize) {
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
   Write(a, x);
-  a->ignore_sync_depth++;
+  IgnoreSyncBegin(a);
   EXPECT_FALSE(Atomic(a, atom, AtomicSemantics::kCompareExchange, false));
   EXPECT_TRUE(Atomic(a, atom, AtomicSemantics::kStore, true));
-  a->ignore_sync_depth--;
+  IgnoreSyncEnd(a);
   Atomic(b, atom, AtomicSemantics::kLoad);
   Write(b, x);
   EXPECT_EQ(TakeRaces(), 1u);
@@ -462,9 +462,9 @@ TEST_F(CoreSyncTest, GoStartFromAParentIgnoringSyncDoesNotOrder) {
   uptr x = Alloc(8);
   GoroutineState* parent = Go(Root());
   Write(parent, x);
-  parent->ignore_sync_depth++;
+  IgnoreSyncBegin(parent);
   GoroutineState* child = Go(parent);
-  parent->ignore_sync_depth--;
+  IgnoreSyncEnd(parent);
   Write(child, x);
   EXPECT_EQ(TakeRaces(), 1u);
 }
@@ -473,12 +473,13 @@ TEST_F(CoreSyncTest, IgnoreSyncNestsAndPlainAccessesAreStillChecked) {
   uptr x = Alloc(8), lock = Alloc(8);
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
-  a->ignore_sync_depth += 2;
+  IgnoreSyncBegin(a);
+  IgnoreSyncBegin(a);
   Write(a, x);
   Release(a, lock);
-  a->ignore_sync_depth--;  // still ignoring
+  IgnoreSyncEnd(a);  // still ignoring
   Release(a, lock);
-  a->ignore_sync_depth--;
+  IgnoreSyncEnd(a);
   Acquire(b, lock);
   Write(b, x);
   EXPECT_EQ(TakeRaces(), 1u) << "accesses made while ignoring sync are still checked";

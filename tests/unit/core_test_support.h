@@ -68,7 +68,7 @@ std::string FakeFrameText(uptr pc);
 uptr FakeSymbolize(uptr pc, CodeFrame* frames, uptr max_frames);
 
 // The callback handed to __tsan_init, standing in for runtime.racecallbackthunk.
-// Command 1 (symbolize code) answers like Go does (ABI doc section 5) for a
+// Command 1 (symbolize code) answers like Go does (docs/go-race-abi-notes.md §12) for a
 // made-up program:
 //   - a pc q in [kFakeInlinedBegin, kFakeInlinedEnd) is an inlined call: the
 //     frame is "inl_<hex q>" at inline.go:<q & 0xffff> +0x<q & 0xff>, and

@@ -12,4 +12,7 @@ Modules, one concern each:
   cli        argument parsing, help text, command dispatch
 """
 
-RACERT_VERSION = "0.1.0"
+from pathlib import Path
+
+# The one source of the version, shared with the race object (go_api/version.h).
+RACERT_VERSION = (Path(__file__).resolve().parents[2] / "VERSION").read_text().strip()

@@ -1,10 +1,17 @@
-"""Just enough ELF64 reading to vet a race object and list its symbols.
+"""The one ELF64 reader of racert's tools (little-endian files only).
 
-racert must reject a file that cannot be a race object before putting it into a
-GOROOT (a truncated build, a text file, an object for another architecture), and it
-recognises the official LLVM object by its symbol names. Both need only the section
-headers and the symbol table, so this reader handles little-endian ELF64 and nothing
-else. Malformed input raises ElfFormatError, never IndexError or struct.error.
+Two users:
+  - the racert tool rejects a file that cannot be a race object before putting it
+    into a GOROOT (a truncated build, a text file, an object for another
+    architecture), and recognises objects by their symbol names
+    (relocatable_x86_64_problem, read_symbols);
+  - tools/syso_check.py checks everything Go's internal linker looks at: section
+    types and flags, symbol bindings, types and homes, relocations (ElfObject).
+
+The file is parsed here with `struct` rather than through readelf/nm so the
+result never depends on a binutils version's output format. Malformed input
+raises ElfFormatError from read_symbols; ElfObject may also let struct.error or
+IndexError through, which syso_check reports as a malformed file.
 """
 
 from __future__ import annotations
@@ -12,17 +19,20 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+# ELF constants (System V gABI and the x86-64 psABI).
 ELF_MAGIC = b"\x7fELF"
-ELFCLASS64 = 2
-ELFDATA2LSB = 1
-ET_REL = 1
-EM_X86_64 = 62
+ELFCLASS64, ELFDATA2LSB, ET_REL, EM_X86_64 = 2, 1, 1, 62
+SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL = 1, 2, 3, 4, 8, 9
+SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY, SHT_GROUP, SHT_SYMTAB_SHNDX = 14, 15, 16, 17, 18
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
+SHN_UNDEF, SHN_LORESERVE, SHN_XINDEX = 0, 0xFF00, 0xFFFF
+STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
+STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS, STT_GNU_IFUNC = (
+    0, 1, 2, 3, 4, 5, 6, 10)
 
-SHT_SYMTAB = 2
-SHN_UNDEF = 0
-STT_FUNC = 2
-STB_GLOBAL = 1
-STB_WEAK = 2
+SYMBOL_TYPE_NAMES = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE",
+                     5: "COMMON", 6: "TLS", 10: "GNU_IFUNC"}
+BINDING_NAMES = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK", 10: "GNU_UNIQUE"}
 
 _ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
@@ -33,13 +43,150 @@ class ElfFormatError(Exception):
     """The bytes are not a well-formed little-endian ELF64 file."""
 
 
-@dataclass(frozen=True)
-class ElfSymbol:
+@dataclass
+class Section:
+    index: int
     name: str
+    type: int
+    flags: int
+    offset: int
     size: int
-    is_function: bool
-    is_defined: bool
-    is_global: bool  # global or weak binding: visible to the linker from other objects
+    link: int
+    info: int
+    entsize: int
+
+    @property
+    def loaded_by_go(self) -> bool:
+        """Whether Go's internal linker maps this section into the program."""
+        return self.type in (SHT_PROGBITS, SHT_NOBITS) and bool(self.flags & SHF_ALLOC)
+
+
+@dataclass
+class Symbol:
+    index: int
+    name: str
+    binding: int
+    type: int
+    visibility: int
+    section_index: int  # already resolved through SHT_SYMTAB_SHNDX
+    special_index: bool  # SHN_ABS, SHN_COMMON and the like: not a real section
+    size: int
+
+    @property
+    def is_defined(self) -> bool:
+        return self.section_index != SHN_UNDEF
+
+    @property
+    def is_function(self) -> bool:
+        return self.type == STT_FUNC
+
+    @property
+    def is_global(self) -> bool:
+        """Global or weak binding: visible to the linker from other objects."""
+        return self.binding in (STB_GLOBAL, STB_WEAK)
+
+    def describe(self) -> str:
+        return (f"{self.name or '<unnamed>'} ({BINDING_NAMES.get(self.binding, self.binding)} "
+                f"{SYMBOL_TYPE_NAMES.get(self.type, self.type)})")
+
+
+@dataclass
+class Relocation:
+    offset: int
+    type: int
+    symbol_index: int
+
+
+class ElfObject:
+    """Sections and symbols of an ELF64 file; a file of another class or byte
+    order has neither (elf_class and byte_order say why)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        if len(data) < _ELF_HEADER.size or not data.startswith(ELF_MAGIC):
+            raise ElfFormatError("not an ELF file")
+        self.elf_class, self.byte_order = data[4], data[5]
+        if not self.is_64_bit_little_endian:
+            # Nothing below can be parsed with the 64-bit little-endian layout.
+            self.sections, self.symbols = [], []
+            self.file_type = self.machine = None
+            return
+        (_ident, self.file_type, self.machine, _version, _entry, _phoff, shoff, _flags, _ehsize,
+         _phentsize, _phnum, shentsize, shnum, shstrndx) = _ELF_HEADER.unpack_from(data)
+        if shoff == 0:
+            raise ElfFormatError("no section header table")
+        if shentsize != _SECTION_HEADER.size:
+            raise ElfFormatError(f"unexpected section header size {shentsize}")
+        # Large section counts and string-table indices spill into section 0.
+        first = self._read_section_header(shoff, 0)
+        if shnum == 0:
+            shnum = first[5]  # sh_size of section 0
+        if shstrndx == SHN_XINDEX:
+            shstrndx = first[7]  # sh_link of section 0
+        headers = [self._read_section_header(shoff, i) for i in range(shnum)]
+        if not 0 <= shstrndx < shnum:
+            raise ElfFormatError("section name string table index out of range")
+        names_offset = headers[shstrndx][4]
+        self.sections = [
+            Section(i, self._string(names_offset, h[0]), h[1], h[2], h[4], h[5], h[6], h[7], h[9])
+            for i, h in enumerate(headers)
+        ]
+        self.symbols = self._read_symbols()
+
+    @property
+    def is_64_bit_little_endian(self) -> bool:
+        return self.elf_class == ELFCLASS64 and self.byte_order == ELFDATA2LSB
+
+    def _read_section_header(self, table_offset: int, index: int) -> tuple:
+        position = table_offset + _SECTION_HEADER.size * index
+        if position + _SECTION_HEADER.size > len(self.data):
+            raise ElfFormatError(f"section header {index} lies past the end of the file")
+        return _SECTION_HEADER.unpack_from(self.data, position)
+
+    def _string(self, table_offset: int, offset: int) -> str:
+        start = table_offset + offset
+        end = self.data.find(b"\0", start)
+        if start >= len(self.data) or end < 0:
+            raise ElfFormatError("string table reference out of range")
+        return self.data[start:end].decode("utf-8", "replace")
+
+    def _contents(self, section: Section) -> bytes:
+        if section.type == SHT_NOBITS:
+            return b""
+        if section.offset + section.size > len(self.data):
+            raise ElfFormatError(f"section {section.name} lies past the end of the file")
+        return self.data[section.offset:section.offset + section.size]
+
+    def _read_symbols(self) -> list[Symbol]:
+        tables = [s for s in self.sections if s.type == SHT_SYMTAB]
+        if not tables:
+            return []
+        if len(tables) > 1:
+            raise ElfFormatError("more than one symbol table")
+        table = tables[0]
+        strings_offset = self.sections[table.link].offset
+        extended = next((s for s in self.sections
+                         if s.type == SHT_SYMTAB_SHNDX and s.link == table.index), None)
+        extended_indices = self._contents(extended) if extended else b""
+        raw = self._contents(table)
+        symbols = []
+        for i in range(len(raw) // _SYMBOL.size):
+            name, info, other, shndx, _value, size = _SYMBOL.unpack_from(raw, _SYMBOL.size * i)
+            special = SHN_LORESERVE <= shndx < SHN_XINDEX
+            if shndx == SHN_XINDEX:
+                shndx = struct.unpack_from("<I", extended_indices, 4 * i)[0]
+            symbols.append(Symbol(i, self._string(strings_offset, name), info >> 4,
+                                  info & 0xF, other & 0x3, shndx, special, size))
+        return symbols
+
+    def relocations(self, section: Section) -> list[Relocation]:
+        raw = self._contents(section)
+        entry_size = 24 if section.type == SHT_RELA else 16
+        result = []
+        for i in range(len(raw) // entry_size):
+            offset, info = struct.unpack_from("<QQ", raw, entry_size * i)
+            result.append(Relocation(offset, info & 0xFFFFFFFF, info >> 32))
+        return result
 
 
 def relocatable_x86_64_problem(data: bytes) -> str | None:
@@ -56,41 +203,12 @@ def relocatable_x86_64_problem(data: bytes) -> str | None:
     return None
 
 
-def read_symbols(data: bytes) -> list[ElfSymbol]:
-    """All named symbols of the (first) SHT_SYMTAB section."""
+def read_symbols(data: bytes) -> list[Symbol]:
+    """All named symbols of the symbol table (none if the file has no table)."""
     try:
-        return list(_iter_symbols(data))
-    except (struct.error, IndexError, UnicodeDecodeError) as error:
+        elf = ElfObject(data)
+    except (struct.error, IndexError) as error:
         raise ElfFormatError(f"malformed ELF file: {error}") from None
-
-
-def _iter_symbols(data: bytes):
-    if not data.startswith(ELF_MAGIC):
-        raise ElfFormatError("not an ELF file")
-    header = _ELF_HEADER.unpack_from(data)
-    section_offset, entry_size, section_count = header[6], header[11], header[12]
-    if entry_size != _SECTION_HEADER.size:
-        raise ElfFormatError("unexpected section header size")
-    sections = [
-        _SECTION_HEADER.unpack_from(data, section_offset + index * entry_size)
-        for index in range(section_count)
-    ]
-    for section in sections:
-        if section[1] != SHT_SYMTAB:
-            continue
-        symtab_offset, symtab_size, strtab_index = section[4], section[5], section[6]
-        strtab_offset = sections[strtab_index][4]
-        for offset in range(symtab_offset, symtab_offset + symtab_size, _SYMBOL.size):
-            name_offset, info, _other, section_index, _value, size = _SYMBOL.unpack_from(data, offset)
-            if name_offset == 0:
-                continue
-            name_end = data.index(b"\0", strtab_offset + name_offset)
-            name = data[strtab_offset + name_offset:name_end].decode("utf-8")
-            yield ElfSymbol(
-                name=name,
-                size=size,
-                is_function=(info & 0xF) == STT_FUNC,
-                is_defined=section_index != SHN_UNDEF,
-                is_global=(info >> 4) in (STB_GLOBAL, STB_WEAK),
-            )
-        return
+    if not elf.is_64_bit_little_endian:
+        raise ElfFormatError("not a little-endian 64-bit ELF file")
+    return [symbol for symbol in elf.symbols if symbol.name]

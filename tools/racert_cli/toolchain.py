@@ -1,5 +1,5 @@
 """Which Go racert works with: the `go` binary, its GOROOT, its version, and where that
-version keeps the linux/amd64 race object (ABI doc §10).
+version keeps the linux/amd64 race object (docs/go-race-abi-notes.md §3).
 
 Which releases racert serves is not decided here by the version number, except for the
 floor: releases before go1.19 are refused (they were built against an older race ABI

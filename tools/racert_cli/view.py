@@ -2,7 +2,7 @@
 official race object(s), used through GOROOT=<view> and a private GOCACHE.
 
 Why a view and not `go build -overlay`: the overlay hashes one file but links another
-and poisons the build cache (ABI doc §10). A view is a real tree, so every step of
+and poisons the build cache (docs/go-race-abi-notes.md §15). A view is a real tree, so every step of
 cmd/go reads our object.
 
 Layout under ${XDG_CACHE_HOME:-~/.cache}/racert/:
@@ -23,7 +23,7 @@ forces that. Directories are never symlinks: cmd/go's package walk (`go list std
 
 Why the GOCACHE is shared by all views of one Go install: cmd/go keys every action on
 the SHA-256 of its input files, syso objects included, and not on the GOROOT path
-(ABI doc §10), so views differing only in the object share every std package and
+(docs/go-race-abi-notes.md §15), so views differing only in the object share every std package and
 rebuild just runtime/race and the link. It is never the user's own GOCACHE, which an
 old -overlay experiment may have poisoned. The e2e tests check that alternating
 objects through one cache always links the right one.
