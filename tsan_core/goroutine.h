@@ -18,9 +18,6 @@
 
 namespace racert {
 
-// Sid value meaning "no slot attached".
-constexpr u32 kNoSid = 0xffffffff;
-
 struct GoroutineState {
   // --- Read by every memory access. ---
   // Cell keys for plain and atomic accesses: (sid, epoch, generation). Stale
@@ -32,7 +29,8 @@ struct GoroutineState {
   History history;
 
   // --- Identity and slot. ---
-  u32 sid;                  // kNoSid when detached; guarded by the slot's mutex
+  Sid sid;                  // meaningful while has_slot; guarded by the slot's mutex
+  bool has_slot;            // false before the first attach and after the end
   Epoch epoch;              // this goroutine's current epoch on `sid`
   // Ownership of `sid`: epochs [slot_first_epoch, epoch] are this goroutine's.
   // Cells of the slot with earlier epochs belong to previous owners, and are

@@ -61,7 +61,6 @@ void RetireOldestLocked() {
 
 GoroutineState* CreateGoroutine() {
   GoroutineState* g = InternalNew<GoroutineState>();
-  g->sid = kNoSid;
   g->clock_data = g->clock.data();
   g->number = registry.next_number.fetch_add(1, std::memory_order_relaxed);
   SpinMutexLock lock(&registry.mutex);

@@ -34,7 +34,7 @@ struct PendingHistory {
 
 AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
   Cell k(key);
-  bool owns = g->sid == k.sid();
+  bool owns = g->has_slot && g->sid == k.sid();
   return AccessState{key,  k.sid(), k.generation(),        g->clock_data,          bits,
                      owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch, g_access_options.report_atomic_races};
 }

@@ -41,9 +41,9 @@ struct Slot {
 
 struct SlotPool {
   SpinMutex mutex;                       // guards the free list and the steal hand
-  u32 free_slots[kSlotCount];            // [0, free_count): freed slots, oldest first
+  Sid free_slots[kSlotCount];            // [0, free_count): freed slots, oldest first
   u32 free_count;
-  u32 steal_hand;
+  Sid steal_hand;                        // next victim; wraps after the last slot
   u32 never_used;                        // slots [never_used, kSlotCount) were never handed out
   Slot slots[kSlotCount];
   std::atomic<u8> generation;            // 0 until the first attach sets it to 1
@@ -53,6 +53,7 @@ struct SlotPool {
   HandOverCounts hand_overs;             // guarded by mutex
 };
 constinit SlotPool pool{};
+static_assert(kSlotCount == 1u << (8 * sizeof(Sid)), "steal_hand wraps exactly at the slot count");
 
 constexpr Epoch kDefaultMaxEpoch = 0xfffffff0u;
 
@@ -91,15 +92,15 @@ u32 FindFreeSlotKnownTo(const GoroutineState* g) {
   // A clock of an older generation is dropped when g attaches: it knows nothing.
   bool clock_valid = g->clock_generation == LoadGeneration();
   for (u32 i = 0; i < pool.free_count; i++) {
-    u32 sid = pool.free_slots[i];
-    Epoch known = clock_valid ? g->clock.Get(static_cast<Sid>(sid)) : 0;
+    Sid sid = pool.free_slots[i];
+    Epoch known = clock_valid ? g->clock.Get(sid) : 0;
     if (pool.slots[sid].accessed_up_to <= known) return i;
   }
   return pool.free_count;
 }
 
-u32 RemoveFreeSlot(u32 index) {
-  u32 sid = pool.free_slots[index];
+Sid RemoveFreeSlot(u32 index) {
+  Sid sid = pool.free_slots[index];
   for (u32 i = index + 1; i < pool.free_count; i++) pool.free_slots[i - 1] = pool.free_slots[i];
   pool.free_count--;
   return sid;
@@ -114,7 +115,7 @@ u32 RemoveFreeSlot(u32 index) {
 // 3 and 4 hand over a slot whose earlier accesses g may not know; whoever
 // learns g's epochs then also covers those (the limit the header describes),
 // so they come last. Pool mutex held.
-u32 ChooseSlotLocked(const GoroutineState* g) {
+Sid ChooseSlotLocked(const GoroutineState* g) {
   u32 known = FindFreeSlotKnownTo(g);
   if (known < pool.free_count) {
     pool.hand_overs.exact++;
@@ -122,7 +123,7 @@ u32 ChooseSlotLocked(const GoroutineState* g) {
   }
   if (pool.never_used < kSlotCount) {
     pool.hand_overs.fresh++;
-    u32 sid = pool.never_used++;
+    Sid sid = static_cast<Sid>(pool.never_used++);  // < kSlotCount, checked above
     if (g_slot_high_water.load(std::memory_order_relaxed) < pool.never_used) {
       g_slot_high_water.store(pool.never_used, std::memory_order_relaxed);
     }
@@ -134,14 +135,12 @@ u32 ChooseSlotLocked(const GoroutineState* g) {
   }
   // Every slot is owned: take one from its owner (TakeSlotLocked).
   pool.hand_overs.steal++;
-  u32 sid = pool.steal_hand;
-  pool.steal_hand = (pool.steal_hand + 1) % kSlotCount;
-  return sid;
+  return pool.steal_hand++;
 }
 
 // Gives g a slot and returns it locked, owned by g. Pool mutex held.
-u32 TakeSlotLocked(GoroutineState* g) {
-  u32 sid = ChooseSlotLocked(g);
+Sid TakeSlotLocked(GoroutineState* g) {
+  Sid sid = ChooseSlotLocked(g);
   Slot& slot = pool.slots[sid];
   slot.mutex.Lock();
   if (slot.owner != nullptr) {
@@ -155,7 +154,7 @@ u32 TakeSlotLocked(GoroutineState* g) {
   return sid;
 }
 
-void AttachLocked(GoroutineState* g, u32 sid) {
+void AttachLocked(GoroutineState* g, Sid sid) {
   Slot& slot = pool.slots[sid];
   // A slot is held, so no reset can run now: the generation is stable.
   Generation gen = LoadGeneration();
@@ -165,14 +164,15 @@ void AttachLocked(GoroutineState* g, u32 sid) {
   }
   Epoch first = IssueEpoch(slot);
   g->sid = sid;
+  g->has_slot = true;
   g->epoch = first;
   g->slot_first_epoch = first;
   slot.owner_first_epoch.store(first, std::memory_order_relaxed);
-  g->slot_inherited_epoch = g->clock.Get(static_cast<Sid>(sid));
-  g->clock.Set(static_cast<Sid>(sid), first);
+  g->slot_inherited_epoch = g->clock.Get(sid);
+  g->clock.Set(sid, first);
   RecordOwner(slot, g);
   RefreshKeys(g);
-  g->history.AddEpoch(static_cast<Sid>(sid), first);
+  g->history.AddEpoch(sid, first);
   if (first >= MaxEpoch()) pool.reset_requested.store(true, std::memory_order_relaxed);
 }
 
@@ -182,20 +182,20 @@ Generation CurrentGeneration() { return LoadGeneration(); }
 
 void RefreshKeys(GoroutineState* g) {
   Generation gen = LoadGeneration();
-  Sid sid = static_cast<Sid>(g->sid);
+  Sid sid = g->sid;
   g->plain_key = CellKey(sid, g->epoch, gen, /*is_atomic=*/false);
   g->atomic_key = CellKey(sid, g->epoch, gen, /*is_atomic=*/true);
   g->clock_data = g->clock.data();
 }
 
 void LockOwnSlot(GoroutineState* g) {
-  if (RACERT_LIKELY(g->sid != kNoSid)) {
+  if (RACERT_LIKELY(g->has_slot)) {
     Slot& slot = pool.slots[g->sid];
     slot.mutex.Lock();
     if (RACERT_LIKELY(slot.owner == g)) return;
     slot.mutex.Unlock();
   }
-  u32 sid;
+  Sid sid;
   {
     SpinMutexLock lock(&pool.mutex);
     sid = TakeSlotLocked(g);
@@ -208,14 +208,14 @@ void UnlockOwnSlot(GoroutineState* g) { pool.slots[g->sid].mutex.Unlock(); }
 void AdvanceEpoch(GoroutineState* g) {
   Slot& slot = pool.slots[g->sid];
   g->epoch = IssueEpoch(slot);
-  g->clock.Set(static_cast<Sid>(g->sid), g->epoch);
+  g->clock.Set(g->sid, g->epoch);
   RefreshKeys(g);
-  g->history.AddEpoch(static_cast<Sid>(g->sid), g->epoch);
+  g->history.AddEpoch(g->sid, g->epoch);
   if (RACERT_UNLIKELY(g->epoch >= MaxEpoch())) pool.reset_requested.store(true, std::memory_order_relaxed);
 }
 
 void DetachSlot(GoroutineState* g) {
-  if (g->sid == kNoSid) return;
+  if (!g->has_slot) return;
   SpinMutexLock pool_lock(&pool.mutex);
   Slot& slot = pool.slots[g->sid];
   SpinMutexLock slot_lock(&slot.mutex);
@@ -224,7 +224,7 @@ void DetachSlot(GoroutineState* g) {
   Epoch last_access = g->history.LastAccessEpoch();
   if (slot.accessed_up_to < last_access) slot.accessed_up_to = last_access;
   pool.free_slots[pool.free_count++] = g->sid;
-  g->sid = kNoSid;
+  g->has_slot = false;
 }
 
 void AcquireAllSlots(GoroutineState* g) {
@@ -233,12 +233,13 @@ void AcquireAllSlots(GoroutineState* g) {
     // Reading other slots' epochs without their locks is fine: epochs only
     // grow, and any value read was issued before this point.
     Epoch e = pool.slots[s].epoch.load(std::memory_order_relaxed);
-    if (s == g->sid) {
+    Sid sid = static_cast<Sid>(s);  // s < high water <= kSlotCount
+    if (sid == g->sid) {
       // Everything before now, including the slot's earlier owners.
       if (g->slot_inherited_epoch < e) g->slot_inherited_epoch = e;
       continue;
     }
-    if (g->clock.Get(static_cast<Sid>(s)) < e) g->clock.Set(static_cast<Sid>(s), e);
+    if (g->clock.Get(sid) < e) g->clock.Set(sid, e);
   }
 }
 
@@ -287,7 +288,7 @@ void ResetIfRequested() {
     slot.owner_first_epoch.store(0, std::memory_order_relaxed);
     slot.journal_count = 0;
     slot.accessed_up_to = 0;
-    if (s < pool.never_used) pool.free_slots[pool.free_count++] = s;
+    if (s < pool.never_used) pool.free_slots[pool.free_count++] = static_cast<Sid>(s);
   }
   pool.reset_requested.store(false, std::memory_order_relaxed);
   pool.reset_count.fetch_add(1, std::memory_order_relaxed);

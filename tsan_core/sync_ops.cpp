@@ -18,7 +18,7 @@ struct EdgeRequest {
 // g's own epoch: it is knowledge of the slot's earlier owners (see
 // GoroutineState::slot_inherited_epoch). Call before joining `source` into g.
 void LearnAboutOwnSlot(GoroutineState* g, const VectorClock& source) {
-  Epoch seen = source.Get(static_cast<Sid>(g->sid));
+  Epoch seen = source.Get(g->sid);
   if (seen > g->slot_inherited_epoch) g->slot_inherited_epoch = seen;
 }
 
@@ -30,8 +30,8 @@ void LearnAboutOwnSlot(GoroutineState* g, const VectorClock& source) {
 // (a goroutine's clock only grows). If the slot changed hands since, g's
 // entry may come from the later owner: no shortcut.
 bool AlreadyKnows(const GoroutineState* g, const SyncVar& var) {
-  if (var.stamp.sid == kNoReleaseStamp) return false;
-  Sid sid = static_cast<Sid>(var.stamp.sid);
+  if (!var.stamp.names_a_release()) return false;
+  Sid sid = var.stamp.sid;
   return g->clock.Get(sid) >= var.stamp.epoch && SlotOwnerFirstEpoch(sid) <= var.stamp.epoch;
 }
 

@@ -17,10 +17,13 @@ namespace racert {
 // exactly the releasing goroutine's clock at (sid, epoch): a goroutine that
 // already knows (sid, epoch) through the same owner of sid knows everything
 // the clock holds, so its acquire has nothing to learn (sync_ops.cpp).
-constexpr u32 kNoReleaseStamp = 0xffffffff;
+// Epochs start at 1, so epoch 0 (the default) means "no single release"
+// (a join of several, or nothing released yet).
 struct ReleaseStamp {
-  u32 sid = kNoReleaseStamp;  // by default: no single release (a join of several)
+  Sid sid = 0;
   Epoch epoch = 0;
+
+  bool names_a_release() const { return epoch != 0; }
 };
 
 struct SyncVar {
