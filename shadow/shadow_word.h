@@ -5,9 +5,11 @@
 // States of the primary word (shadow/shadow_cell.h has the encoding):
 //   0                   nothing recorded
 //   a cell              one cell
-//   a cell, paired      two or three cells: the second is in the secondary
+//   a cell, paired      two to four cells: the second is in the secondary
 //                       word; if that one has its kMoreBit, a third is in the
-//                       tertiary word (which only low-range words have)
+//                       tertiary word, and if that one has its kMoreBit too, a
+//                       fourth is in the quaternary word (only low-range words
+//                       have those two)
 //   a CellSet handle    more than the inline words hold (shadow/cell_set.h)
 //   kLockedWord         one thread is rewriting a paired word
 // The accessor's own cell always goes to the primary word, where the
@@ -15,8 +17,8 @@
 //
 // Concurrency contract:
 //   - empty or one cell -> one cell: compare-and-swap of the primary;
-//   - anything that writes the secondary or tertiary word (a word going to
-//     two or three cells, a paired word changing): the primary is locked
+//   - anything that writes the secondary, tertiary or quaternary word (a word
+//     going to two to four cells, a paired word changing): the primary is locked
 //     (compare-and-swap to kLockedWord), those words written, then the
 //     primary published with a release store. Whoever reads them holds the
 //     primary locked, or read a paired primary with acquire (then the words
@@ -58,13 +60,18 @@ namespace racert {
 //                                at least one cell
 //
 // Updates the word's shadow for one access.
-// The word's inline words: `tertiary` is null where the word has none.
+// The word's inline words: `tertiary` and `quaternary` are null where the
+// word has none (a word has both or neither).
+constexpr u32 kMaxInlineCells = 4;
 struct ShadowWords {
   std::atomic<u64>* primary;
   std::atomic<u64>* secondary;
   std::atomic<u64>* tertiary;
+  std::atomic<u64>* quaternary;
 
-  u32 inline_capacity() const { return tertiary ? 3 : 2; }
+  u32 inline_capacity() const { return tertiary ? 4 : 2; }
+  // The word holding inline cell i (1 <= i < inline_capacity()).
+  std::atomic<u64>* extra(u32 i) const { return i == 1 ? secondary : i == 2 ? tertiary : quaternary; }
 };
 
 template <typename WordRules>
@@ -79,8 +86,8 @@ void ClearShadowWords(uptr addr, uptr size);
 
 namespace shadow_word {
 
-// In a secondary cell, the bit that is `paired` in a primary cell: a third
-// cell is in the tertiary word.
+// In a secondary (tertiary) cell, the bit that is `paired` in a primary
+// cell: another cell is in the tertiary (quaternary) word.
 constexpr u64 kMoreBit = Cell::kPairedBit;
 
 // Reads the paired word's extra cells into cells[1..]; returns how many cells
@@ -90,8 +97,11 @@ inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
   u64 second = words.secondary->load(std::memory_order_relaxed);
   cells[1] = second & ~kMoreBit;
   if ((second & kMoreBit) == 0 || words.tertiary == nullptr) return 2;
-  cells[2] = words.tertiary->load(std::memory_order_relaxed);
-  return 3;
+  u64 third = words.tertiary->load(std::memory_order_relaxed);
+  cells[2] = third & ~kMoreBit;
+  if ((third & kMoreBit) == 0) return 3;
+  cells[3] = words.quaternary->load(std::memory_order_relaxed);
+  return 4;
 }
 
 // The primary word's value for a word left with at most inline_capacity()
@@ -100,16 +110,12 @@ inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
 // release store.
 inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const ShadowWords& words) {
   if (count == 1) return cells[0];
-  u64 others[2];
   u32 n = 0;
   for (u32 i = 0; i < count; i++) {
-    if (i != mine) others[n++] = cells[i];
-  }
-  if (count == 3) {
-    words.tertiary->store(others[1], std::memory_order_relaxed);
-    words.secondary->store(others[0] | kMoreBit, std::memory_order_relaxed);
-  } else {
-    words.secondary->store(others[0], std::memory_order_relaxed);
+    if (i == mine) continue;
+    n++;
+    // Every extra word but the last one says that another follows.
+    words.extra(n)->store(cells[i] | (n + 1 < count ? kMoreBit : 0), std::memory_order_relaxed);
   }
   return Cell(cells[mine]).WithPaired(true).raw();
 }
@@ -130,7 +136,7 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
 // to memory that was reallocated under it.
 inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64 key, AccessBits bits) {
   if (current.is_paired()) {
-    u64 cells[3];
+    u64 cells[kMaxInlineCells];
     u32 count = ReadInlineExtras(words, cells);
     for (u32 i = 1; i < count; i++) {
       if (Cell(cells[i]).Covers(key, bits)) return true;
@@ -222,7 +228,7 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
       if (UpdateCellSet(words, observed, rules)) return;
       continue;
     }
-    u64 cells[4] = {current.WithPaired(false).raw(), 0, 0, 0};  // inline cells and the new one
+    u64 cells[kMaxInlineCells + 1] = {current.WithPaired(false).raw()};  // inline cells and the new one
     u32 count = observed ? 1 : 0;
     bool was_paired = current.is_paired();
     if (was_paired) {

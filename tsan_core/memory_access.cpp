@@ -66,7 +66,8 @@ struct CheckAndRecord {
 void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
   RACERT_DCHECK(finding->count == 0);
   CheckAndRecord rules{a, history, finding, false};
-  UpdateShadowWord(ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr)},
+  UpdateShadowWord(ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr),
+                               QuaternaryWordFor(word_addr)},
                    rules);
   if (!rules.committed) finding->count = 0;
 }
