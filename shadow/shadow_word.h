@@ -23,14 +23,15 @@
 //     primary published with a release store. Whoever reads them holds the
 //     primary locked, or read a paired primary with acquire (then the words
 //     it reads are the ones published with it, or later ones);
-//   - a CellSet is changed only under its mutex, after re-checking that the
-//     primary still holds its handle; whoever replaces the handle (growing,
-//     or shrinking back to inline cells) holds the old set's mutex;
+//   - a CellSet is changed only with the primary locked (compare-and-swap
+//     from its handle to kLockedWord), and so is the handle replaced (growing,
+//     or shrinking back to inline cells): whoever locked the word owns the
+//     set it referred to until the primary is stored again;
 //   - lock-free readers only ever trust a positive "already recorded" answer
 //     (AlreadyRecordedElsewhere), which cannot be invalidated: a goroutine's
 //     cell for its current epoch is removed only by its own later accesses.
 // Nothing here allocates except CellSetAllocate, and nothing blocks except
-// the set mutexes and the short lock state (spins, then yields).
+// the short lock state (spins, then yields).
 #pragma once
 
 #include <atomic>
@@ -159,16 +160,17 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (the caller retries from the top).
+//
+// The set is changed with the primary word locked, as the inline words are:
+// one compare-and-swap takes the word (and with it the set it referred to),
+// one release store gives it back, with the same handle, a bigger set's, or
+// inline cells when few enough are left.
 template <typename WordRules>
 bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   std::atomic<u64>* primary = words.primary;
+  if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
-  set->mutex.Lock();
-  if (primary->load(std::memory_order_acquire) != observed) {
-    set->mutex.Unlock();
-    return false;
-  }
   if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
     u32 count = set->count;
     rules.MakeRoom(set->cells, &count);
@@ -176,16 +178,13 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
     set->count = static_cast<u16>(count);
   }
   if (set->count + 1u > set->capacity()) {
-    // Grow: move the cells to a bigger set and repoint the word while still
-    // holding the old set's lock, so nobody can update the old copy.
+    // Grow: move the cells to a bigger set. Nobody can reach the old one for
+    // an update: the word is locked, and will refer to the bigger one.
     u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
     CellSet* bigger = CellSetFromHandle(bigger_handle);
-    bigger->mutex.Lock();
     for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
     bigger->count = set->count;
-    primary->store(Cell::MakeHandle(bigger_handle).raw(), std::memory_order_release);
     CellSetFree(handle);
-    set->mutex.Unlock();
     set = bigger;
     handle = bigger_handle;
   }
@@ -193,13 +192,14 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
   set->count = static_cast<u16>(count);
+  u64 desired = Cell::MakeHandle(handle).raw();
   if (count <= words.inline_capacity()) {
     // Back to inline cells: store them and recycle the set. The extra words
     // are written before the paired primary is published.
-    primary->store(PrepareInlineCells(set->cells, count, mine, words), std::memory_order_release);
+    desired = PrepareInlineCells(set->cells, count, mine, words);
     CellSetFree(handle);
   }
-  set->mutex.Unlock();
+  primary->store(desired, std::memory_order_release);
   return true;
 }
 
