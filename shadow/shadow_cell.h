@@ -5,8 +5,8 @@
 // holds one of:
 //   - 0: no access recorded;
 //   - a direct cell (below). If its `paired` bit is set, the secondary shadow
-//     word holds a second direct cell (and, in low-range words, up to two
-//     more are in the tertiary and quaternary words: shadow/shadow_word.h);
+//     word holds a second direct cell (and, in low-range words, a third may
+//     be in the tertiary word: shadow/shadow_word.h);
 //     otherwise the other words are meaningless. The primary cell is the most
 //     recent accessor's, so the hot path finds repeated accesses there;
 //   - a handle to an out-of-line CellSet, when more cells must be kept than

@@ -85,8 +85,8 @@ void MapShadow(uptr addr, uptr size) {
     end = kGoHeapWindowEnd;
   }
   SpinMutexLock lock(&registry.mutex);
-  const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset, kQuaternaryOffset};
-  const unsigned offset_count = begin < kAppLowEnd ? 4 : 2;  // no tertiary or quaternary words for the high range
+  const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset};
+  const unsigned offset_count = begin < kAppLowEnd ? 3 : 2;  // no tertiary words for the high range
   for (unsigned i = 0; i < offset_count; i++) {
     MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize));
   }

@@ -3,14 +3,13 @@
 // Every 8-byte application word has a primary shadow word at a fixed offset,
 // `(addr & ~7) + kPrimaryOffset`, and a secondary one at
 // `(addr & ~7) + kSecondaryOffset`; words of the low range also have a
-// tertiary and a quaternary one at `(addr & ~7) + kTertiaryOffset` and
-// `+ kQuaternaryOffset` (the high range has no room for them below the 47-bit
-// user address limit). The primary word is what the access path reads; the
-// other words hold a second, third and fourth cell only for words that need
-// them (see shadow/shadow_word.h), so their pages are committed only where
-// that happens. Typical cost: 1x the tracked memory, 4x at worst, plus
-// out-of-line cell sets for the rare words that need more cells than their
-// inline words hold.
+// tertiary one at `(addr & ~7) + kTertiaryOffset` (the high range has no
+// room for it below the 47-bit user address limit). The primary word is what
+// the access path reads; the secondary and tertiary words hold a second and
+// third cell only for words that need them (see shadow/shadow_word.h), so
+// their pages are committed only where that happens. Typical cost: 1x the
+// tracked memory, 3x at worst, plus out-of-line cell sets for the rare words
+// that need more cells than their inline words hold.
 //
 // Only ranges registered with MapShadow have shadow. Go registers data+bss
 // once and heap arenas as they appear; the object must never be asked about
@@ -32,13 +31,10 @@ constexpr uptr kAppHighEnd = uptr{0x600000000000};
 // Primary shadow: [0x1000.., 0x2000..) and [0x6000.., 0x7000..).
 // Secondary shadow: [0x2000.., 0x3000..) and [0x7000.., 0x8000..).
 // Tertiary shadow: [0x3000.., 0x4000..), for the low range only.
-// Quaternary shadow: [0x4000.., 0x5000..), for the low range only.
 constexpr uptr kPrimaryOffset = uptr{0x100000000000};
 constexpr uptr kSecondaryOffset = uptr{0x200000000000};
 constexpr uptr kTertiaryOffset = uptr{0x300000000000};
-constexpr uptr kQuaternaryOffset = uptr{0x400000000000};
-static_assert(kAppLowEnd + kTertiaryOffset <= kQuaternaryOffset, "tertiary and quaternary shadow must not overlap");
-static_assert(kAppLowEnd + kQuaternaryOffset <= kAppHighBegin, "quaternary shadow must stay below the high range");
+static_assert(kAppLowEnd + kTertiaryOffset <= kAppHighBegin, "tertiary shadow must stay below the high range");
 
 constexpr bool IsShadowableApp(uptr addr) {
   return addr < kAppLowEnd || (addr >= kAppHighBegin && addr < kAppHighEnd);
@@ -60,12 +56,6 @@ RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordFor(uptr addr) {
 RACERT_ALWAYS_INLINE std::atomic<u64>* TertiaryWordFor(uptr addr) {
   if (addr >= kAppLowEnd) return nullptr;
   return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kTertiaryOffset);
-}
-// Null for high-range addresses, which have no quaternary word. A word has
-// both a tertiary and a quaternary word, or neither.
-RACERT_ALWAYS_INLINE std::atomic<u64>* QuaternaryWordFor(uptr addr) {
-  if (addr >= kAppLowEnd) return nullptr;
-  return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kQuaternaryOffset);
 }
 
 // Makes [addr, addr + size) trackable. Idempotent for ranges already mapped;

@@ -5,11 +5,9 @@
 // States of the primary word (shadow/shadow_cell.h has the encoding):
 //   0                   nothing recorded
 //   a cell              one cell
-//   a cell, paired      two to four cells: the second is in the secondary
+//   a cell, paired      two or three cells: the second is in the secondary
 //                       word; if that one has its kMoreBit, a third is in the
-//                       tertiary word, and if that one has its kMoreBit too, a
-//                       fourth is in the quaternary word (only low-range words
-//                       have those two)
+//                       tertiary word (which only low-range words have)
 //   a CellSet handle    more than the inline words hold (shadow/cell_set.h)
 //   kLockedWord         one thread is rewriting a paired word
 // The accessor's own cell always goes to the primary word, where the
@@ -17,8 +15,8 @@
 //
 // Concurrency contract:
 //   - empty or one cell -> one cell: compare-and-swap of the primary;
-//   - anything that writes the secondary, tertiary or quaternary word (a word
-//     going to two to four cells, a paired word changing): the primary is locked
+//   - anything that writes the secondary or tertiary word (a word going to
+//     two or three cells, a paired word changing): the primary is locked
 //     (compare-and-swap to kLockedWord), those words written, then the
 //     primary published with a release store. Whoever reads them holds the
 //     primary locked, or read a paired primary with acquire (then the words
@@ -61,18 +59,16 @@ namespace racert {
 //                                at least one cell
 //
 // Updates the word's shadow for one access.
-// The word's inline words: `tertiary` and `quaternary` are null where the
-// word has none (a word has both or neither).
-constexpr u32 kMaxInlineCells = 4;
+// The word's inline words: `tertiary` is null where the word has none.
+constexpr u32 kMaxInlineCells = 3;
 struct ShadowWords {
   std::atomic<u64>* primary;
   std::atomic<u64>* secondary;
   std::atomic<u64>* tertiary;
-  std::atomic<u64>* quaternary;
 
-  u32 inline_capacity() const { return tertiary ? 4 : 2; }
+  u32 inline_capacity() const { return tertiary ? 3 : 2; }
   // The word holding inline cell i (1 <= i < inline_capacity()).
-  std::atomic<u64>* extra(u32 i) const { return i == 1 ? secondary : i == 2 ? tertiary : quaternary; }
+  std::atomic<u64>* extra(u32 i) const { return i == 1 ? secondary : tertiary; }
 };
 
 template <typename WordRules>
@@ -87,8 +83,8 @@ void ClearShadowWords(uptr addr, uptr size);
 
 namespace shadow_word {
 
-// In a secondary (tertiary) cell, the bit that is `paired` in a primary
-// cell: another cell is in the tertiary (quaternary) word.
+// In a secondary cell, the bit that is `paired` in a primary cell: a third
+// cell is in the tertiary word.
 constexpr u64 kMoreBit = Cell::kPairedBit;
 
 // Reads the paired word's extra cells into cells[1..]; returns how many cells
@@ -98,11 +94,8 @@ inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
   u64 second = words.secondary->load(std::memory_order_relaxed);
   cells[1] = second & ~kMoreBit;
   if ((second & kMoreBit) == 0 || words.tertiary == nullptr) return 2;
-  u64 third = words.tertiary->load(std::memory_order_relaxed);
-  cells[2] = third & ~kMoreBit;
-  if ((third & kMoreBit) == 0) return 3;
-  cells[3] = words.quaternary->load(std::memory_order_relaxed);
-  return 4;
+  cells[2] = words.tertiary->load(std::memory_order_relaxed);
+  return 3;
 }
 
 // The primary word's value for a word left with at most inline_capacity()

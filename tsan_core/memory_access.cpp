@@ -34,8 +34,7 @@ struct PendingHistory {
 
 // The shadow words of the word at word_addr.
 RACERT_ALWAYS_INLINE ShadowWords WordsAt(uptr word_addr) {
-  return ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr),
-                     QuaternaryWordFor(word_addr)};
+  return ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr)};
 }
 
 AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {

@@ -95,24 +95,24 @@ TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
   EXPECT_EQ(CellSetBytesInUse(), bytes_before);
 }
 
-// A word of the low range holds up to four cells inline (primary,
-// secondary, tertiary, quaternary word); the fifth moves it to a cell set.
-// Every cell stays visible to the race check in either form.
-TEST_F(CoreNoEvictionTest, FourCellsStayInlineAndAFifthSpills) {
+// A word of the low range holds up to three cells inline (primary,
+// secondary, tertiary word); the fourth moves it to a cell set. Every cell
+// stays visible to the race check in either form.
+TEST_F(CoreNoEvictionTest, ThreeCellsStayInlineAndAFourthSpills) {
   uptr word = Alloc(8, 8);
-  ASSERT_NE(QuaternaryWordFor(word), nullptr) << "the fixture's heap is in the low range";
-  GoroutineState* readers[5] = {Go(Root()), Go(Root()), Go(Root()), Go(Root()), Go(Root())};
+  ASSERT_NE(TertiaryWordFor(word), nullptr) << "the fixture's heap is in the low range";
+  GoroutineState* readers[4] = {Go(Root()), Go(Root()), Go(Root()), Go(Root())};
   uptr sets_before = CellSetCount();
-  for (int i = 0; i < 4; i++) Read(readers[i], word);
-  EXPECT_EQ(CellSetCount(), sets_before) << "four concurrent readers fit the inline words";
+  for (int i = 0; i < 3; i++) Read(readers[i], word);
+  EXPECT_EQ(CellSetCount(), sets_before) << "three concurrent readers fit the inline words";
   EXPECT_TRUE(Cell(ShadowWordFor(word)->load()).is_paired());
   // Each reader reads again: already recorded wherever its cell is.
-  for (int i = 0; i < 4; i++) Read(readers[i], word);
+  for (int i = 0; i < 3; i++) Read(readers[i], word);
   EXPECT_EQ(CellSetCount(), sets_before);
 
   uptr other = Alloc(8, 8);
-  for (int i = 0; i < 5; i++) Read(readers[i], other);
-  EXPECT_EQ(CellSetCount(), sets_before + 1) << "a fifth cell needs a set";
+  for (int i = 0; i < 4; i++) Read(readers[i], other);
+  EXPECT_EQ(CellSetCount(), sets_before + 1) << "a fourth cell needs a set";
 
   GoroutineState* writer = Go(Root());
   g_options.suppress_equal_stacks = false;
@@ -121,8 +121,8 @@ TEST_F(CoreNoEvictionTest, FourCellsStayInlineAndAFifthSpills) {
   Write(writer, other);
   u64 set_races = TakeRaces();
   g_options.suppress_equal_stacks = true;
-  EXPECT_EQ(inline_races, 4u) << "a reader kept in the secondary, tertiary or quaternary word was missed";
-  EXPECT_EQ(set_races, 5u);
+  EXPECT_EQ(inline_races, 3u) << "a reader kept in the secondary or tertiary word was missed";
+  EXPECT_EQ(set_races, 4u);
 
   OnMalloc(word, 8);
   OnMalloc(other, 8);

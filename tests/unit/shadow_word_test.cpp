@@ -1,7 +1,7 @@
 // The shadow word protocol (shadow/shadow_word.h) on its own, with simple
 // stand-in rules instead of the race rules: which words hold a word's cells
-// as it goes from one cell to the four inline ones (primary, secondary,
-// tertiary, quaternary), on to a cell set and back, and that no cell is lost
+// as it goes from one cell to the three inline ones (primary, secondary,
+// tertiary), on to a cell set and back, and that no cell is lost
 // when threads change one word at the same time.
 #include "tests/unit/core_test_support.h"
 
@@ -67,11 +67,9 @@ struct StandInRules {
   void MakeRoom(u64* cells, u32* count) { MakeRoomInFullWord(cells, count); }
 };
 
-ShadowWords WordsFor(uptr addr) {
-  return ShadowWords{ShadowWordFor(addr), SecondaryWordFor(addr), TertiaryWordFor(addr), QuaternaryWordFor(addr)};
-}
-// The same word as a high-range word would be: no tertiary or quaternary word.
-ShadowWords TwoWordsFor(uptr addr) { return ShadowWords{ShadowWordFor(addr), SecondaryWordFor(addr), nullptr, nullptr}; }
+ShadowWords WordsFor(uptr addr) { return ShadowWords{ShadowWordFor(addr), SecondaryWordFor(addr), TertiaryWordFor(addr)}; }
+// The same word as a high-range word would be: no tertiary word.
+ShadowWords TwoWordsFor(uptr addr) { return ShadowWords{ShadowWordFor(addr), SecondaryWordFor(addr), nullptr}; }
 
 StandInRules Access(const ShadowWords& words, u64 key, StandInRules::Drop drop = StandInRules::Drop::kNothing,
                     Sid drop_sid = 0) {
@@ -106,23 +104,22 @@ std::vector<u64> ReadCells(std::vector<u64> keys) {
 
 class ShadowWordTest : public CoreTest {};
 
-TEST_F(ShadowWordTest, LowRangeWordsHaveFourInlineWordsAndHighRangeWordsTwo) {
+TEST_F(ShadowWordTest, LowRangeWordsHaveThreeInlineWordsAndHighRangeWordsTwo) {
   uptr word = Alloc(8, 8);
-  ASSERT_EQ(WordsFor(word).inline_capacity(), 4u);
-  EXPECT_EQ(reinterpret_cast<uptr>(QuaternaryWordFor(word)), word + kQuaternaryOffset);
+  ASSERT_EQ(WordsFor(word).inline_capacity(), 3u);
+  EXPECT_EQ(reinterpret_cast<uptr>(TertiaryWordFor(word)), word + kTertiaryOffset);
   EXPECT_EQ(TertiaryWordFor(kAppHighBegin), nullptr);
-  EXPECT_EQ(QuaternaryWordFor(kAppHighBegin), nullptr);
   EXPECT_EQ(TwoWordsFor(word).inline_capacity(), 2u);
 }
 
-// One to four cells: each new one is kept inline, chained by the kMoreBit of
-// the extra words, with the newest accessor's cell in the primary word.
-TEST_F(ShadowWordTest, UpToFourCellsStayInlineChainedByTheMoreBit) {
+// One to three cells: each new one is kept inline, chained by the kMoreBit
+// of the secondary word, with the newest accessor's cell in the primary word.
+TEST_F(ShadowWordTest, UpToThreeCellsStayInlineChainedByTheMoreBit) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
   uptr sets_before = CellSetCount();
   std::vector<u64> keys;
-  for (Sid sid = 1; sid <= 4; sid++) {
+  for (Sid sid = 1; sid <= 3; sid++) {
     keys.push_back(KeyOf(sid, 10));
     StandInRules r = Access(words, keys.back());
     EXPECT_EQ(r.changes, 1);
@@ -134,23 +131,22 @@ TEST_F(ShadowWordTest, UpToFourCellsStayInlineChainedByTheMoreBit) {
     EXPECT_EQ(primary.is_paired(), sid >= 2);
   }
   EXPECT_TRUE(words.secondary->load() & shadow_word::kMoreBit);
-  EXPECT_TRUE(words.tertiary->load() & shadow_word::kMoreBit);
-  EXPECT_FALSE(words.quaternary->load() & shadow_word::kMoreBit);
+  EXPECT_FALSE(words.tertiary->load() & shadow_word::kMoreBit);
 
-  // Every one of the four is found where it is, without a change.
+  // Every one of the three is found where it is, without a change.
   for (u64 k : keys) EXPECT_EQ(Access(words, k).changes, 0) << "cell of slot " << int(Cell(k).sid());
   EXPECT_EQ(CellsOf(words), ReadCells(keys));
   ClearShadowWords(word, 8);
 }
 
-// A fifth cell moves the word to a set; when the word is back to four cells
-// it returns to the inline words and the set is recycled.
-TEST_F(ShadowWordTest, AFifthCellSpillsToASetAndFourComeBackInline) {
+// A fourth cell moves the word to a set; when the word is back to three
+// cells it returns to the inline words and the set is recycled.
+TEST_F(ShadowWordTest, AFourthCellSpillsToASetAndThreeComeBackInline) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
   uptr sets_before = CellSetCount();
   std::vector<u64> keys;
-  for (Sid sid = 1; sid <= 5; sid++) {
+  for (Sid sid = 1; sid <= 4; sid++) {
     keys.push_back(KeyOf(sid, 7));
     Access(words, keys.back());
   }
@@ -159,58 +155,56 @@ TEST_F(ShadowWordTest, AFifthCellSpillsToASetAndFourComeBackInline) {
   EXPECT_EQ(CellsOf(words), ReadCells(keys));
   for (u64 k : keys) EXPECT_EQ(Access(words, k).changes, 0) << "found in the set";
 
-  // Slot 6 reads and makes slots 1 and 2 redundant: 4 cells, inline again.
+  // Slot 6 reads and makes slots 1 and 2 redundant: 3 cells, inline again.
   u64 k6 = KeyOf(6, 7);
   StandInRules r = Access(words, k6, StandInRules::Drop::kOneSid, 1);
-  EXPECT_TRUE(Cell(words.primary->load()).is_handle()) << "5 cells are still a set";
+  EXPECT_TRUE(Cell(words.primary->load()).is_handle()) << "4 cells are still a set";
   r = Access(words, KeyOf(6, 8), StandInRules::Drop::kOneSid, 2);
   EXPECT_TRUE(r.committed);
-  std::vector<u64> expected = {keys[2], keys[3], keys[4], k6, KeyOf(6, 8)};
+  std::vector<u64> expected = {keys[2], keys[3], k6, KeyOf(6, 8)};
   EXPECT_EQ(CellsOf(words), ReadCells(expected)) << "one cell per slot-epoch";
   Access(words, KeyOf(6, 9), StandInRules::Drop::kOwnOlder);
-  expected = {keys[2], keys[3], keys[4], KeyOf(6, 9)};
+  expected = {keys[2], keys[3], KeyOf(6, 9)};
   EXPECT_EQ(CellsOf(words), ReadCells(expected));
   Cell primary(words.primary->load());
-  EXPECT_TRUE(primary.is_paired() && !primary.is_handle()) << "four cells are inline again";
+  EXPECT_TRUE(primary.is_paired() && !primary.is_handle()) << "three cells are inline again";
   EXPECT_EQ(primary.key(), KeyOf(6, 9));
   EXPECT_EQ(CellSetCount(), sets_before) << "the set was recycled";
   ClearShadowWords(word, 8);
 }
 
-// A word of four inline cells collapses to one when an access makes the
-// other three redundant (a writer after the readers); three to two, too.
-TEST_F(ShadowWordTest, FourInlineCellsCollapseToOneAndThreeToTwo) {
+// A word of three inline cells collapses to one when an access makes the
+// other two redundant (a writer after the readers); three to two, too.
+TEST_F(ShadowWordTest, ThreeInlineCellsCollapseToOneOrToTwo) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  for (Sid sid = 1; sid <= 4; sid++) Access(words, KeyOf(sid, 3));
+  for (Sid sid = 1; sid <= 3; sid++) Access(words, KeyOf(sid, 3));
   u64 writer = KeyOf(9, 3);
   StandInRules r = Access(words, writer, StandInRules::Drop::kEverythingElse);
   EXPECT_TRUE(r.committed);
   EXPECT_EQ(CellsOf(words), ReadCells({writer}));
   EXPECT_FALSE(Cell(words.primary->load()).is_paired());
 
-  for (Sid sid = 1; sid <= 3; sid++) Access(words, KeyOf(sid, 4));  // 4 cells again
-  Access(words, KeyOf(1, 5), StandInRules::Drop::kOwnOlder);        // still 4
-  EXPECT_EQ(CellsOf(words), ReadCells({writer, KeyOf(2, 4), KeyOf(3, 4), KeyOf(1, 5)}));
-  Access(words, KeyOf(2, 5), StandInRules::Drop::kOneSid, 9);  // drops the writer: 4
-  Access(words, KeyOf(3, 5), StandInRules::Drop::kOneSid, 2);  // drops slot 2's two cells: 3
-  EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(3, 4), KeyOf(1, 5), KeyOf(3, 5)}));
+  for (Sid sid = 1; sid <= 2; sid++) Access(words, KeyOf(sid, 4));  // 3 cells again
+  Access(words, KeyOf(1, 5), StandInRules::Drop::kOwnOlder);        // still 3
+  EXPECT_EQ(CellsOf(words), ReadCells({writer, KeyOf(2, 4), KeyOf(1, 5)}));
+  Access(words, KeyOf(2, 5), StandInRules::Drop::kOneSid, 9);  // drops the writer: 3
+  EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(2, 4), KeyOf(1, 5), KeyOf(2, 5)}));
   EXPECT_FALSE(words.tertiary->load() & shadow_word::kMoreBit) << "three cells end at the tertiary word";
-  Access(words, KeyOf(1, 6), StandInRules::Drop::kOneSid, 3);  // drops slot 3: 2
+  Access(words, KeyOf(1, 6), StandInRules::Drop::kOneSid, 2);  // drops slot 2's two cells: 2
   EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(1, 5), KeyOf(1, 6)}));
   EXPECT_FALSE(words.secondary->load() & shadow_word::kMoreBit) << "two cells end at the secondary word";
   ClearShadowWords(word, 8);
 }
 
-// A word without tertiary and quaternary words (the high range) keeps two
-// cells inline and spills the third, whatever its neighbours' words hold.
+// A word without a tertiary word (the high range) keeps two cells inline
+// and spills the third, whatever the tertiary address holds.
 TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
   uptr word = Alloc(8, 8);
   ShadowWords words = TwoWordsFor(word);
   uptr sets_before = CellSetCount();
-  // Garbage in the words this word must not use.
+  // Garbage in the word this word must not use.
   reinterpret_cast<std::atomic<u64>*>(word + kTertiaryOffset)->store(KeyOf(77, 1) | 1);
-  reinterpret_cast<std::atomic<u64>*>(word + kQuaternaryOffset)->store(KeyOf(78, 1) | 1);
   Access(words, KeyOf(1, 1));
   Access(words, KeyOf(2, 1));
   EXPECT_FALSE(words.secondary->load() & shadow_word::kMoreBit);
@@ -227,18 +221,17 @@ TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
   EXPECT_FALSE(Cell(words.primary->load()).is_handle());
   EXPECT_EQ(CellSetCount(), sets_before);
   reinterpret_cast<std::atomic<u64>*>(word + kTertiaryOffset)->store(0);
-  reinterpret_cast<std::atomic<u64>*>(word + kQuaternaryOffset)->store(0);
   ClearShadowWords(word, 8);
 }
 
 // Threads change one word at once: readers each replace their own cell with
 // one of a new epoch and check right after that it is recorded, while a
 // writer now and then makes every other cell redundant. The word keeps going
-// between one cell, the four inline ones and a set. No reader's cell may
+// between one cell, the three inline ones and a set. No reader's cell may
 // ever be missing unless a collapse ran meanwhile, and at the end every cell
 // is there and every set recycled.
 TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
-  constexpr int kReaders = 5;  // with the writer: up to six cells
+  constexpr int kReaders = 4;  // with the writer: up to five cells
   constexpr Epoch kRounds = 20000;
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
@@ -248,7 +241,7 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
   constexpr u64 kCollapses = 1000;
   Epoch last_epoch[kReaders] = {};
   std::atomic<int> lost{0};
-  std::atomic<int> seen_inline_four{0};
+  std::atomic<int> seen_inline_three{0};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kReaders; t++) {
@@ -268,7 +261,7 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
         // collapse may have removed it in between.
         if (check.committed && !check.found_own && before == after && (before & 1) == 0) lost++;
         Cell primary(words.primary->load());
-        if (primary.is_paired() && (words.tertiary->load() & shadow_word::kMoreBit)) seen_inline_four++;
+        if (primary.is_paired() && (words.secondary->load() & shadow_word::kMoreBit)) seen_inline_three++;
       }
     });
   }
@@ -288,8 +281,8 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(lost.load(), 0) << "a reader's cell vanished without a collapse";
   EXPECT_EQ(collapses.load(), 2 * kCollapses);
-  std::printf("collapses %llu, four inline cells seen %d times\n", static_cast<unsigned long long>(collapses.load() / 2),
-              seen_inline_four.load());
+  std::printf("collapses %llu, three inline cells seen %d times\n", static_cast<unsigned long long>(collapses.load() / 2),
+              seen_inline_three.load());
 
   // Quiet now: each reader's newest cell, then the writer's, all present.
   std::vector<u64> expected;
