@@ -5,6 +5,7 @@
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/memory_map.h"
+#include "base/spin_mutex.h"
 
 namespace racert {
 namespace {
@@ -98,8 +99,8 @@ u32 CellSetAllocate(u32 min_capacity) {
     }
   }
   CellSet* set = reinterpret_cast<CellSet*>(base + uptr{handle} * kHandleUnit);
-  // The mutex may still be held by a thread that raced on a stale handle; it
-  // will re-check the shadow word and let go, so only reset the payload.
+  // A lock-free reader may still be looking at a stale copy of this set; it
+  // re-checks the shadow word before trusting what it read.
   set->count = 0;
   set->size_class = static_cast<u8>(size_class);
   set->next_free = 0;

@@ -10,24 +10,22 @@
 // (the race rules decide which: MakeRoomInFullWord), which needs thousands
 // of concurrent distinct readers of one word.
 //
-// Concurrency: a set is written only with its mutex held, and only after
-// re-checking that the shadow word still holds its handle (sets are recycled;
-// their memory is never unmapped, so locking a stale set is safe). Whoever
-// replaces the handle in a word (growing or freeing the set) holds the old
-// set's mutex while doing it. One reader does without the mutex: the check
-// whether the accessor's own cell for its current epoch is already in the
-// set (AlreadyRecordedElsewhere in shadow_word.h), which trusts a hit only if
-// the word still holds the handle afterwards.
+// Concurrency: a set belongs to the shadow word that holds its handle, and is
+// written or freed only by whoever locked that word (shadow/shadow_word.h):
+// the compare-and-swap that locks the word is what proves the handle current.
+// One reader does without the lock: the check whether the accessor's own cell
+// for its current epoch is already in the set (AlreadyRecordedElsewhere in
+// shadow_word.h), which trusts a hit only if the word still holds the handle
+// afterwards (sets are recycled, but their memory is never unmapped, so
+// reading a stale set is safe).
 #pragma once
 
-#include "base/spin_mutex.h"
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
 
 namespace racert {
 
 struct CellSet {
-  SpinMutex mutex;
   u16 count;           // cells in use
   u8 size_class;       // capacity == kCellSetCapacity[size_class]
   u8 unused;
@@ -46,7 +44,7 @@ constexpr u32 kCellSetMaxCapacity = kCellSetCapacity[kCellSetClassCount - 1];
 // Returns its handle (never 0).
 u32 CellSetAllocate(u32 min_capacity);
 // Returns a set to its free list. The caller must own it exclusively: no
-// shadow word refers to it any more (it may still hold the set's mutex).
+// shadow word refers to it any more (the word that did is locked or cleared).
 void CellSetFree(u32 handle);
 CellSet* CellSetFromHandle(u32 handle);
 

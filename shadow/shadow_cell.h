@@ -5,11 +5,12 @@
 // holds one of:
 //   - 0: no access recorded;
 //   - a direct cell (below). If its `paired` bit is set, the secondary shadow
-//     word holds a second direct cell; otherwise the secondary word is
-//     meaningless. The primary cell is the most recent accessor's, so the
-//     hot path finds repeated accesses there;
-//   - a handle to an out-of-line CellSet, when three or more cells must be
-//     kept (see shadow/cell_set.h);
+//     word holds a second direct cell (and, in low-range words, a third may
+//     be in the tertiary word: shadow/shadow_word.h);
+//     otherwise the other words are meaningless. The primary cell is the most
+//     recent accessor's, so the hot path finds repeated accesses there;
+//   - a handle to an out-of-line CellSet, when more cells must be kept than
+//     the inline words hold (see shadow/cell_set.h);
 //   - kLockedWord, while one thread rewrites a paired word (the two words
 //     cannot be swapped atomically together; everyone else waits).
 // Nothing is ever evicted: that is what lets racert promise the first race on

@@ -16,13 +16,9 @@ void ClearShadowWords(uptr addr, uptr size) {
     u64 old = word->load(std::memory_order_relaxed);
     if (old == 0) continue;
     word->store(0, std::memory_order_relaxed);
+    // A word that refers to a set is not locked by anyone: the set is ours.
     Cell cell(old);
-    if (cell.is_handle()) {
-      CellSet* set = CellSetFromHandle(cell.handle());
-      set->mutex.Lock();
-      CellSetFree(cell.handle());
-      set->mutex.Unlock();
-    }
+    if (cell.is_handle()) CellSetFree(cell.handle());
   }
 }
 

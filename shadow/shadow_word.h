@@ -21,14 +21,15 @@
 //     primary published with a release store. Whoever reads them holds the
 //     primary locked, or read a paired primary with acquire (then the words
 //     it reads are the ones published with it, or later ones);
-//   - a CellSet is changed only under its mutex, after re-checking that the
-//     primary still holds its handle; whoever replaces the handle (growing,
-//     or shrinking back to inline cells) holds the old set's mutex;
+//   - a CellSet is changed only with the primary locked (compare-and-swap
+//     from its handle to kLockedWord), and so is the handle replaced (growing,
+//     or shrinking back to inline cells): whoever locked the word owns the
+//     set it referred to until the primary is stored again;
 //   - lock-free readers only ever trust a positive "already recorded" answer
 //     (AlreadyRecordedElsewhere), which cannot be invalidated: a goroutine's
 //     cell for its current epoch is removed only by its own later accesses.
 // Nothing here allocates except CellSetAllocate, and nothing blocks except
-// the set mutexes and the short lock state (spins, then yields).
+// the short lock state (spins, then yields).
 #pragma once
 
 #include <atomic>
@@ -59,12 +60,15 @@ namespace racert {
 //
 // Updates the word's shadow for one access.
 // The word's inline words: `tertiary` is null where the word has none.
+constexpr u32 kMaxInlineCells = 3;
 struct ShadowWords {
   std::atomic<u64>* primary;
   std::atomic<u64>* secondary;
   std::atomic<u64>* tertiary;
 
   u32 inline_capacity() const { return tertiary ? 3 : 2; }
+  // The word holding inline cell i (1 <= i < inline_capacity()).
+  std::atomic<u64>* extra(u32 i) const { return i == 1 ? secondary : tertiary; }
 };
 
 template <typename WordRules>
@@ -100,16 +104,12 @@ inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
 // release store.
 inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const ShadowWords& words) {
   if (count == 1) return cells[0];
-  u64 others[2];
   u32 n = 0;
   for (u32 i = 0; i < count; i++) {
-    if (i != mine) others[n++] = cells[i];
-  }
-  if (count == 3) {
-    words.tertiary->store(others[1], std::memory_order_relaxed);
-    words.secondary->store(others[0] | kMoreBit, std::memory_order_relaxed);
-  } else {
-    words.secondary->store(others[0], std::memory_order_relaxed);
+    if (i == mine) continue;
+    n++;
+    // Every extra word but the last one says that another follows.
+    words.extra(n)->store(cells[i] | (n + 1 < count ? kMoreBit : 0), std::memory_order_relaxed);
   }
   return Cell(cells[mine]).WithPaired(true).raw();
 }
@@ -130,7 +130,7 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
 // to memory that was reallocated under it.
 inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64 key, AccessBits bits) {
   if (current.is_paired()) {
-    u64 cells[3];
+    u64 cells[kMaxInlineCells];
     u32 count = ReadInlineExtras(words, cells);
     for (u32 i = 1; i < count; i++) {
       if (Cell(cells[i]).Covers(key, bits)) return true;
@@ -153,16 +153,17 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (the caller retries from the top).
+//
+// The set is changed with the primary word locked, as the inline words are:
+// one compare-and-swap takes the word (and with it the set it referred to),
+// one release store gives it back, with the same handle, a bigger set's, or
+// inline cells when few enough are left.
 template <typename WordRules>
 bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   std::atomic<u64>* primary = words.primary;
+  if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
-  set->mutex.Lock();
-  if (primary->load(std::memory_order_acquire) != observed) {
-    set->mutex.Unlock();
-    return false;
-  }
   if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
     u32 count = set->count;
     rules.MakeRoom(set->cells, &count);
@@ -170,16 +171,13 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
     set->count = static_cast<u16>(count);
   }
   if (set->count + 1u > set->capacity()) {
-    // Grow: move the cells to a bigger set and repoint the word while still
-    // holding the old set's lock, so nobody can update the old copy.
+    // Grow: move the cells to a bigger set. Nobody can reach the old one for
+    // an update: the word is locked, and will refer to the bigger one.
     u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
     CellSet* bigger = CellSetFromHandle(bigger_handle);
-    bigger->mutex.Lock();
     for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
     bigger->count = set->count;
-    primary->store(Cell::MakeHandle(bigger_handle).raw(), std::memory_order_release);
     CellSetFree(handle);
-    set->mutex.Unlock();
     set = bigger;
     handle = bigger_handle;
   }
@@ -187,13 +185,14 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
   set->count = static_cast<u16>(count);
+  u64 desired = Cell::MakeHandle(handle).raw();
   if (count <= words.inline_capacity()) {
     // Back to inline cells: store them and recycle the set. The extra words
     // are written before the paired primary is published.
-    primary->store(PrepareInlineCells(set->cells, count, mine, words), std::memory_order_release);
+    desired = PrepareInlineCells(set->cells, count, mine, words);
     CellSetFree(handle);
   }
-  set->mutex.Unlock();
+  primary->store(desired, std::memory_order_release);
   return true;
 }
 
@@ -222,7 +221,7 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
       if (UpdateCellSet(words, observed, rules)) return;
       continue;
     }
-    u64 cells[4] = {current.WithPaired(false).raw(), 0, 0, 0};  // inline cells and the new one
+    u64 cells[kMaxInlineCells + 1] = {current.WithPaired(false).raw()};  // inline cells and the new one
     u32 count = observed ? 1 : 0;
     bool was_paired = current.is_paired();
     if (was_paired) {

@@ -15,13 +15,6 @@ constexpr u32 kCompactionThreshold = 64;
 
 }  // namespace
 
-bool OrderedBefore(Cell c, const AccessState& a) {
-  if (c.sid() != a.sid || !a.owns_key_slot) return a.clock[c.sid()] >= c.epoch();
-  Epoch e = c.epoch();
-  if (e >= a.own_first) return e <= a.own_last;  // own, or a later owner's if we are stale
-  return e <= a.inherited;                        // an earlier owner's
-}
-
 // Folds read-only cells that have the same slot, atomicity, generation and
 // read mask into the one with the highest epoch. For any goroutine on another
 // slot this loses nothing: if its clock is below the older epoch it is below

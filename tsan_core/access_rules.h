@@ -46,12 +46,59 @@ struct RaceFinding {
 };
 
 // Whether the access recorded in `c` happens before the current access.
-bool OrderedBefore(Cell c, const AccessState& a);
+RACERT_ALWAYS_INLINE bool OrderedBefore(Cell c, const AccessState& a) {
+  if (c.sid() != a.sid || !a.owns_key_slot) return a.clock[c.sid()] >= c.epoch();
+  Epoch e = c.epoch();
+  if (e >= a.own_first) return e <= a.own_last;  // own, or a later owner's if we are stale
+  return e <= a.inherited;                        // an earlier owner's
+}
 
 // Rewrites cells[0..*count) to account for one more access, and reports in
 // `finding` the recorded accesses that race with it. Needs room for
 // *count + 1 cells. Returns the index of the cell that now records the access.
 u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding);
+
+// ApplyAccess for the common case where no recorded cell races with the
+// access: writes `out[0..*out_count)` (room for count + 1 cells) and the
+// index of the accessor's cell, exactly as ApplyAccess would leave them, and
+// returns true; or returns false, writing nothing useful, if some cell
+// conflicts with the access without being ordered before it (ApplyAccess must
+// then check it and report the race). No compaction: for inline words only.
+// Inline, for the access path's fast tiers.
+RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, const AccessState& a, u64* out,
+                                                 u32* out_count, u32* mine) {
+  const u8 m = a.bits.mask;
+  u32 n = 0;
+  bool merged = false;
+  for (u32 i = 0; i < count; i++) {
+    Cell c(cells[i]);
+    if (c.generation() != a.generation) continue;  // dead: a reset happened
+    if (!OrderedBefore(c, a)) {
+      if (c.ConflictsWith(a.bits)) return false;
+      out[n++] = c.raw();
+      continue;
+    }
+    u8 writes = c.write_mask();
+    u8 reads = c.read_mask();
+    if (!(a.bits.is_atomic && !c.is_atomic())) {
+      reads &= ~m;
+      if (a.bits.is_write) writes &= ~m;
+    }
+    if (c.key() == a.key) {
+      if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+      merged = true;
+      *mine = n;
+    }
+    if ((writes | reads) == 0) continue;
+    out[n++] = c.WithMasks(writes, reads).raw();
+  }
+  if (!merged) {
+    *mine = n;
+    out[n++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+  }
+  *out_count = n;
+  return true;
+}
 
 // Folds read-only cells of one slot with the same bytes into the newest (see
 // access_rules.cpp). Returns the new index of cells[mine].

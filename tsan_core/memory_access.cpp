@@ -32,6 +32,11 @@ struct PendingHistory {
   }
 };
 
+// The shadow words of the word at word_addr.
+RACERT_ALWAYS_INLINE ShadowWords WordsAt(uptr word_addr) {
+  return ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr)};
+}
+
 AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
   Cell k(key);
   bool owns = g->has_slot && g->sid == k.sid();
@@ -66,9 +71,65 @@ struct CheckAndRecord {
 void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
   RACERT_DCHECK(finding->count == 0);
   CheckAndRecord rules{a, history, finding, false};
-  UpdateShadowWord(ShadowWords{ShadowWordFor(word_addr), SecondaryWordFor(word_addr), TertiaryWordFor(word_addr)},
-                   rules);
+  UpdateShadowWord(WordsAt(word_addr), rules);
   if (!rules.committed) finding->count = 0;
+}
+
+// The tier between "alone in the word" and the general path: a word of inline
+// cells none of which races with the access (all ordered before it, or not
+// conflicting): the shape of a page copied again after a lock was taken, of a
+// word read once more in a new epoch. The rules' outcome is computed from the
+// observed value (and the extra words, read without the lock first), and
+// published with one compare-and-swap for a single cell, or under the lock
+// state after checking that the extra words still hold what was read.
+// Returns false, with the word unchanged, whenever the general path must do
+// it: a cell set or the locked state, a cell that conflicts without being
+// ordered before the access, more cells than the inline words hold, or a word
+// that changed meanwhile. `observed` is a value of the primary word.
+RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, const AccessState& a,
+                                                PendingHistory* history) {
+  Cell current(observed);
+  if (current.is_handle() || current.is_locked()) return false;
+  ShadowWords words = WordsAt(word_addr);
+  u64 cells[kMaxInlineCells] = {current.WithPaired(false).raw()};
+  u32 count = observed ? 1 : 0;
+  if (current.is_paired()) {
+    // Extra words at least as new as the primary value they go with.
+    if (words.primary->load(std::memory_order_acquire) != observed) return false;
+    count = shadow_word::ReadInlineExtras(words, cells);
+    // Already recorded in an extra word: nothing to change (as in
+    // AlreadyRecordedElsewhere, a positive answer stays true).
+    for (u32 i = 1; i < count; i++) {
+      if (Cell(cells[i]).Covers(a.key, a.bits)) return true;
+    }
+  }
+  u64 out[kMaxInlineCells + 1];
+  u32 out_count;
+  u32 mine = 0;
+  if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return false;
+  if (out_count > words.inline_capacity()) return false;
+  history->RecordOnce();
+  if (!current.is_paired() && out_count == 1) {
+    return words.primary->compare_exchange_strong(observed, out[0], std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed);
+  }
+  if (!words.primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire,
+                                              std::memory_order_relaxed)) {
+    return false;
+  }
+  if (current.is_paired()) {
+    // The extra words change only under the lock: if they still hold what
+    // was read, the outcome computed from them stands.
+    u64 now[kMaxInlineCells];
+    bool same = shadow_word::ReadInlineExtras(words, now) == count;
+    for (u32 i = 1; same && i < count; i++) same = now[i] == cells[i];
+    if (!same) {
+      words.primary->store(observed, std::memory_order_release);
+      return false;
+    }
+  }
+  words.primary->store(shadow_word::PrepareInlineCells(out, out_count, mine, words), std::memory_order_release);
+  return true;
 }
 
 // Reports the access's races. The first racing access is reported; if that
@@ -127,6 +188,9 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
   if (size == 0) return;
   uptr end = addr + size;
   bool reported = false;
+  // The access as the rules see it, built once: only the byte mask changes
+  // from word to word.
+  AccessState a = MakeAccessState(g, key, AccessBits{0, is_write, is_atomic});
   for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
@@ -138,7 +202,8 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
         continue;
       }
     }
-    AccessState a = MakeAccessState(g, key, bits);
+    a.bits = bits;
+    if (UpdateWordWithoutRace(word_addr, observed, a, history)) continue;
     RaceFinding finding;
     ApplyToWord(word_addr, a, &finding, history);
     // One report per access: Go reports a racing range once.

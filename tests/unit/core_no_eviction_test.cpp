@@ -129,6 +129,42 @@ TEST_F(CoreNoEvictionTest, ThreeCellsStayInlineAndAFourthSpills) {
   EXPECT_EQ(CellSetCount(), sets_before);
 }
 
+// Page-copy shape: a page written by one goroutine, then read and written
+// again as ranges by goroutines ordered after it (a lock handed over). Every
+// word's earlier cells are ordered before the new access, so the access path
+// updates them without the general race check; nothing may be reported, no
+// set made, and an unordered writer must still race with the first writer
+// and the last reader of the header word, and a reader with the last writer.
+TEST_F(CoreNoEvictionTest, OrderedPageCopiesStayInlineAndUnorderedAccessesStillRace) {
+  constexpr uptr kPage = 512;
+  uptr page = Alloc(kPage, 8);
+  uptr lock_addr = Alloc(8);
+  GoroutineState* owner = Go(Root());
+  AccessRange(owner, page, kPage, /*is_write=*/true, /*is_atomic=*/false, NewPc());
+  Release(owner, lock_addr);
+  uptr sets_before = CellSetCount();
+  GoroutineState* previous = owner;
+  for (int round = 0; round < 6; round++) {
+    GoroutineState* g = Go(previous);  // ordered after everything `previous` did
+    Acquire(g, lock_addr);
+    AccessRange(g, page, kPage, /*is_write=*/false, /*is_atomic=*/false, NewPc());   // read: keeps the writes
+    AccessRange(g, page + 8, kPage - 16, /*is_write=*/true, /*is_atomic=*/false, NewPc());  // shift: replaces
+    for (uptr b = 0; b < 8; b++) Read(g, page + b);  // byte reads of the header
+    Release(g, lock_addr);
+    previous = g;
+  }
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  EXPECT_EQ(CellSetCount(), sets_before) << "ordered copies never need more than the inline words";
+
+  GoroutineState* stranger = Go(Root());  // ordered after none of them
+  g_options.suppress_equal_stacks = false;
+  Write(stranger, page + 3);  // the owner wrote it and the last round read it: two races
+  EXPECT_EQ(TakeRaces(), 2u);
+  Read(Go(Root()), page + 64);  // the last round wrote it: a race
+  EXPECT_EQ(TakeRaces(), 1u);
+  g_options.suppress_equal_stacks = true;
+}
+
 TEST_F(CoreNoEvictionTest, EveryWordOfARangeKeepsItsFirstAccess) {
   // 64 words each get an early unordered write by `early`, then dozens of
   // ordered readers per word; a late writer not ordered after `early` must
