@@ -123,6 +123,8 @@ void CellSetFree(u32 handle) {
   }
 }
 
+uptr CellSetArenaReservation() { return kArenaSize; }
+
 uptr CellSetBytesInUse() {
   uptr bytes = 0;
   for (unsigned c = 0; c < kCellSetClassCount; c++) {

@@ -52,6 +52,8 @@ CellSet* CellSetFromHandle(u32 handle);
 
 // Memory statistics for benchmarks and tests.
 uptr CellSetBytesInUse();
+// Address space the arena reserves on first use (committed only where touched).
+uptr CellSetArenaReservation();
 uptr CellSetCount();
 
 inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }

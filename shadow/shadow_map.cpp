@@ -1,9 +1,12 @@
 #include "shadow/shadow_map.h"
 
+#include <errno.h>  // EEXIST (constant only)
+
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/memory_map.h"
 #include "base/spin_mutex.h"
+#include "base/format.h"
 
 namespace racert {
 namespace {
@@ -46,9 +49,9 @@ void RecordLocked(uptr begin, uptr end) {
   registry.ranges[registry.count++] = MappedRange{begin, end};
 }
 
-// Maps the parts of [begin, end) (shadow space, page-aligned) that are not
-// mapped yet.
-void MapMissingPagesLocked(uptr begin, uptr end) {
+// Maps the parts of [begin, end) (shadow space, page-aligned, for application
+// memory at `offset` below it) that are not mapped yet.
+void MapMissingPagesLocked(uptr begin, uptr end, uptr offset) {
   uptr page = begin;
   while (page < end) {
     if (uptr mapped_end = MappedRangeEndLocked(page)) {
@@ -56,10 +59,16 @@ void MapMissingPagesLocked(uptr begin, uptr end) {
       continue;
     }
     uptr run_end = NextMappedBeginLocked(page, end);
-    if (!MapFixedNoReplace(page, run_end - page)) {
-      Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
-            "the address range is already in use",
-            page, run_end, page - kPrimaryOffset, run_end - kPrimaryOffset);
+    if (int error = MapFixedNoReplaceError(page, run_end - page)) {
+      if (error == EEXIST) {
+        Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
+              "the address range is already in use",
+              page, run_end, page - offset, run_end - offset);
+      }
+      char what[160];
+      Format(what, sizeof(what), "shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx)", page,
+             run_end, page - offset, run_end - offset);
+      FatalMappingFailed("map", run_end - page, what, error);
     }
     RecordLocked(page, run_end);
     page = run_end;
@@ -88,7 +97,7 @@ void MapShadow(uptr addr, uptr size) {
   const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset};
   const unsigned offset_count = begin < kAppLowEnd ? 3 : 2;  // no tertiary words for the high range
   for (unsigned i = 0; i < offset_count; i++) {
-    MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize));
+    MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize), offsets[i]);
   }
 }
 

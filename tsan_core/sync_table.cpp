@@ -119,6 +119,8 @@ void ResetAllSyncClocks() {
   }
 }
 
+uptr SyncTableReservation() { return kRegionCount * sizeof(RegionCounter) + kBucketCount * sizeof(Bucket); }
+
 uptr SyncVarCount() { return table.count.load(std::memory_order_relaxed); }
 
 }  // namespace racert

@@ -48,5 +48,7 @@ void RemoveSyncVars(uptr begin, uptr end);
 void ResetAllSyncClocks();
 
 uptr SyncVarCount();
+// Address space the table reserves on first use (committed only where touched).
+uptr SyncTableReservation();
 
 }  // namespace racert
