@@ -237,7 +237,10 @@ SIDES = ("official", "racert")
 
 
 def run_side(setup: Setup, package: str, side: str) -> RunResult:
-    cached = setup.cache.get(package, side, setup.version, setup.object_sha256[side])
+    # racert's object is hashed again for every package: a rebuild during a long
+    # run must not file later results under the old object's checksum.
+    sha = setup.object_sha256[side] if side == "official" else racert_object_sha256()
+    cached = setup.cache.get(package, side, setup.version, sha)
     if cached is not None:
         return cached
     stem = package.replace("/", "_")
@@ -247,7 +250,7 @@ def run_side(setup: Setup, package: str, side: str) -> RunResult:
     command, env = setup.command(side, ["test", "-race", "-short", "-count=1", package])
     result = run_go_test(command, env, setup.log_dir / f"{stem}.{side}.log", setup.timeout)
     if result.status != "ERROR":
-        setup.cache.put(package, side, setup.version, setup.object_sha256[side], result)
+        setup.cache.put(package, side, setup.version, sha, result)
     return result
 
 
