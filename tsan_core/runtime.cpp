@@ -93,11 +93,10 @@ int FinalizeRuntime() {
   if (g_options.atexit_sleep_ms > 0 && LiveGoroutineCount() > 1) {
     SleepMilliseconds(static_cast<u64>(g_options.atexit_sleep_ms));
   }
-  u64 races = ReportCount();
-  if (races == 0) return 0;
-  char line[64];
-  uptr n = Format(line, sizeof(line), "Found %llu data race(s)\n", static_cast<unsigned long long>(races));
-  WriteReportText(line, n);
+  // A goroutine may be writing a report right now (os.Exit from another
+  // goroutine): the summary waits for it, so the count and the exit status
+  // include every report printed.
+  if (PrintRaceSummary() == 0) return 0;
   return static_cast<int>(g_options.exitcode);
 }
 
