@@ -23,8 +23,11 @@ struct MappedRange {
 struct ShadowRegistry {
   SpinMutex mutex;
   unsigned count;
+  bool per_arena;  // UseShadowPerArena: no whole-window reservation
   MappedRange ranges[kMaxMappedRanges];
 };
+// Go's heap arena size on linux/amd64: the granule of per-arena shadow.
+constexpr uptr kHeapArenaSize = uptr{64} << 20;
 constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
 
 // If shadow_page lies in a mapped range, returns that range's end; else 0.
@@ -45,7 +48,24 @@ uptr NextMappedBeginLocked(uptr page, uptr limit) {
 }
 
 void RecordLocked(uptr begin, uptr end) {
-  RACERT_CHECK_MSG(registry.count < kMaxMappedRanges, "too many distinct shadow ranges (%u)", registry.count);
+  // A range that continues a recorded one extends it (heap arenas mostly grow
+  // upwards one after another), which keeps the table small in per-arena mode.
+  for (unsigned i = 0; i < registry.count; i++) {
+    if (registry.ranges[i].end == begin) {
+      registry.ranges[i].end = end;
+      return;
+    }
+    if (registry.ranges[i].begin == end) {
+      registry.ranges[i].begin = begin;
+      return;
+    }
+  }
+  if (registry.count == kMaxMappedRanges) {
+    Fatal("too many separate shadow ranges (%u): the heap grew in more than %u places far apart, with shadow "
+          "mapped per heap arena because of the address-space limit (ulimit -v); raise the limit (ulimit -v "
+          "unlimited) so that racert reserves the whole heap window at once",
+          kMaxMappedRanges, kMaxMappedRanges);
+  }
   registry.ranges[registry.count++] = MappedRange{begin, end};
 }
 
@@ -88,17 +108,27 @@ void MapShadow(uptr addr, uptr size) {
   }
   uptr begin = addr & ~uptr{7};
   uptr end = RoundUp(app_end, 8);
-  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
-    // Reserve the whole window once; pages are committed by the kernel on touch.
-    begin = kGoHeapWindowBegin;
-    end = kGoHeapWindowEnd;
-  }
   SpinMutexLock lock(&registry.mutex);
+  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
+    if (registry.per_arena) {
+      begin = RoundDown(begin, kHeapArenaSize);
+      end = RoundUp(end, kHeapArenaSize);
+    } else {
+      // Reserve the whole window once; pages are committed by the kernel on touch.
+      begin = kGoHeapWindowBegin;
+      end = kGoHeapWindowEnd;
+    }
+  }
   const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset};
   const unsigned offset_count = begin < kAppLowEnd ? 3 : 2;  // no tertiary words for the high range
   for (unsigned i = 0; i < offset_count; i++) {
     MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize), offsets[i]);
   }
+}
+
+void UseShadowPerArena() {
+  SpinMutexLock lock(&registry.mutex);
+  registry.per_arena = true;
 }
 
 void ClearAllShadow() {

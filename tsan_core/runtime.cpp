@@ -26,23 +26,28 @@ constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
 
 // Checked at start, before the first shadow is mapped: racert reserves its big
 // ranges with MAP_NORESERVE, which costs no memory but counts against
-// RLIMIT_AS in full. Failing here, with the whole bill, beats failing on the
-// first reservation that no longer fits, possibly deep into the run.
+// RLIMIT_AS in full. Under a limit too small for them, racert reserves only
+// what the program uses (heap shadow per 64 MiB arena, sync object counts for
+// the heap window only) and gives the cell sets an eighth of the limit, and
+// says so once. A run that then needs more than the limit allows stops at the
+// mapping that failed, with a message naming the limit.
 void CheckAddressSpaceLimit() {
   u64 limit = SysAddressSpaceLimit();
   if (limit == ~u64{0}) return;
   const uptr heap_shadow = 3 * (kGoHeapWindowEnd - kGoHeapWindowBegin);
-  const uptr cell_sets = CellSetArenaReservation();
-  const uptr sync_table = SyncTableReservation();
-  const uptr need = heap_shadow + cell_sets + sync_table + kGoRuntimeAllowance;
+  const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() + kGoRuntimeAllowance;
   if (limit >= need) return;
-  Fatal("the address-space limit (ulimit -v) is %zu KiB (%zu MiB), less than the %zu GiB of address space racert "
-        "reserves: %zu GiB of shadow memory for Go's heap window [0x%zx, 0x%zx), %zu GiB of shadow cell sets, "
-        "%zu GiB for the sync object table, plus %zu GiB for the Go runtime (reserved pages cost memory only where "
-        "touched); raise the limit to at least %zu KiB, e.g. with ulimit -v unlimited",
-        static_cast<uptr>(limit / 1024), static_cast<uptr>(limit >> 20), need / kGiB, heap_shadow / kGiB,
-        kGoHeapWindowBegin, kGoHeapWindowEnd, cell_sets / kGiB, RoundUp(sync_table, kGiB) / kGiB,
-        kGoRuntimeAllowance / kGiB, need / 1024);
+  UseShadowPerArena();
+  SyncCountOnlyHeapWindow();
+  SetCellSetArenaSize(static_cast<uptr>(limit / 8));
+  char line[600];
+  uptr n = Format(line, sizeof(line),
+                  "racert: note: the address-space limit (ulimit -v) of %zu KiB is below the %zu GiB racert "
+                  "reserves by default; it maps heap shadow per 64 MiB arena, gives the shadow cell sets %zu MiB "
+                  "and counts sync objects only in the heap (slower frees elsewhere); a run that needs more stops "
+                  "with a message (ulimit -v unlimited lifts the limit)\n",
+                  static_cast<uptr>(limit / 1024), need / kGiB, CellSetArenaReservation() >> 20);
+  WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
 }
 
 }  // namespace
