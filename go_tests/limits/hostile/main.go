@@ -16,6 +16,9 @@
 //	                 SIGTERM makes the handler call os.Exit(0) mid-reports
 //	-mode=mutexes    -n sync.Mutex values, each locked and unlocked once by one
 //	                 of several goroutines, all alive to the end: no race
+//	-mode=churn      -rounds rounds of mutexes(): each round's -n mutexes are
+//	                 dropped and collected before the next, so the sync objects
+//	                 of one round at most should be alive at a time
 //	-mode=readers    -words words read by -goroutines goroutines at once after a
 //	                 channel handshake, then written by main after they are
 //	                 joined: no race; with -race-at-end, one goroutine still
@@ -32,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +50,7 @@ var (
 	goroutines = flag.Int("goroutines", 64, "readers: reading goroutines")
 	signals    = flag.Bool("signals", false, "reports: send SIGUSR1/SIGINT to the process during the reports")
 	exitOnTerm = flag.Bool("exit-on-term", false, "reports: os.Exit(0) on SIGTERM")
+	rounds     = flag.Int("rounds", 10, "churn: rounds")
 	raceAtEnd  = flag.Bool("race-at-end", false, "readers: one unsynchronized read of word 0")
 )
 
@@ -169,6 +174,14 @@ func mutexes() {
 	fmt.Printf("hostile: %d mutexes, total %d\n", len(ms), total)
 }
 
+func churn() {
+	for r := 0; r < *rounds; r++ {
+		mutexes()
+		runtime.GC()
+		runtime.GC()
+	}
+}
+
 func readers() {
 	xs := make([]int, *words)
 	writeAll(xs)
@@ -249,6 +262,8 @@ func main() {
 		reports()
 	case "mutexes":
 		mutexes()
+	case "churn":
+		churn()
 	case "readers":
 		readers()
 	default:
