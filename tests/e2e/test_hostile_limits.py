@@ -22,7 +22,9 @@ What each case showed when it was written (Go 1.26.8, 2 cores):
   /dev/full). Before: racert and the official object both lost the report
   silently (nothing on stderr, exit status 66). Now: one warning naming the
   file and ENOSPC, then the report on stderr; a failing json_path is warned
-  about once.
+  about once. A log_path whose directory cannot be created: the official
+  object stops the program at start ("ERROR: Can't create directory"), racert
+  warns and reports on stderr (unchanged).
 * fork/exec from a racy program: the same with both objects before and after
   (child runs, reports its own race, exits 66; parent reports its two races).
 * Signals: a SIGUSR1/SIGINT storm caught by a handler goroutine during 300
@@ -201,6 +203,20 @@ def test_report_to_full_disk_goes_to_stderr_with_a_warning(racert_binary, tmp_pa
     ], hr.describe(result)
     rest = "".join(line + "\n" for line in result.stderr.splitlines() if not line.startswith("racert:"))
     parsed = hr.parse_output(rest)
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+
+
+def test_log_path_in_a_directory_that_cannot_exist(racert_binary):
+    """The official object ends such a program at start ("ERROR: Can't create
+    directory: /dev/null", exit 66, nothing run); racert warns and reports to stderr."""
+    result = run([racert_binary, "-mode=race"], f"{FAST} log_path=/dev/null/sub/report")
+    assert result.returncode == 66, hr.describe(result)
+    assert "hostile: done" in result.stdout, hr.describe(result)
+    warnings = racert_lines(result.stderr)
+    assert len(warnings) == 1 and re.fullmatch(
+        r"racert: warning: cannot open log_path=/dev/null/sub/report \(/dev/null/sub/report\.\d+, errno 20\); "
+        r"writing to stderr instead", warnings[0]), hr.describe(result)
+    parsed = hr.parse_output(result.stderr.split("\n", 1)[1])
     assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
 
 
