@@ -15,7 +15,7 @@ What each case showed when it was written (Go 1.26.8, 2 cores):
   while the official object runs this program under 1 GB (Go itself needs
   ~0.7 GB). Now: one note at start says racert reserves only what the program
   uses (heap shadow per 64 MiB arena, a smaller cell-set arena, sync counts
-  for the heap only), and the program runs from ~1.6 GB up; below that, one
+  for the heap only), and the program runs from ~2 GB up; below that, one
   FATAL line names the mapping that failed, its size, the limit and the
   remedy.
 * log_path on a full disk (the <log_path>.<pid> file is a symlink to
