@@ -40,9 +40,10 @@ compile.
 Resuming: each finished run is appended to the result cache as one JSON line,
 keyed by package, side, Go version and the SHA-256 of the race object that side
 links (the toolchain's own object for "official", racert's chosen object for
-"racert"). A later invocation reuses a cached run whose key matches, so an
-interrupted --std run continues where it stopped, and rebuilding racert's
-object re-runs only racert's side. The final table covers every requested
+"racert"). A later invocation reuses a cached run whose key matches (except a
+timed-out run when --timeout now allows more), so an interrupted --std run
+continues where it stopped, and rebuilding racert's object re-runs only
+racert's side. The final table covers every requested
 package that has results for both sides (cached ones marked with *).
 
 Environment: RACERT_CLI overrides the racert executable (default: the
@@ -241,7 +242,8 @@ def run_side(setup: Setup, package: str, side: str) -> RunResult:
     # run must not file later results under the old object's checksum.
     sha = setup.object_sha256[side] if side == "official" else racert_object_sha256()
     cached = setup.cache.get(package, side, setup.version, sha)
-    if cached is not None:
+    # A run that timed out is tried again when this invocation allows it more time.
+    if cached is not None and not (cached.status == "TIMEOUT" and setup.timeout > cached.seconds + 1):
         return cached
     stem = package.replace("/", "_")
     if setup.warmup:
