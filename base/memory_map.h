@@ -22,6 +22,10 @@ void* MapAnonymousOrNull(uptr size);
 // pages cost nothing until touched and read as zero. Fatal, naming `what`, if
 // the kernel refuses. For big tables sized for the worst case.
 void* ReserveAnonymousOrDie(uptr size, const char* what);
+// Fatal for a mapping of `size` bytes for `what` that the kernel refused
+// with `error`: names what and how much, and for ENOMEM under an
+// address-space limit (`ulimit -v`) the limit and how to raise it.
+[[noreturn]] void FatalMappingFailed(const char* verb, uptr size, const char* what, int error);
 // munmap; Fatal on failure (it only fails on a bad range, i.e. a bug).
 void UnmapOrDie(void* addr, uptr size);
 
@@ -32,6 +36,9 @@ void UnmapOrDie(void* addr, uptr size);
 // placed elsewhere is undone and false returned. `addr` and `size` must be
 // page-aligned.
 bool MapFixedNoReplace(uptr addr, uptr size);
+// The same, returning 0 on success or the errno: EEXIST when part of the
+// range is in use, ENOMEM when the address-space limit or the kernel refuses.
+int MapFixedNoReplaceError(uptr addr, uptr size);
 
 // Gives the pages fully inside [begin, end) back to the kernel
 // (MADV_DONTNEED). They stay mapped and read back as zero afterwards; partial

@@ -159,6 +159,17 @@ sptr SysDisableCoreDumps() {
   return Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), Arg(&new_limit), 0);
 }
 
+u64 SysAddressSpaceLimit() {
+  constexpr int kRlimitAs = 9;
+  struct Limit {
+    u64 soft;
+    u64 hard;
+  };
+  Limit limit = {};
+  if (SysFailed(Syscall4(SYS_prlimit64, 0, Arg(kRlimitAs), 0, Arg(&limit)))) return ~u64{0};
+  return limit.soft;
+}
+
 void SleepMilliseconds(u64 ms) {
   struct timespec request = {};
   request.tv_sec = static_cast<time_t>(ms / 1000);
@@ -171,15 +182,19 @@ void SleepMilliseconds(u64 ms) {
   }
 }
 
-bool WriteAll(int fd, const char* data, uptr size) {
+int WriteAllError(int fd, const char* data, uptr size) {
+  constexpr int kEio = 5;
   while (size > 0) {
     sptr written = SysWrite(fd, data, size);
     if (written == kEintr) continue;
-    if (SysFailed(written) || written == 0) return false;
+    if (SysFailed(written)) return SysErrno(written);
+    if (written == 0) return kEio;
     data += written;
     size -= static_cast<uptr>(written);
   }
-  return true;
+  return 0;
 }
+
+bool WriteAll(int fd, const char* data, uptr size) { return WriteAllError(fd, data, size) == 0; }
 
 }  // namespace racert

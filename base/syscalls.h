@@ -52,6 +52,10 @@ sptr SysReadlink(const char* path, char* buffer, uptr size);
 // limit: the process no longer dumps core.
 sptr SysDisableCoreDumps();
 
+// The soft limit of the address space (RLIMIT_AS, what `ulimit -v` sets) in
+// bytes, or ~0 when there is none or it cannot be read.
+u64 SysAddressSpaceLimit();
+
 // The kernel reports errors as values in [-4095, -1].
 inline bool SysFailed(sptr result) { return result < 0 && result >= -4095; }
 // The errno of a failed result, 0 for a successful one.
@@ -61,8 +65,10 @@ inline int SysErrno(sptr result) { return SysFailed(result) ? static_cast<int>(-
 // shorten it (the remaining time is slept again).
 void SleepMilliseconds(u64 ms);
 
-// Writes all `size` bytes, retrying partial writes and EINTR. Returns false on
-// any other error (or if the kernel accepts no bytes at all).
+// Writes all `size` bytes, retrying partial writes and EINTR: returns 0, or
+// the errno of the write that failed (EIO when the kernel accepted no bytes).
+int WriteAllError(int fd, const char* data, uptr size);
+// The same as a bool: true when everything was written.
 bool WriteAll(int fd, const char* data, uptr size);
 
 }  // namespace racert

@@ -282,9 +282,10 @@ void CreateParentDirectories(const char* path) {
 // Opens the destination named by a log_path-style option: <path>.<pid>, or
 // <path>.<exe>.<pid><suffix> when `exe_name` or `suffix` are given. Returns
 // the fd, or `fallback_fd` after one warning if the file cannot be opened: a
-// report must never be lost because of a bad path.
-int OpenDestination(const char* option, const char* path, int fallback_fd, const char* exe_name = nullptr,
-                    const char* suffix = nullptr) {
+// report must never be lost because of a bad path. The opened file's name is
+// handed to `remember_name` (for the warning if writing to it fails later).
+int OpenDestination(const char* option, const char* path, int fallback_fd, void (*remember_name)(const char*),
+                    const char* exe_name = nullptr, const char* suffix = nullptr) {
   if (StringsEqual(path, "stderr")) return 2;
   if (StringsEqual(path, "stdout")) return 1;
   char file[4096];
@@ -306,6 +307,7 @@ int OpenDestination(const char* option, const char* path, int fallback_fd, const
     WriteToStderr(line, len < sizeof(line) ? len : sizeof(line) - 1);
     return fallback_fd;
   }
+  remember_name(file);
   return static_cast<int>(fd);
 }
 
@@ -396,12 +398,12 @@ void ApplyGoraceOrDie() {
       names = static_cast<ExecutableNames*>(InternalAlloc(sizeof(ExecutableNames)));
       GetExecutableNames(names);
     }
-    SetReportFd(OpenDestination("log_path", g_options.log_path, 2, names ? names->base : nullptr,
+    SetReportFd(OpenDestination("log_path", g_options.log_path, 2, SetReportFileName, names ? names->base : nullptr,
                                 adapter.log_suffix));
     if (names) InternalFree(names, sizeof(ExecutableNames));
   }
   if (g_options.json_path && g_options.json_path[0]) {
-    SetJsonFd(OpenDestination("json_path", g_options.json_path, -1));
+    SetJsonFd(OpenDestination("json_path", g_options.json_path, -1, SetJsonFileName));
   }
   if (adapter.suppressions && adapter.suppressions[0]) LoadSuppressions(adapter.suppressions);
   if (adapter.help) {

@@ -10,26 +10,42 @@ through ``racert go`` (racert's object in a private GOROOT view). Then print
 
     package | official result + seconds | racert result + seconds | racert DATA RACE count | same?
 
-and exit 1 if any package's pass/fail differs, or racert printed any
-``WARNING: DATA RACE`` (the standard library's tests are race-free, so every
-report is a false positive). Failures print the tail of their output. Every
-run's full output and a TSV of the timings (timings.tsv) are kept under
-build/stdlib-compare/<GOVERSION>/ (see --log-dir).
+and exit 1 if any package's pass/fail differs, or racert printed more
+``WARNING: DATA RACE`` reports than the official object did (the standard
+library's tests are race-free, so such a report is a false positive). Failures
+print the tail of their output. Every run's full output and a TSV of the
+timings (timings.tsv) are kept under build/stdlib-compare/<GOVERSION>/ (see
+--log-dir).
 
 Usage:
-    go_tests/stdlib_compare.py [--go PATH] [--packages PKG ...] [--jobs N]
+    go_tests/stdlib_compare.py [--go PATH] [--packages PKG ... | --std] [--jobs N]
 
     --go PATH       the go binary (default: `go` on PATH); racert gets it as RACERT_GO
     --packages ...  packages to test (default: the list below)
+    --std           every package of `go list std` instead (hours on 2 cores: resumable)
     --jobs N        packages run at the same time (default 1; more makes timings noisy)
-    --timeout S     per-run limit in seconds (default 1800)
+    --timeout S     per-run limit in seconds (default 1800; 600 with --std)
+    --stop-after S  start no new package after S seconds (the cache keeps what ran;
+                    --stop-after 0 prints the table of what the cache holds)
+    --results FILE  the result cache (default: <log dir>/results.jsonl)
+    --no-cache      run every package even when the cache holds its results
     --tail N        lines of output shown for a failing run (default 40)
     --no-warmup     skip the warm-up build (timings then include compiling)
     --log-dir DIR   where logs go (default: build/stdlib-compare)
 
-Before timing, a warm-up (`go test -race -short -count=1 -run '^$' <pkgs>`
-for each side) compiles the race-instrumented packages into each side's build
-cache, so the per-package seconds measure testing, not a cold compile.
+Before timing a package, a warm-up (`go test -race -short -count=1 -run '^$'
+<pkg>` for each side) compiles its race-instrumented test binary into each
+side's build cache, so the per-package seconds measure testing, not a cold
+compile.
+
+Resuming: each finished run is appended to the result cache as one JSON line,
+keyed by package, side, Go version and the SHA-256 of the race object that side
+links (the toolchain's own object for "official", racert's chosen object for
+"racert"). A later invocation reuses a cached run whose key matches (except a
+timed-out run when --timeout now allows more), so an interrupted --std run
+continues where it stopped, and rebuilding racert's object re-runs only
+racert's side. The final table covers every requested
+package that has results for both sides (cached ones marked with *).
 
 Environment: RACERT_CLI overrides the racert executable (default: the
 checkout's ./racert); RACERT_OBJECT is passed through to it. Both runs see the
@@ -40,7 +56,10 @@ GOTOOLCHAIN, which must not redirect either run to another toolchain.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -50,6 +69,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+
+from racert_cli import objects as racert_objects  # noqa: E402  (needs the path above)
+from racert_cli import toolchain as racert_toolchain  # noqa: E402
 
 DEFAULT_PACKAGES = [
     "sync",
@@ -78,10 +101,20 @@ class RunResult:
     races: int
     output: str
     log_path: Path
+    cached: bool = False
 
     @property
     def passed(self) -> bool:
         return self.status == "ok"
+
+    def to_record(self) -> dict:
+        return {"status": self.status, "exit_code": self.exit_code, "seconds": round(self.seconds, 2),
+                "races": self.races, "log": str(self.log_path)}
+
+    @staticmethod
+    def from_record(record: dict) -> "RunResult":
+        return RunResult(record["status"], record["exit_code"], record["seconds"], record["races"], "",
+                         Path(record["log"]), cached=True)
 
 
 @dataclass
@@ -95,8 +128,62 @@ class Comparison:
         return self.official.passed == self.racert.passed
 
     @property
+    def racert_only_races(self) -> int:
+        return max(0, self.racert.races - self.official.races)
+
+    @property
     def acceptable(self) -> bool:
-        return self.same and self.racert.races == 0
+        return self.same and self.racert_only_races == 0
+
+
+class ResultCache:
+    """Finished runs, one JSON line each, keyed by (package, side, Go version, object SHA-256)."""
+
+    def __init__(self, path: Path, enabled: bool):
+        self.path = path
+        self.enabled = enabled
+        self.entries: dict[tuple[str, str, str, str], dict] = {}
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                    self.entries[self._key(record)] = record
+                except (ValueError, KeyError):
+                    continue  # a line cut short by an interrupted run
+
+    @staticmethod
+    def _key(record: dict) -> tuple[str, str, str, str]:
+        return (record["package"], record["side"], record["go_version"], record["object_sha256"])
+
+    def get(self, package: str, side: str, version: str, sha: str) -> RunResult | None:
+        record = self.entries.get((package, side, version, sha)) if self.enabled else None
+        return RunResult.from_record(record) if record else None
+
+    def put(self, package: str, side: str, version: str, sha: str, result: RunResult) -> None:
+        record = {"package": package, "side": side, "go_version": version, "object_sha256": sha,
+                  **result.to_record()}
+        self.entries[self._key(record)] = record
+        with open(self.path, "a") as stream:
+            stream.write(json.dumps(record) + "\n")
+
+
+def official_object_sha256(go: str) -> str:
+    """One digest over every race object the toolchain's GOROOT ships for linux/amd64."""
+    out = subprocess.run([go, "env", "GOROOT"], env=base_environment(), capture_output=True, text=True, check=True)
+    goroot = Path(out.stdout.strip())
+    digest = hashlib.sha256()
+    for location in (*racert_toolchain.LEGACY_LOCATIONS, *racert_toolchain.SPLIT_LOCATIONS):
+        if (goroot / location).is_file():
+            digest.update(location.encode() + b"\0" + racert_objects.sha256_of_file(goroot / location).encode())
+    return digest.hexdigest()
+
+
+def racert_object_sha256() -> str:
+    """SHA-256 of the object `racert go` substitutes (RACERT_OBJECT or build/race_linux.syso)."""
+    path, _ = racert_objects.choose_object_path(None)
+    if not path.is_file():
+        raise FileNotFoundError(f"racert object not found: {path} (run ./build_syso.sh)")
+    return racert_objects.sha256_of_file(path)
 
 
 def base_environment() -> dict[str, str]:
@@ -108,15 +195,20 @@ def base_environment() -> dict[str, str]:
 def run_go_test(command: list[str], env: dict[str, str], log_path: Path, timeout: float) -> RunResult:
     start = time.monotonic()
     try:
-        proc = subprocess.run(
-            command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
+        # A session of its own, so a timeout kills go, the test binary and its children.
+        proc = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
         )
-        output = proc.stdout.decode(errors="replace")
-        exit_code: int | None = proc.returncode
-        status = "ok" if proc.returncode == 0 else "FAIL"
-    except subprocess.TimeoutExpired as expired:
-        output = (expired.stdout or b"").decode(errors="replace") + f"\n[stdlib_compare: killed after {timeout} s]\n"
-        exit_code, status = None, "TIMEOUT"
+        try:
+            raw, _ = proc.communicate(timeout=timeout)
+            output = raw.decode(errors="replace")
+            exit_code: int | None = proc.returncode
+            status = "ok" if proc.returncode == 0 else "FAIL"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raw, _ = proc.communicate()
+            output = raw.decode(errors="replace") + f"\n[stdlib_compare: killed after {timeout} s]\n"
+            exit_code, status = None, "TIMEOUT"
     except OSError as error:
         output, exit_code, status = f"[stdlib_compare: cannot run {command[0]}: {error}]\n", None, "ERROR"
     seconds = time.monotonic() - start
@@ -124,17 +216,55 @@ def run_go_test(command: list[str], env: dict[str, str], log_path: Path, timeout
     return RunResult(status, exit_code, seconds, output.count(RACE_BANNER), output, log_path)
 
 
-def compare_package(package: str, go: str, racert: str, log_dir: Path, timeout: float) -> Comparison:
-    test_args = ["test", "-race", "-short", "-count=1", package]
+@dataclass
+class Setup:
+    go: str
+    racert: str
+    version: str
+    log_dir: Path
+    timeout: float
+    warmup: bool
+    cache: ResultCache
+    object_sha256: dict[str, str]  # side -> digest
+
+    def command(self, side: str, args: list[str]) -> tuple[list[str], dict[str, str]]:
+        env = base_environment()
+        if side == "official":
+            return [self.go, *args], env
+        env["RACERT_GO"] = self.go
+        return [self.racert, "go", *args], env
+
+
+SIDES = ("official", "racert")
+
+
+def run_side(setup: Setup, package: str, side: str) -> RunResult:
+    # racert's object is hashed again for every package: a rebuild during a long
+    # run must not file later results under the old object's checksum.
+    sha = setup.object_sha256[side] if side == "official" else racert_object_sha256()
+    cached = setup.cache.get(package, side, setup.version, sha)
+    # A run that timed out is tried again when this invocation allows it more time.
+    if cached is not None and not (cached.status == "TIMEOUT" and setup.timeout > cached.seconds + 1):
+        return cached
     stem = package.replace("/", "_")
+    if setup.warmup:
+        command, env = setup.command(side, ["test", "-race", "-short", "-count=1", "-run", "^$", package])
+        run_go_test(command, env, setup.log_dir / f"{stem}.{side}.warmup.log", setup.timeout)
+    command, env = setup.command(side, ["test", "-race", "-short", "-count=1", package])
+    result = run_go_test(command, env, setup.log_dir / f"{stem}.{side}.log", setup.timeout)
+    if result.status != "ERROR":
+        setup.cache.put(package, side, setup.version, sha, result)
+    return result
 
-    official_env = base_environment()
-    official = run_go_test([go, *test_args], official_env, log_dir / f"{stem}.official.log", timeout)
 
-    racert_env = base_environment()
-    racert_env["RACERT_GO"] = go
-    mine = run_go_test([racert, "go", *test_args], racert_env, log_dir / f"{stem}.racert.log", timeout)
+def compare_package(setup: Setup, package: str) -> Comparison:
+    official, mine = (run_side(setup, package, side) for side in SIDES)
     return Comparison(package, official, mine)
+
+
+def std_packages(go: str) -> list[str]:
+    out = subprocess.run([go, "list", "std"], env=base_environment(), capture_output=True, text=True, check=True)
+    return out.stdout.split()
 
 
 def go_version(go: str) -> str:
@@ -149,9 +279,9 @@ def format_table(rows: list[Comparison]) -> str:
     cells = [
         (
             r.package,
-            f"{r.official.status:<7} {r.official.seconds:7.1f}s",
-            f"{r.racert.status:<7} {r.racert.seconds:7.1f}s",
-            str(r.racert.races),
+            f"{r.official.status:<7} {r.official.seconds:7.1f}s{'*' if r.official.cached else ' '}",
+            f"{r.racert.status:<7} {r.racert.seconds:7.1f}s{'*' if r.racert.cached else ' '}",
+            str(r.racert.races) + (f" (official {r.official.races})" if r.official.races else ""),
             "yes" if r.acceptable else ("NO" if not r.same else "NO (races)"),
         )
         for r in rows
@@ -167,12 +297,36 @@ def tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def summary(rows: list[Comparison]) -> str:
+    both_ok = sum(r.official.passed and r.racert.passed for r in rows)
+    both_fail = sum(not r.official.passed and not r.racert.passed for r in rows)
+    only_official = [r.package for r in rows if r.official.passed and not r.racert.passed]
+    only_racert = [r.package for r in rows if r.racert.passed and not r.official.passed]
+    raced = [r.package for r in rows if r.racert_only_races]
+    lines = [
+        f"packages compared: {len(rows)}; same result: {sum(r.same for r in rows)} "
+        f"({both_ok} pass with both, {both_fail} fail with both)",
+        f"pass only with official: {len(only_official)} {' '.join(only_official)}".rstrip(),
+        f"pass only with racert: {len(only_racert)} {' '.join(only_racert)}".rstrip(),
+        f"racert-only race reports: {sum(r.racert_only_races for r in rows)} in {len(raced)} packages "
+        f"{' '.join(raced)}".rstrip(),
+        f"racert timeouts: {sum(r.racert.status == 'TIMEOUT' for r in rows)}, "
+        f"official timeouts: {sum(r.official.status == 'TIMEOUT' for r in rows)}",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--go", default=None, help="go binary (default: go on PATH)")
-    parser.add_argument("--packages", nargs="+", default=DEFAULT_PACKAGES, metavar="PKG")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--packages", nargs="+", default=None, metavar="PKG")
+    chosen.add_argument("--std", action="store_true", help="every package of `go list std`")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--stop-after", type=float, default=None, metavar="S")
+    parser.add_argument("--results", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--tail", type=int, default=40)
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--log-dir", type=Path, default=None)
@@ -187,65 +341,75 @@ def main(argv: list[str] | None = None) -> int:
     if not os.access(racert, os.X_OK):
         print(f"error: racert CLI not found or not executable: {racert}", file=sys.stderr)
         return 2
+    try:
+        shas = {"official": official_object_sha256(go), "racert": racert_object_sha256()}
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     version = go_version(go)
+    packages = std_packages(go) if args.std else (args.packages or DEFAULT_PACKAGES)
+    timeout = args.timeout or (600 if args.std else 1800)
     log_dir = (args.log_dir or REPO_ROOT / "build" / "stdlib-compare") / version
     log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"== {version} ({go}); {len(args.packages)} packages, {args.jobs} at a time; logs in {log_dir}", flush=True)
-
-    def one(package: str) -> Comparison:
-        result = compare_package(package, go, racert, log_dir, args.timeout)
-        print(
-            f"   {package}: official {result.official.status} {result.official.seconds:.1f}s, "
-            f"racert {result.racert.status} {result.racert.seconds:.1f}s, {result.racert.races} races",
-            flush=True,
-        )
-        return result
-
-    if not args.no_warmup:
-        warmup_args = ["test", "-race", "-short", "-count=1", "-run", "^$", *args.packages]
-        racert_env = base_environment()
-        racert_env["RACERT_GO"] = go
-        for side, command, env in (
-            ("official", [go, *warmup_args], base_environment()),
-            ("racert", [racert, "go", *warmup_args], racert_env),
-        ):
-            result = run_go_test(command, env, log_dir / f"warmup.{side}.log", args.timeout)
-            print(f"   warm-up ({side}): {result.status} in {result.seconds:.1f}s", flush=True)
-            if not result.passed:
-                print(tail(result.output, args.tail))
+    cache = ResultCache(args.results or log_dir / "results.jsonl", enabled=not args.no_cache)
+    setup = Setup(go, racert, version, log_dir, timeout, not args.no_warmup, cache, shas)
+    print(f"== {version} ({go}); {len(packages)} packages, {args.jobs} at a time; logs in {log_dir}; "
+          f"results cache {cache.path}", flush=True)
+    print(f"   objects: official {shas['official'][:12]}, racert {shas['racert'][:12]}", flush=True)
 
     started = time.monotonic()
+
+    def one(package: str) -> Comparison | None:
+        if args.stop_after is not None and time.monotonic() - started > args.stop_after:
+            # Past the deadline: only packages the cache can answer make the table.
+            shas = {"official": setup.object_sha256["official"], "racert": racert_object_sha256()}
+            if not all(cache.get(package, side, version, shas[side]) for side in SIDES):
+                return None
+        result = compare_package(setup, package)
+        if not (result.official.cached and result.racert.cached):
+            print(
+                f"   {package}: official {result.official.status} {result.official.seconds:.1f}s, "
+                f"racert {result.racert.status} {result.racert.seconds:.1f}s, {result.racert.races} races",
+                flush=True,
+            )
+        return result
+
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        rows = list(pool.map(one, args.packages))
+        rows = [r for r in pool.map(one, packages) if r is not None]
     elapsed = time.monotonic() - started
 
     with open(log_dir / "timings.tsv", "w") as tsv:
-        tsv.write("package\tofficial_status\tofficial_s\tracert_status\tracert_s\tracert_races\tsame\n")
+        tsv.write("package\tofficial_status\tofficial_s\tracert_status\tracert_s\tracert_races\tofficial_races\tsame\n")
         for r in rows:
             tsv.write(
                 f"{r.package}\t{r.official.status}\t{r.official.seconds:.2f}\t{r.racert.status}\t"
-                f"{r.racert.seconds:.2f}\t{r.racert.races}\t{'yes' if r.acceptable else 'no'}\n"
+                f"{r.racert.seconds:.2f}\t{r.racert.races}\t{r.official.races}\t{'yes' if r.acceptable else 'no'}\n"
             )
 
     print()
     print(format_table(rows))
     official_total = sum(r.official.seconds for r in rows)
     racert_total = sum(r.racert.seconds for r in rows)
-    print(f"\ntotal: official {official_total:.1f}s, racert {racert_total:.1f}s; wall {elapsed:.1f}s")
+    print(f"\ntotal: official {official_total:.1f}s, racert {racert_total:.1f}s; wall {elapsed:.1f}s"
+          f" (* = from the results cache)")
+    print(summary(rows))
+    if len(rows) < len(packages):
+        print(f"not yet run: {len(packages) - len(rows)} of {len(packages)} packages (run again to resume)")
 
     for r in rows:
         for side, result in (("official", r.official), ("racert", r.racert)):
-            if not result.passed or (side == "racert" and result.races):
+            if not result.passed or (side == "racert" and r.racert_only_races):
                 print(f"\n== {r.package} ({side}): {result.status}, {result.races} race reports; "
-                      f"last {args.tail} lines of {result.log_path}:")
-                print(tail(result.output, args.tail))
+                      f"log: {result.log_path}")
+                if result.output:
+                    print(tail(result.output, args.tail))
 
     bad = [r.package for r in rows if not r.acceptable]
     if bad:
         print(f"\nMISMATCH or racert race reports in: {', '.join(bad)}")
         return 1
-    print("\nall packages: same result, no racert race reports")
+    print("\nall packages compared: same result, no racert-only race reports")
     return 0
 
 

@@ -12,7 +12,7 @@ namespace {
 
 // All sets live in one reserved (not committed) region, so a handle is a
 // 32-bit offset in 16-byte units: 64 GiB of addressable set memory.
-constexpr uptr kArenaSize = uptr{64} << 30;
+constexpr uptr kMaxArenaSize = uptr{64} << 30;
 constexpr uptr kHandleUnit = 16;
 
 constexpr uptr BytesForClass(unsigned size_class) {
@@ -39,11 +39,14 @@ struct FreeList {
 
 struct Arena {
   std::atomic<uptr> base;           // 0 until first use
+  uptr size;                        // bytes reserved; 0 means kMaxArenaSize
   SpinMutex init_mutex;
   std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
   FreeList free_lists[kCellSetClassCount];
 };
 constinit Arena arena{};
+
+uptr ArenaSize() { return arena.size ? arena.size : kMaxArenaSize; }
 
 uptr ArenaBase() {
   uptr base = arena.base.load(std::memory_order_acquire);
@@ -51,7 +54,7 @@ uptr ArenaBase() {
   SpinMutexLock lock(&arena.init_mutex);
   base = arena.base.load(std::memory_order_relaxed);
   if (base == 0) {
-    base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(kArenaSize, "shadow cell sets"));
+    base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(ArenaSize(), "shadow cell sets"));
     arena.bump.store(kHandleUnit, std::memory_order_relaxed);
     arena.base.store(base, std::memory_order_release);
   }
@@ -89,10 +92,16 @@ u32 CellSetAllocate(u32 min_capacity) {
       list.free_count.store(list.free_count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     } else {
       uptr offset = arena.bump.fetch_add(bytes, std::memory_order_relaxed);
-      if (offset + bytes > kArenaSize) {
+      if (offset + bytes > ArenaSize()) {
+        if (ArenaSize() < kMaxArenaSize) {
+          Fatal("shadow cell-set arena exhausted: %zu MiB of sets hold words that need three or more cells, "
+                "the most the address-space limit (ulimit -v) leaves for them; raise the limit (ulimit -v "
+                "unlimited) for the full %zu GiB",
+                ArenaSize() >> 20, kMaxArenaSize >> 30);
+        }
         Fatal("shadow cell-set arena exhausted: %zu bytes of sets hold words that need three or more cells; "
               "fewer goroutines touching the same words at once, or freeing such memory, keeps it lower",
-              kArenaSize);
+              ArenaSize());
       }
       handle = static_cast<u32>(offset / kHandleUnit);
       list.carved.store(list.carved.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -122,6 +131,16 @@ void CellSetFree(u32 handle) {
     }
     list.free_count.store(list.free_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
+}
+
+uptr CellSetArenaReservation() { return ArenaSize(); }
+
+void SetCellSetArenaSize(uptr bytes) {
+  SpinMutexLock lock(&arena.init_mutex);
+  RACERT_CHECK(arena.base.load(std::memory_order_relaxed) == 0);
+  bytes &= ~((uptr{1} << 20) - 1);
+  if (bytes < (uptr{16} << 20)) bytes = uptr{16} << 20;
+  arena.size = bytes < kMaxArenaSize ? bytes : kMaxArenaSize;
 }
 
 uptr CellSetBytesInUse() {

@@ -50,6 +50,12 @@ CellSet* CellSetFromHandle(u32 handle);
 
 // Memory statistics for benchmarks and tests.
 uptr CellSetBytesInUse();
+// Address space the arena reserves on first use (committed only where touched):
+// 64 GiB unless SetCellSetArenaSize chose less (under an address-space limit).
+uptr CellSetArenaReservation();
+// Before the first set is allocated: reserve `bytes` (rounded down to 1 MiB,
+// at most the default) instead.
+void SetCellSetArenaSize(uptr bytes);
 uptr CellSetCount();
 
 inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }

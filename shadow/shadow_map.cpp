@@ -1,9 +1,12 @@
 #include "shadow/shadow_map.h"
 
+#include <errno.h>  // EEXIST (constant only)
+
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/memory_map.h"
 #include "base/spin_mutex.h"
+#include "base/format.h"
 
 namespace racert {
 namespace {
@@ -20,8 +23,11 @@ struct MappedRange {
 struct ShadowRegistry {
   SpinMutex mutex;
   unsigned count;
+  bool per_arena;  // UseShadowPerArena: no whole-window reservation
   MappedRange ranges[kMaxMappedRanges];
 };
+// Go's heap arena size on linux/amd64: the granule of per-arena shadow.
+constexpr uptr kHeapArenaSize = uptr{64} << 20;
 constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
 
 // If shadow_page lies in a mapped range, returns that range's end; else 0.
@@ -42,13 +48,30 @@ uptr NextMappedBeginLocked(uptr page, uptr limit) {
 }
 
 void RecordLocked(uptr begin, uptr end) {
-  RACERT_CHECK_MSG(registry.count < kMaxMappedRanges, "too many distinct shadow ranges (%u)", registry.count);
+  // A range that continues a recorded one extends it (heap arenas mostly grow
+  // upwards one after another), which keeps the table small in per-arena mode.
+  for (unsigned i = 0; i < registry.count; i++) {
+    if (registry.ranges[i].end == begin) {
+      registry.ranges[i].end = end;
+      return;
+    }
+    if (registry.ranges[i].begin == end) {
+      registry.ranges[i].begin = begin;
+      return;
+    }
+  }
+  if (registry.count == kMaxMappedRanges) {
+    Fatal("too many separate shadow ranges (%u): the heap grew in more than %u places far apart, with shadow "
+          "mapped per heap arena because of the address-space limit (ulimit -v); raise the limit (ulimit -v "
+          "unlimited) so that racert reserves the whole heap window at once",
+          kMaxMappedRanges, kMaxMappedRanges);
+  }
   registry.ranges[registry.count++] = MappedRange{begin, end};
 }
 
-// Maps the parts of [begin, end) (shadow space, page-aligned) that are not
-// mapped yet.
-void MapMissingPagesLocked(uptr begin, uptr end) {
+// Maps the parts of [begin, end) (shadow space, page-aligned, for application
+// memory at `offset` below it) that are not mapped yet.
+void MapMissingPagesLocked(uptr begin, uptr end, uptr offset) {
   uptr page = begin;
   while (page < end) {
     if (uptr mapped_end = MappedRangeEndLocked(page)) {
@@ -56,10 +79,16 @@ void MapMissingPagesLocked(uptr begin, uptr end) {
       continue;
     }
     uptr run_end = NextMappedBeginLocked(page, end);
-    if (!MapFixedNoReplace(page, run_end - page)) {
-      Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
-            "the address range is already in use",
-            page, run_end, page - kPrimaryOffset, run_end - kPrimaryOffset);
+    if (int error = MapFixedNoReplaceError(page, run_end - page)) {
+      if (error == EEXIST) {
+        Fatal("cannot map shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx): "
+              "the address range is already in use",
+              page, run_end, page - offset, run_end - offset);
+      }
+      char what[160];
+      Format(what, sizeof(what), "shadow memory at [0x%zx, 0x%zx) for application range [0x%zx, 0x%zx)", page,
+             run_end, page - offset, run_end - offset);
+      FatalMappingFailed("map", run_end - page, what, error);
     }
     RecordLocked(page, run_end);
     page = run_end;
@@ -79,17 +108,27 @@ void MapShadow(uptr addr, uptr size) {
   }
   uptr begin = addr & ~uptr{7};
   uptr end = RoundUp(app_end, 8);
-  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
-    // Reserve the whole window once; pages are committed by the kernel on touch.
-    begin = kGoHeapWindowBegin;
-    end = kGoHeapWindowEnd;
-  }
   SpinMutexLock lock(&registry.mutex);
+  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
+    if (registry.per_arena) {
+      begin = RoundDown(begin, kHeapArenaSize);
+      end = RoundUp(end, kHeapArenaSize);
+    } else {
+      // Reserve the whole window once; pages are committed by the kernel on touch.
+      begin = kGoHeapWindowBegin;
+      end = kGoHeapWindowEnd;
+    }
+  }
   const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset};
   const unsigned offset_count = begin < kAppLowEnd ? 3 : 2;  // no tertiary words for the high range
   for (unsigned i = 0; i < offset_count; i++) {
-    MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize));
+    MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize), offsets[i]);
   }
+}
+
+void UseShadowPerArena() {
+  SpinMutexLock lock(&registry.mutex);
+  registry.per_arena = true;
 }
 
 void ClearAllShadow() {

@@ -64,6 +64,12 @@ RACERT_ALWAYS_INLINE std::atomic<u64>* TertiaryWordFor(uptr addr) {
 // taken by another mapping).
 void MapShadow(uptr addr, uptr size);
 
+// Under an address-space limit too small for the whole heap window's shadow
+// (see CheckAddressSpaceLimit in tsan_core/runtime.cpp): shadow heap memory
+// per 64 MiB heap arena as Go announces it, instead of the whole window at
+// once. Must be called before the first MapShadow.
+void UseShadowPerArena();
+
 // Zeroes all shadow (returns the pages to the OS). Cell sets referenced from
 // the cleared words are not freed: a concurrent access may still be using
 // them, so they are leaked. Used only when reset generations wrap around.

@@ -306,6 +306,17 @@ ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
 
 u64 ReportCount() { return state.count.load(std::memory_order_acquire); }
 
+u64 PrintRaceSummary() {
+  SpinMutexLock lock(&state.mutex);
+  u64 races = state.count.load(std::memory_order_relaxed);
+  if (races > 0) {
+    char line[64];
+    uptr n = Format(line, sizeof(line), "Found %llu data race(s)\n", static_cast<unsigned long long>(races));
+    WriteReportText(line, n);
+  }
+  return races;
+}
+
 void SetRaceSuppressions(SuppressionList* list) {
   SpinMutexLock lock(&state.mutex);
   state.suppressions = list;

@@ -40,6 +40,10 @@ ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race);
 
 // Number of reports printed so far (Go's testing package polls it).
 u64 ReportCount();
+// At exit: under the report lock (so a report being written by another
+// goroutine is finished and counted first), prints "Found N data race(s)"
+// when N > 0, and returns N.
+u64 PrintRaceSummary();
 
 // GORACE suppressions: races matching a race or race_top entry of `list`
 // (see MatchingSuppression in race_report.cpp) are counted on that entry and

@@ -1,8 +1,12 @@
 #include "tsan_core/runtime.h"
 
+#include "base/fatal.h"
 #include "base/format.h"
+#include "base/memory_map.h"
 #include "base/stack_store.h"
 #include "base/syscalls.h"
+#include "shadow/cell_set.h"
+#include "shadow/shadow_map.h"
 #include "tsan_core/goroutine_registry.h"
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
@@ -13,8 +17,44 @@
 #include "tsan_core/sync_table.h"
 
 namespace racert {
+namespace {
+
+constexpr uptr kGiB = uptr{1} << 30;
+// What the Go runtime itself needs besides racert's reservations (its heap
+// arena index, page summaries, stacks, the binary): about 1 GiB; the rest is
+// headroom for the program's heap.
+constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
+
+// Checked at start, before the first shadow is mapped: racert reserves its big
+// ranges with MAP_NORESERVE, which costs no memory but counts against
+// RLIMIT_AS in full. Under a limit too small for them, racert reserves only
+// what the program uses (heap shadow per 64 MiB arena, sync object counts for
+// the heap window only) and gives the cell sets an eighth of the limit, and
+// says so once. A run that then needs more than the limit allows stops at the
+// mapping that failed, with a message naming the limit.
+void CheckAddressSpaceLimit() {
+  u64 limit = SysAddressSpaceLimit();
+  if (limit == ~u64{0}) return;
+  const uptr heap_shadow = 3 * (kGoHeapWindowEnd - kGoHeapWindowBegin);
+  const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() + kGoRuntimeAllowance;
+  if (limit >= need) return;
+  UseShadowPerArena();
+  SyncCountOnlyHeapWindow();
+  SetCellSetArenaSize(static_cast<uptr>(limit / 8));
+  char line[600];
+  uptr n = Format(line, sizeof(line),
+                  "racert: note: the address-space limit (ulimit -v) of %zu KiB is below the %zu GiB racert "
+                  "reserves by default; it maps heap shadow per 64 MiB arena, gives the shadow cell sets %zu MiB "
+                  "and counts sync objects only in the heap (slower frees elsewhere); a run that needs more stops "
+                  "with a message (ulimit -v unlimited lifts the limit)\n",
+                  static_cast<uptr>(limit / 1024), need / kGiB, CellSetArenaReservation() >> 20);
+  WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
+}
+
+}  // namespace
 
 GoroutineState* InitializeRuntime() {
+  CheckAddressSpaceLimit();
   g_access_options.report_atomic_races = g_options.report_atomic_races;
   History::Configure(g_options.history_size);
   return StartGoroutine(nullptr, 0);
@@ -59,12 +99,10 @@ int FinalizeRuntime() {
   if (g_options.atexit_sleep_ms > 0 && LiveGoroutineCount() > 1) {
     SleepMilliseconds(static_cast<u64>(g_options.atexit_sleep_ms));
   }
-  u64 races = ReportCount();
-  if (races > 0) {
-    char line[64];
-    uptr n = Format(line, sizeof(line), "Found %llu data race(s)\n", static_cast<unsigned long long>(races));
-    WriteReportText(line, n);
-  }
+  // A goroutine may be writing a report right now (os.Exit from another
+  // goroutine): the summary waits for it, so the count and the exit status
+  // include every report printed.
+  u64 races = PrintRaceSummary();
   // After "Found N data race(s)", as the official runtime prints it.
   if (g_options.print_suppressions) PrintMatchedSuppressions();
   return races > 0 ? static_cast<int>(g_options.exitcode) : 0;

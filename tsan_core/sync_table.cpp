@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/check.h"
 #include "base/hash.h"
 #include "base/internal_alloc.h"
 #include "base/spin_mutex.h"
@@ -26,8 +27,9 @@ struct Bucket {
 // At most 512 sync objects fit in a page, so 16 bits count them.
 constexpr unsigned kRegionShift = 12;
 // Counted for the low application range (8 GiB reserved, committed only
-// where touched); addresses elsewhere (PIE data) are always probed.
-constexpr uptr kRegionCount = kAppLowEnd >> kRegionShift;
+// where touched), or only for Go's heap window (64 MiB) under an address-space
+// limit (SyncCountOnlyHeapWindow); addresses elsewhere (PIE data) are always
+// probed.
 using RegionCounter = std::atomic<u16>;
 static_assert((uptr{1} << kRegionShift) / 8 <= 0xffff, "a region's sync objects must fit its counter");
 
@@ -36,6 +38,9 @@ struct Table {
   std::atomic<Bucket*> buckets;
   RegionCounter* region_counts;
   std::atomic<uptr> count;
+  uptr counted_begin;  // counted application range: [counted_begin, counted_begin + counted_size)
+  uptr counted_size;   // 0 until Buckets() runs: kAppLowEnd unless SyncCountOnlyHeapWindow
+  bool heap_window_only;
 };
 constinit Table table{};
 
@@ -45,8 +50,11 @@ Bucket* Buckets() {
   SpinMutexLock lock(&table.init_mutex);
   buckets = table.buckets.load(std::memory_order_relaxed);
   if (!buckets) {
-    table.region_counts =
-        static_cast<RegionCounter*>(ReserveAnonymousOrDie(kRegionCount * sizeof(RegionCounter), "sync object counts"));
+    table.counted_begin = table.heap_window_only ? kGoHeapWindowBegin : 0;
+    uptr counted_end = table.heap_window_only ? kGoHeapWindowEnd : kAppLowEnd;
+    table.region_counts = static_cast<RegionCounter*>(ReserveAnonymousOrDie(
+        ((counted_end - table.counted_begin) >> kRegionShift) * sizeof(RegionCounter), "sync object counts"));
+    table.counted_size = counted_end - table.counted_begin;
     buckets = static_cast<Bucket*>(ReserveAnonymousOrDie(kBucketCount * sizeof(Bucket), "the sync object table"));
     table.buckets.store(buckets, std::memory_order_release);
   }
@@ -55,7 +63,8 @@ Bucket* Buckets() {
 
 Bucket& BucketFor(uptr addr) { return Buckets()[MixHash64(addr) & (kBucketCount - 1)]; }
 
-RegionCounter& RegionCount(uptr addr) { return table.region_counts[addr >> kRegionShift]; }
+bool Counted(uptr addr) { return addr - table.counted_begin < table.counted_size; }
+RegionCounter& RegionCount(uptr addr) { return table.region_counts[(addr - table.counted_begin) >> kRegionShift]; }
 
 }  // namespace
 
@@ -69,7 +78,7 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
     var->addr = addr;
     var->next = bucket.head;
     bucket.head = var;
-    if (addr < kAppLowEnd) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
+    if (Counted(addr)) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
   }
   fn(var, arg);
@@ -77,18 +86,22 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
 
 void RemoveSyncVars(uptr begin, uptr end) {
   if (end <= begin || !table.buckets.load(std::memory_order_acquire)) return;
-  uptr first_region = begin >> kRegionShift;
-  uptr last_region = (end - 1) >> kRegionShift;
-  bool any = false;
-  for (uptr r = first_region; r <= last_region && r < kRegionCount; r++) {
-    if (table.region_counts[r].load(std::memory_order_relaxed) != 0) {
-      any = true;
-      break;
+  // Freed memory wholly inside the counted range with no sync object in any
+  // of its regions (most frees) needs no lookup at all.
+  if (Counted(begin) && Counted(end - 1)) {
+    uptr first_region = (begin - table.counted_begin) >> kRegionShift;
+    uptr last_region = (end - 1 - table.counted_begin) >> kRegionShift;
+    bool any = false;
+    for (uptr r = first_region; r <= last_region; r++) {
+      if (table.region_counts[r].load(std::memory_order_relaxed) != 0) {
+        any = true;
+        break;
+      }
     }
+    if (!any) return;
   }
-  if (!any && end <= kAppLowEnd) return;
   for (uptr addr = begin & ~uptr{7}; addr < end; addr += 8) {
-    if (addr < kAppLowEnd && RegionCount(addr).load(std::memory_order_relaxed) == 0) {
+    if (Counted(addr) && RegionCount(addr).load(std::memory_order_relaxed) == 0) {
       // Skip to the next region.
       uptr next = ((addr >> kRegionShift) + 1) << kRegionShift;
       addr = next - 8;
@@ -100,7 +113,7 @@ void RemoveSyncVars(uptr begin, uptr end) {
     while (*link && (*link)->addr != addr) link = &(*link)->next;
     if (SyncVar* var = *link) {
       *link = var->next;
-      if (addr < kAppLowEnd) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
+      if (Counted(addr)) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
       table.count.fetch_sub(1, std::memory_order_relaxed);
       InternalDelete(var);
     }
@@ -117,6 +130,17 @@ void ResetAllSyncClocks() {
     SpinMutexLock lock(&bucket.mutex);
     for (SyncVar* var = bucket.head; var; var = var->next) var->ResetClock();
   }
+}
+
+uptr SyncTableReservation() {
+  uptr counted = table.heap_window_only ? kGoHeapWindowEnd - kGoHeapWindowBegin : kAppLowEnd;
+  return (counted >> kRegionShift) * sizeof(RegionCounter) + kBucketCount * sizeof(Bucket);
+}
+
+void SyncCountOnlyHeapWindow() {
+  SpinMutexLock lock(&table.init_mutex);
+  RACERT_CHECK(table.buckets.load(std::memory_order_relaxed) == nullptr);
+  table.heap_window_only = true;
 }
 
 uptr SyncVarCount() { return table.count.load(std::memory_order_relaxed); }

@@ -51,5 +51,11 @@ void RemoveSyncVars(uptr begin, uptr end);
 void ResetAllSyncClocks();
 
 uptr SyncVarCount();
+// Address space the table reserves on first use (committed only where touched).
+uptr SyncTableReservation();
+// Before the first sync object: count sync objects per page only inside Go's
+// heap window (a 64 MiB reservation instead of 8 GiB; frees elsewhere are
+// always looked up). For address-space limits.
+void SyncCountOnlyHeapWindow();
 
 }  // namespace racert

@@ -200,27 +200,29 @@ class GoBuilds:
         toolchain's own GOROOT, i.e. with Go's official race object: the oracle
         for "same report format". Skips the test if that GOROOT's object is not
         the official one (e.g. after ``racert install``)."""
+        return self._cached(
+            (toolchain.id, f"official/{name}"),
+            lambda: self.official_source(toolchain, program_source(name), self._out_dir / toolchain.id / "official" / name),
+        )
+
+    def official_source(self, toolchain: hg.Toolchain, source: Path, output: Path) -> Path:
+        """One Go file built by plain ``go build -race`` against the toolchain's own
+        GOROOT (uncached); skips the test if that GOROOT's object is not the official one."""
         goroot = real_goroot(toolchain)
         if not goroot_has_official_object(goroot):
             pytest.skip(f"{goroot} does not hold Go's official race object")
-
-        def build() -> Path:
-            output = self._out_dir / toolchain.id / "official" / name
-            output.parent.mkdir(parents=True, exist_ok=True)
-            env = clean_env(None, {"GOTOOLCHAIN": "local"})
-            proc = subprocess.run(
-                [toolchain.go or "go", "build", "-race", "-o", str(output), str(program_source(name))],
-                cwd=str(hg.REPO_ROOT),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=hg.BUILD_TIMEOUT_S,
-            )
-            if proc.returncode != 0:
-                raise BuildError(f"official build of {name} with {toolchain.id} failed:\n{proc.stdout}{proc.stderr}")
-            return output
-
-        return self._cached((toolchain.id, f"official/{name}"), build)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [toolchain.go or "go", "build", "-race", "-o", str(output), str(source)],
+            cwd=str(hg.REPO_ROOT),
+            env=clean_env(None, {"GOTOOLCHAIN": "local"}),
+            capture_output=True,
+            text=True,
+            timeout=hg.BUILD_TIMEOUT_S,
+        )
+        if proc.returncode != 0:
+            raise BuildError(f"official build of {source} with {toolchain.id} failed:\n{proc.stdout}{proc.stderr}")
+        return output
 
     def build_source(self, toolchain: hg.Toolchain, source: Path, output: Path) -> Path:
         """Build one Go file (uncached: for callers that manage their own sources)."""

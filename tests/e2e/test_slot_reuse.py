@@ -46,7 +46,6 @@ taken from live goroutines) the race is still lost and the case is xfail.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,20 +179,7 @@ def source(program: str) -> Path:
 def official_binary(toolchain: hg.Toolchain, program: str, out_dir: Path) -> Path:
     """The program built by plain ``go build -race`` against the toolchain's own
     GOROOT (Go's official race object); skips if that GOROOT holds another object."""
-    goroot = hr.real_goroot(toolchain)
-    if not hr.goroot_has_official_object(goroot):
-        pytest.skip(f"{goroot} does not hold Go's official race object")
-    output = out_dir / program
-    proc = subprocess.run(
-        [toolchain.go or "go", "build", "-race", "-o", str(output), str(source(program))],
-        cwd=str(hg.REPO_ROOT),
-        env=hr.clean_env(None, {"GOTOOLCHAIN": "local"}),
-        capture_output=True,
-        text=True,
-        timeout=hg.BUILD_TIMEOUT_S,
-    )
-    assert proc.returncode == 0, f"official build of {program} failed:\n{proc.stdout}{proc.stderr}"
-    return output
+    return hr.GoBuilds(out_dir).official_source(toolchain, source(program), out_dir / program)
 
 
 # ---- checking one run ---------------------------------------------------------------

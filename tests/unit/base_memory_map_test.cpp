@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 namespace racert {
 namespace {
@@ -42,7 +44,30 @@ TEST(MemoryMapTest, MapOrNullFailsForImpossibleSize) {
 TEST(MemoryMapDeathTest, MapOrDieNamesWhatSizeAndErrno) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(MapAnonymousOrDie(uptr{1} << 62, "the shadow"), ::testing::ExitedWithCode(66),
-              "racert: FATAL: failed to map 4611686018427387904 bytes for the shadow \\(errno 12\\)");
+              "racert: FATAL: cannot map 4611686018427387904 bytes \\(4398046511104 MiB\\) for the shadow: .*ENOMEM");
+}
+
+TEST(MemoryMapDeathTest, ReserveUnderAddressSpaceLimitNamesTheLimitAndTheRemedy) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto reserve_under_limit = [] {
+    struct rlimit limit = {uptr{8} << 30, RLIM_INFINITY};
+    setrlimit(RLIMIT_AS, &limit);
+    ReserveAnonymousOrDie(uptr{64} << 30, "the cell sets");
+  };
+  EXPECT_EXIT(reserve_under_limit(), ::testing::ExitedWithCode(66),
+              "racert: FATAL: cannot reserve 68719476736 bytes \\(65536 MiB\\) for the cell sets: out of address "
+              "space \\(ENOMEM\\) under the address-space limit \\(ulimit -v\\) of 8388608 KiB; .*raise the limit "
+              "\\(ulimit -v unlimited\\)");
+}
+
+TEST(MemoryMapTest, MapFixedNoReplaceErrorSaysWhy) {
+  const uptr size = 4 * kPageSize;
+  void* probe = MapAnonymousOrDie(size, "probe");
+  uptr address = reinterpret_cast<uptr>(probe);
+  EXPECT_EQ(MapFixedNoReplaceError(address, size), EEXIST);
+  UnmapOrDie(probe, size);
+  EXPECT_EQ(MapFixedNoReplaceError(address, size), 0);
+  UnmapOrDie(probe, size);
 }
 
 TEST(MemoryMapTest, MapFixedNoReplaceMapsExactlyThereOnce) {

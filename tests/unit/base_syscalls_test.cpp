@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -51,6 +52,22 @@ TEST(SyscallsTest, WriteToBadFdReportsErrno) {
   EXPECT_TRUE(SysFailed(result));
   EXPECT_EQ(SysErrno(result), EBADF);
   EXPECT_FALSE(WriteAll(-1, "x", 1));
+}
+
+TEST(SyscallsTest, WriteAllErrorSaysWhy) {
+  EXPECT_EQ(WriteAllError(-1, "x", 1), EBADF);
+  int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(WriteAllError(fd, "report", 6), ENOSPC);
+  EXPECT_FALSE(WriteAll(fd, "report", 6));
+  close(fd);
+}
+
+TEST(SyscallsTest, AddressSpaceLimitIsReadable) {
+  struct rlimit limit = {};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &limit), 0);
+  u64 expected = limit.rlim_cur == RLIM_INFINITY ? ~u64{0} : limit.rlim_cur;
+  EXPECT_EQ(SysAddressSpaceLimit(), expected);
 }
 
 TEST(SyscallsTest, WriteAllHandlesPartialWrites) {

@@ -1,0 +1,357 @@
+"""End-to-end: racert under hostile limits (issue 10, item 4): a precise message or
+correct behaviour, never a crash, a hang or a silently lost report.
+
+All cases run go_tests/limits/hostile (one binary, one -mode per case; see its
+header), built with racert's object and, where the official object's behaviour
+is the reference, with Go's own (plain ``go build -race``).
+
+What each case showed when it was written (Go 1.26.8, 2 cores):
+
+* ``ulimit -v`` below racert's reservations (~460 GiB with MAP_NORESERVE).
+  Before: racert died at its first shadow mapping with "cannot map shadow
+  memory at [...] for application range [...]: the address range is already
+  in use" (wrong: the mapping failed with ENOMEM; and the application range
+  named for the tertiary shadow was not one), at any limit below ~440 GiB,
+  while the official object runs this program under 1 GB (Go itself needs
+  ~0.7 GB). Now: one note at start says racert reserves only what the program
+  uses (heap shadow per 64 MiB arena, a smaller cell-set arena, sync counts
+  for the heap only), and the program runs from ~2 GB up; below that, one
+  FATAL line names the mapping that failed, its size, the limit and the
+  remedy.
+* log_path on a full disk (the <log_path>.<pid> file is a symlink to
+  /dev/full). Before: racert and the official object both lost the report
+  silently (nothing on stderr, exit status 66). Now: one warning naming the
+  file and ENOSPC, then the report on stderr; a failing json_path is warned
+  about once. A log_path whose directory cannot be created: the official
+  object stops the program at start ("ERROR: Can't create directory"), racert
+  warns and reports on stderr (unchanged).
+* fork/exec from a racy program: the same with both objects before and after
+  (child runs, reports its own race, exits 66; parent reports its two races).
+* Signals: a SIGUSR1/SIGINT storm caught by a handler goroutine during 300
+  reports: all 300 well-formed, "Found 300", with both objects. os.Exit(0)
+  from the SIGTERM handler while another goroutine writes reports: before,
+  racert's "Found N" missed the report being written (6 of 6 runs, e.g. 81
+  reports printed, "Found 80"); the official object's count matched. Now the
+  summary waits for the report lock. Without a handler, SIGTERM/SIGINT end the
+  program at once (-15/-2), as with the official object.
+* Pools: 500k mutexes alive (3M with RACERT_HOSTILE_LONG=1): no report, no
+  message; rounds of 100k mutexes dropped and collected level off (below twice
+  one round); peak RSS 813 MB vs the official's 339 MB (3M: 4.7 GB vs 1.08 GB,
+  about 1.6 KB per sync object: a full-width clock each); the comparison with
+  the official RSS is an xfail(strict) until sync objects get smaller.
+  262k words read by 64 goroutines (1M with the long option): no report;
+  racert keeps every reader's cell (no eviction, by design), ~33 bytes per
+  (word, reader): 2.1 GB for 1M x 64 against the official's 54 MB. No internal
+  limit is reached at these sizes (the cell-set arena is 64 GiB; memory runs
+  out first), so no limit message is expected, and none is printed.
+
+RACERT_HOSTILE_LONG=1 runs the pool cases at full size (minutes, GBs of RSS).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import helpers_go as hg
+import helpers_reports as hr
+
+SOURCE = hg.GO_TESTS_DIR / "limits" / "hostile" / "main.go"
+LONG = os.environ.get("RACERT_HOSTILE_LONG") == "1"
+FAST = "atexit_sleep_ms=0"
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> hg.Toolchain:
+    toolchains = hg.discover_toolchains()
+    if not toolchains:
+        pytest.skip("no go on PATH")
+    return toolchains[0]
+
+
+@pytest.fixture(scope="module")
+def racert_binary(toolchain, tmp_path_factory) -> Path:
+    builds = hr.session_builds(tmp_path_factory)
+    return builds.build_source(toolchain, SOURCE, builds.out_dir / toolchain.id / "limits" / "hostile")
+
+
+@pytest.fixture(scope="module")
+def official_binary(toolchain, tmp_path_factory) -> Path:
+    builds = hr.session_builds(tmp_path_factory)
+    return builds.official_source(toolchain, SOURCE, builds.out_dir / toolchain.id / "limits" / "hostile.official")
+
+
+@pytest.fixture(params=["racert", "official"])
+def either_binary(request) -> Path:
+    return request.getfixturevalue(f"{request.param}_binary")
+
+
+def run(command: list[str], gorace: str = FAST, *, address_space_kib: int | None = None,
+        timeout: float = 120) -> hr.ProgramRun:
+    def limit():
+        if address_space_kib is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space_kib * 1024, resource.RLIM_INFINITY))
+
+    started = time.monotonic()
+    proc = subprocess.run([str(c) for c in command], env=hr.clean_env(gorace), capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit)
+    return hr.ProgramRun(proc.returncode, proc.stdout, proc.stderr, pid=0, elapsed_s=time.monotonic() - started)
+
+
+def peak_rss_bytes(run_: hr.ProgramRun) -> int:
+    found = re.search(r"^hostile: peak RSS (\d+) kB$", run_.stdout, re.MULTILINE)
+    assert found, hr.describe(run_)
+    return int(found.group(1)) * 1024
+
+
+def racert_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("racert:")]
+
+
+# ---- address-space limit ------------------------------------------------------------
+
+LIMIT_NOTE = re.compile(
+    r"racert: note: the address-space limit \(ulimit -v\) of (?P<limit>\d+) KiB is below the \d+ GiB racert "
+    r"reserves by default; it maps heap shadow per 64 MiB arena, gives the shadow cell sets \d+ MiB and counts "
+    r"sync objects only in the heap \(slower frees elsewhere\); a run that needs more stops with a message "
+    r"\(ulimit -v unlimited lifts the limit\)"
+)
+LIMIT_FATAL = re.compile(
+    r"racert: FATAL: cannot (map|reserve) (?P<bytes>\d+) bytes \(\d+ MiB\) for (?P<what>.+): out of address space "
+    r"\(ENOMEM\) under the address-space limit \(ulimit -v\) of (?P<limit>\d+) KiB; racert reserves large ranges "
+    r"of address space that cost memory only where touched: raise the limit \(ulimit -v unlimited\)"
+)
+
+
+def split_note(result: hr.ProgramRun, limit_kib: int) -> str:
+    """Checks the one-time note about the limit opens stderr; returns the rest."""
+    first, _, rest = result.stderr.partition("\n")
+    note = LIMIT_NOTE.fullmatch(first)
+    assert note and int(note.group("limit")) == limit_kib, hr.describe(result)
+    return rest
+
+
+def test_address_space_limit_too_small_says_what_how_much_and_what_to_do(racert_binary):
+    result = run([racert_binary, "-mode=race"], address_space_kib=1_000_000, timeout=30)
+    assert result.returncode == 66, hr.describe(result)
+    assert result.stdout == "", hr.describe(result)
+    rest = split_note(result, 1_000_000).splitlines()
+    assert len(rest) == 1, hr.describe(result)
+    fatal = LIMIT_FATAL.fullmatch(rest[0])
+    assert fatal and int(fatal.group("limit")) == 1_000_000, hr.describe(result)
+
+
+@pytest.mark.parametrize("limit_kib", [4_000_000, 64_000_000])
+def test_program_runs_under_an_address_space_limit(racert_binary, limit_kib):
+    result = run([racert_binary, "-mode=race"], address_space_kib=limit_kib, timeout=60)
+    assert result.returncode == 66, hr.describe(result)
+    assert "hostile: done" in result.stdout, hr.describe(result)
+    parsed = hr.parse_output(split_note(result, limit_kib))
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+
+
+def test_many_readers_under_an_address_space_limit(racert_binary):
+    """Cell sets from a reduced arena, heap shadow per arena: still no false report,
+    and the real race is found."""
+    result = run([racert_binary, "-mode=readers", f"-words={1 << 17}", "-goroutines=16", "-race-at-end"],
+                 address_space_kib=8_000_000)
+    assert result.returncode == 66, hr.describe(result)
+    parsed = hr.parse_output(split_note(result, 8_000_000))
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+
+
+def test_many_mutexes_under_an_address_space_limit(racert_binary):
+    """Sync objects counted per page only in the heap window: no report, no crash."""
+    result = run([racert_binary, "-mode=churn", "-n=50000", "-rounds=4"], address_space_kib=8_000_000)
+    assert result.returncode == 0, hr.describe(result)
+    assert split_note(result, 8_000_000) == "", hr.describe(result)
+
+
+# ---- log_path on a full disk -----------------------------------------------------------
+
+
+def run_with_full_disk(binary: Path, directory: Path, gorace: str) -> hr.ProgramRun:
+    """Runs binary with <directory>/report.<pid> and <directory>/json.<pid> pointing
+    at /dev/full: the shell creates the links for its own pid, then execs the binary
+    (same pid)."""
+    script = 'ln -s /dev/full "$1/report.$$" && ln -s /dev/full "$1/json.$$" && exec "$2" -mode=race'
+    proc = subprocess.Popen(["sh", "-c", script, "sh", str(directory), str(binary)], env=hr.clean_env(gorace),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate(timeout=60)
+    return hr.ProgramRun(proc.returncode, stdout, stderr, pid=proc.pid)
+
+
+def test_report_to_full_disk_goes_to_stderr_with_a_warning(racert_binary, tmp_path):
+    gorace = f"{FAST} log_path={tmp_path}/report json_path={tmp_path}/json"
+    result = run_with_full_disk(racert_binary, tmp_path, gorace)
+    assert result.returncode == 66, hr.describe(result)
+    assert "hostile: done" in result.stdout, hr.describe(result)
+    warnings = racert_lines(result.stderr)
+    assert warnings == [
+        f"racert: warning: cannot write to GORACE log_path file {tmp_path}/report.{result.pid} (fd 3): "
+        "ENOSPC: no space left on the device (errno 28); this report and later ones go to stderr instead",
+        f"racert: warning: cannot write to GORACE json_path file {tmp_path}/json.{result.pid} (fd 4): "
+        "ENOSPC: no space left on the device (errno 28); no more JSON lines are written (the text reports are)",
+    ], hr.describe(result)
+    rest = "".join(line + "\n" for line in result.stderr.splitlines() if not line.startswith("racert:"))
+    parsed = hr.parse_output(rest)
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+
+
+def test_log_path_in_a_directory_that_cannot_exist(racert_binary):
+    """The official object ends such a program at start ("ERROR: Can't create
+    directory: /dev/null", exit 66, nothing run); racert warns and reports to stderr."""
+    result = run([racert_binary, "-mode=race"], f"{FAST} log_path=/dev/null/sub/report")
+    assert result.returncode == 66, hr.describe(result)
+    assert "hostile: done" in result.stdout, hr.describe(result)
+    warnings = racert_lines(result.stderr)
+    assert len(warnings) == 1 and re.fullmatch(
+        r"racert: warning: cannot open log_path=/dev/null/sub/report \(/dev/null/sub/report\.\d+, errno 20\); "
+        r"writing to stderr instead", warnings[0]), hr.describe(result)
+    parsed = hr.parse_output(result.stderr.split("\n", 1)[1])
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+
+
+# ---- fork/exec ---------------------------------------------------------------------------
+
+
+def test_fork_exec_from_a_racy_program(either_binary):
+    result = run([either_binary, "-mode=forkexec"], timeout=120)
+    assert result.returncode == 66, hr.describe(result)
+    assert result.stdout.splitlines()[0] == (
+        "hostile: child exit 66, child reports 1, child done true, true exit 0"), hr.describe(result)
+    parsed = hr.parse_output(result.stderr)
+    assert len(parsed.reports) == 2 and parsed.found == [2], hr.describe(result)
+
+
+# ---- signals -------------------------------------------------------------------------------
+
+
+def test_signal_storm_during_reports(either_binary):
+    result = run([either_binary, "-mode=reports", "-n=300", "-signals"], f"{FAST} suppress_equal_stacks=0")
+    assert result.returncode == 66, hr.describe(result)
+    assert result.stdout.startswith("hostile: 300 words written twice, signals sent true\n"), hr.describe(result)
+    parsed = hr.parse_output(result.stderr)
+    assert len(parsed.reports) == 300 and parsed.found == [300], hr.describe(result)
+
+
+def signal_mid_reports(binary: Path, sig: int, args: list[str]) -> tuple[hr.ProgramRun, float]:
+    """Starts 5000 reports, sends `sig` once 3 are out; returns the run and the
+    seconds from the signal to the exit."""
+    proc = subprocess.Popen([str(binary), "-mode=reports", "-n=5000", *args],
+                            env=hr.clean_env(f"{FAST} suppress_equal_stacks=0"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = b""
+    while head.count(b"WARNING: DATA RACE") < 3:
+        chunk = os.read(proc.stderr.fileno(), 1 << 16)
+        if not chunk:
+            break
+        head += chunk
+    proc.send_signal(sig)
+    sent = time.monotonic()
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the program did not exit within 60 s of the signal")
+    result = hr.ProgramRun(proc.returncode, stdout.decode(), (head + stderr).decode(), pid=proc.pid)
+    return result, time.monotonic() - sent
+
+
+def test_exit_from_a_sigterm_handler_counts_every_printed_report(racert_binary):
+    """os.Exit(0) in the handler while main writes reports: the summary line counts
+    every report printed before it (reports started after it may follow, cut off
+    by the exit)."""
+    result, seconds = signal_mid_reports(racert_binary, signal.SIGTERM, ["-exit-on-term"])
+    assert seconds < 10, hr.describe(result)
+    assert result.returncode == 66, hr.describe(result)
+    assert result.stdout.startswith("hostile: SIGTERM, exiting\n"), hr.describe(result)
+    found = re.search(r"^Found (\d+) data race\(s\)$", result.stderr, re.MULTILINE)
+    assert found, hr.describe(result)
+    before_summary = result.stderr[: found.end() + 1]
+    parsed = hr.parse_output(before_summary)
+    assert parsed.found == [len(parsed.reports)], hr.describe(result)
+
+
+def test_caught_sigint_does_not_disturb_reports(racert_binary):
+    result, _ = signal_mid_reports(racert_binary, signal.SIGINT, ["-signals"])
+    assert result.returncode == 66, hr.describe(result)
+    parsed = hr.parse_output(result.stderr)
+    assert len(parsed.reports) == 5000 and parsed.found == [5000], hr.describe(result)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_uncaught_signal_mid_reports_ends_the_program_at_once(racert_binary, sig):
+    result, seconds = signal_mid_reports(racert_binary, sig, [])
+    assert result.returncode == -sig, hr.describe(result)
+    assert seconds < 10, hr.describe(result)
+
+
+# ---- internal pools -------------------------------------------------------------------------
+
+MUTEXES = 3_000_000 if LONG else 500_000
+READ_WORDS = 1 << 20 if LONG else 1 << 18
+READERS = 64
+
+
+@pytest.fixture(scope="module")
+def mutex_runs(racert_binary, official_binary) -> dict[str, hr.ProgramRun]:
+    return {side: run([binary, "-mode=mutexes", f"-n={MUTEXES}"], timeout=900)
+            for side, binary in (("racert", racert_binary), ("official", official_binary))}
+
+
+def test_many_mutexes_alive(mutex_runs):
+    result = mutex_runs["racert"]
+    assert result.returncode == 0, hr.describe(result)
+    assert result.stdout.startswith(f"hostile: {MUTEXES} mutexes, total {MUTEXES}\n"), hr.describe(result)
+    assert result.stderr == "", hr.describe(result)
+    # Bounded: at most 2 KiB per sync object (measured: ~1.6 KiB) over a fixed base.
+    assert peak_rss_bytes(result) < MUTEXES * 2048 + 256 * MiB, hr.describe(result)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 10: a sync object holds a full-width clock (~1.6 KB per mutex "
+                   "against the official object's ~0.6 KB): 500k mutexes peak at 813 MB vs 339 MB")
+def test_many_mutexes_use_no_more_memory_than_the_official_object(mutex_runs):
+    assert mutex_runs["official"].returncode == 0, hr.describe(mutex_runs["official"])
+    assert peak_rss_bytes(mutex_runs["racert"]) <= peak_rss_bytes(mutex_runs["official"])
+
+
+CHURN_MUTEXES, CHURN_ROUNDS = 100_000, 15
+
+
+def test_mutex_churn_memory_levels_off(racert_binary):
+    """Rounds of mutexes, each round dropped and collected: the sync objects of freed
+    mutexes are recycled, so 15 rounds peak below twice one round (measured with 50k
+    mutexes: one round 107 MB; 5, 10, 20, 40 rounds 133, 165, 169, 169 MB)."""
+    one = run([racert_binary, "-mode=mutexes", f"-n={CHURN_MUTEXES}"], timeout=600)
+    many = run([racert_binary, "-mode=churn", f"-n={CHURN_MUTEXES}", f"-rounds={CHURN_ROUNDS}"], timeout=900)
+    for result in (one, many):
+        assert result.returncode == 0 and result.stderr == "", hr.describe(result)
+    assert many.stdout.count(f"hostile: {CHURN_MUTEXES} mutexes, total {CHURN_MUTEXES}\n") == CHURN_ROUNDS
+    assert peak_rss_bytes(many) < 2 * peak_rss_bytes(one), f"one round:\n{hr.describe(one)}\nchurn:\n{hr.describe(many)}"
+
+
+def test_many_words_read_by_many_goroutines(racert_binary):
+    result = run([racert_binary, "-mode=readers", f"-words={READ_WORDS}", f"-goroutines={READERS}"], timeout=900)
+    assert result.returncode == 0, hr.describe(result)
+    assert result.stdout.startswith(
+        f"hostile: {READ_WORDS} words read by {READERS} goroutines, sums equal true\n"), hr.describe(result)
+    assert result.stderr == "", hr.describe(result)
+    # Every reader's cell is kept (no eviction): ~33 bytes per (word, reader) measured.
+    assert peak_rss_bytes(result) < READ_WORDS * READERS * 48 + 256 * MiB, hr.describe(result)
+
+
+def test_race_after_many_readers_is_still_reported(racert_binary):
+    result = run([racert_binary, "-mode=readers", f"-words={1 << 16}", f"-goroutines={READERS}", "-race-at-end"])
+    assert result.returncode == 66, hr.describe(result)
+    parsed = hr.parse_output(result.stderr)
+    assert len(parsed.reports) == 1 and parsed.found == [1], hr.describe(result)
+    assert parsed.reports[0].current.kind == "write" and parsed.reports[0].previous.kind == "read", hr.describe(result)

@@ -1,0 +1,50 @@
+// The reduced reservations racert switches to under an address-space limit
+// (CheckAddressSpaceLimit in tsan_core/runtime.cpp). Each switch must happen
+// before the table or arena is first used, so every test runs in a fresh
+// process (a "threadsafe" death test re-executes the binary for the statement)
+// and ends it with exit status 0 when every check held.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "shadow/cell_set.h"
+#include "shadow/shadow_map.h"
+#include "tsan_core/sync_table.h"
+
+namespace racert {
+namespace {
+
+void Nothing(SyncVar*, void*) {}
+
+[[noreturn]] void CheckOrFail(bool ok, int code) { _exit(ok ? 0 : code); }
+
+TEST(AddressSpaceLimitDeathTest, SyncObjectsOutsideTheCountedHeapWindowAreStillRemoved) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto run = [] {
+    SyncCountOnlyHeapWindow();
+    if (SyncTableReservation() >= (uptr{1} << 30)) _exit(2);
+    const uptr in_heap = kGoHeapWindowBegin + 0x1000;
+    const uptr outside = 0x600000;  // non-PIE data: not counted, so always looked up
+    WithSyncVar(in_heap, true, Nothing, nullptr);
+    WithSyncVar(outside, true, Nothing, nullptr);
+    if (SyncVarCount() != 2) _exit(3);
+    RemoveSyncVars(in_heap, in_heap + 8);
+    RemoveSyncVars(outside - 64, outside + 64);
+    CheckOrFail(SyncVarCount() == 0, 4);
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(AddressSpaceLimitDeathTest, SmallCellSetArenaEndsWithAMessageNamingTheLimit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto run = [] {
+    SetCellSetArenaSize(uptr{16} << 20);
+    if (CellSetArenaReservation() != (uptr{16} << 20)) _exit(2);
+    for (;;) CellSetAllocate(kCellSetMaxCapacity);
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(66),
+              "racert: FATAL: shadow cell-set arena exhausted: 16 MiB of sets hold words that need three or more "
+              "cells, the most the address-space limit \\(ulimit -v\\) leaves for them; raise the limit");
+}
+
+}  // namespace
+}  // namespace racert
