@@ -15,6 +15,13 @@
 namespace racert {
 
 constexpr unsigned kRetainedFinished = 16384;
+// Finished goroutines' records and their history together are kept up to
+// this many bytes (not scaled by history_size). An eighth of the live
+// goroutines' default budget: a server's short request goroutines, 4-8 KiB of
+// history each, keep about the last thousand, and their memory stays what it
+// was when whole states were kept for the last 1,024; goroutines with little
+// history are kept up to kRetainedFinished.
+constexpr uptr kRetainedHistoryBudget = kHistoryBudgetUnit / 8;
 
 // Creates a zeroed goroutine state with the next report number.
 GoroutineState* CreateGoroutine();

@@ -35,6 +35,7 @@ struct ReportState {
   uptr seen_count;
   uptr seen_capacity;
   SuppressionList* suppressions;  // GORACE suppressions; null: none
+  bool history_note_printed;      // NoteLostHistoryOnce
 };
 constinit ReportState state{};
 
@@ -262,6 +263,26 @@ const char* DisplayFileName(const char* file) {
   return file;
 }
 
+namespace {
+
+// The first report whose earlier stack could not be restored says once why
+// and what to do: the history racert keeps is a documented window, and
+// reaching it is the one way a report loses detail. Report lock held.
+void NoteLostHistoryOnce(TextBuffer* text) {
+  if (state.history_note_printed) return;
+  state.history_note_printed = true;
+  s64 n = g_options.history_size;
+  text->AppendF(
+      "racert: note: the earlier access is older than the history kept (GORACE history_size=%lld: %llu MiB per "
+      "goroutine, %llu MiB for all goroutines; the last %u finished goroutines within %llu MiB); a larger "
+      "history_size (at most %lld) keeps more\n",
+      static_cast<long long>(n), static_cast<unsigned long long>((kHistoryWindowUnit << n) >> 20),
+      static_cast<unsigned long long>((kHistoryBudgetUnit << n) >> 20), kRetainedFinished,
+      static_cast<unsigned long long>(kRetainedHistoryBudget >> 20), static_cast<long long>(kMaxHistorySize));
+}
+
+}  // namespace
+
 ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
   if (!g_options.report_bugs) return ReportOutcome::kSuppressed;
   RaceReportModel report{};
@@ -293,6 +314,7 @@ ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
   report.sequence = state.count.load(std::memory_order_relaxed) + 1;
   TextBuffer text;
   RenderReportText(report, &text);
+  if (!report.previous.stack_known) NoteLostHistoryOnce(&text);
   WriteReportText(text.data(), text.length());
   if (JsonFd() >= 0) {
     TextBuffer json;

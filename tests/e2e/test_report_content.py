@@ -273,6 +273,9 @@ def test_race_beyond_history_window_still_reported(builds, toolchain):
     ), report.text
     assert report.previous.frames is None, f"the previous stack should be lost:\n{report.text}"
     assert "  [failed to restore the stack]\n" in report.text
+    # Once per run, racert says why and what to do.
+    notes = [line for line in run.stderr.splitlines() if line.startswith("racert: note: the earlier access is older")]
+    assert len(notes) == 1 and "history_size=0: 1 MiB per goroutine, 64 MiB for all goroutines" in notes[0], run.stderr
     # The goroutine is still identified, with its creation stack.
     worker = report.previous.goroutine
     assert worker not in (None, 1), report.text
