@@ -17,7 +17,7 @@ struct EdgeRequest {
 // What g learns about its own slot cannot go into clock[own slot], which is
 // g's own epoch: it is knowledge of the slot's earlier owners (see
 // GoroutineState::slot_inherited_epoch). Call before joining `source` into g.
-void LearnAboutOwnSlot(GoroutineState* g, const VectorClock& source) {
+void LearnAboutOwnSlot(GoroutineState* g, const SyncClock& source) {
   Epoch seen = source.Get(g->sid);
   if (seen > g->slot_inherited_epoch) g->slot_inherited_epoch = seen;
 }
@@ -43,7 +43,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
   if (!var) return;  // acquiring where nothing was released
   GoroutineState* g = request->g;
   VectorClock& mine = g->clock;
-  VectorClock& sync = var->clock;
+  SyncClock& sync = var->clock;
   // Acquires of a clock g already has (a mutex relocked by its last holder,
   // an RWMutex's reader side while no writer came, an atomic loaded again)
   // are the common case: skip their 1 KiB joins.
@@ -52,7 +52,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
     case Edge::kAcquire:
       if (known) break;
       LearnAboutOwnSlot(g, sync);
-      mine.Join(sync);
+      sync.JoinInto(&mine);
       break;
     case Edge::kRelease:
       sync.CopyFrom(mine);
@@ -83,7 +83,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
     case Edge::kAcquireRelease:
       if (!known) {
         LearnAboutOwnSlot(g, sync);
-        mine.Join(sync);
+        sync.JoinInto(&mine);
       }
       sync.CopyFrom(mine);
       var->stamp = StampOf(g);

@@ -29,7 +29,7 @@ struct ReleaseStamp {
 struct SyncVar {
   uptr addr;
   SyncVar* next;
-  VectorClock clock;  // valid once something released here
+  SyncClock clock;  // zero until something released here
   ReleaseStamp stamp;
 
   void ResetClock() {

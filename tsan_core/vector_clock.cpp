@@ -1,6 +1,8 @@
 #include "tsan_core/vector_clock.h"
 
+#include "base/check.h"
 #include "base/cpu_features.h"
+#include "base/internal_alloc.h"
 
 namespace racert {
 namespace {
@@ -26,24 +28,74 @@ RACERT_CLOCK_KERNELS(Baseline, )
 RACERT_CLOCK_KERNELS(Avx2, __attribute__((target("avx2"))))
 #undef RACERT_CLOCK_KERNELS
 
-}  // namespace
-
-void VectorClock::Join(const VectorClock& other) {
-  unsigned n = ActiveSlots();
+void JoinEntries(Epoch* mine, const Epoch* other, unsigned n) {
   if (CpuHasAvx2()) {
-    JoinEntriesAvx2(epochs_, other.epochs_, n);
+    JoinEntriesAvx2(mine, other, n);
   } else {
-    JoinEntriesBaseline(epochs_, other.epochs_, n);
+    JoinEntriesBaseline(mine, other, n);
   }
 }
 
-void VectorClock::SwapJoin(VectorClock* other) {
-  unsigned n = ActiveSlots();
+void SwapJoinEntries(Epoch* mine, Epoch* other, unsigned n) {
   if (CpuHasAvx2()) {
-    SwapJoinEntriesAvx2(epochs_, other->epochs_, n);
+    SwapJoinEntriesAvx2(mine, other, n);
   } else {
-    SwapJoinEntriesBaseline(epochs_, other->epochs_, n);
+    SwapJoinEntriesBaseline(mine, other, n);
   }
+}
+
+}  // namespace
+
+void VectorClock::Join(const VectorClock& other) { JoinEntries(epochs_, other.epochs_, ActiveSlots()); }
+
+void VectorClock::SwapJoin(VectorClock* other) { SwapJoinEntries(epochs_, other->epochs_, ActiveSlots()); }
+
+void SyncClock::Reserve(unsigned n) {
+  RACERT_DCHECK(n % 8 == 0 && n <= kSlotCount);
+  if (n <= capacity_) return;
+  // InternalAlloc memory is zeroed: the new entries are.
+  Epoch* grown = static_cast<Epoch*>(InternalAlloc(n * sizeof(Epoch)));
+  for (unsigned i = 0; i < capacity_; i++) grown[i] = epochs_[i];
+  Free();
+  epochs_ = grown;
+  capacity_ = n;
+}
+
+void SyncClock::Free() {
+  InternalFree(epochs_, capacity_ * sizeof(Epoch));
+  epochs_ = nullptr;
+  capacity_ = 0;
+}
+
+void SyncClock::JoinInto(VectorClock* into) const {
+  // Entries past capacity_ are zero: nothing to learn there.
+  unsigned n = VectorClock::ActiveSlots();
+  JoinEntries(into->epochs_, epochs_, n < capacity_ ? n : capacity_);
+}
+
+void SyncClock::CopyFrom(const VectorClock& g) {
+  unsigned n = VectorClock::ActiveSlots();
+  Reserve(n);
+  // g is zero from n on; so is this, above what it held before.
+  for (unsigned i = 0; i < n; i++) epochs_[i] = g.epochs_[i];
+  for (unsigned i = n; i < capacity_; i++) epochs_[i] = 0;
+}
+
+void SyncClock::Join(const VectorClock& g) {
+  unsigned n = VectorClock::ActiveSlots();
+  Reserve(n);
+  JoinEntries(epochs_, g.epochs_, n);
+}
+
+void SyncClock::SwapJoin(VectorClock* g) {
+  unsigned n = VectorClock::ActiveSlots();
+  Reserve(n);
+  // Above n both are zero.
+  SwapJoinEntries(epochs_, g->epochs_, n);
+}
+
+void SyncClock::Reset() {
+  for (unsigned i = 0; i < capacity_; i++) epochs_[i] = 0;
 }
 
 }  // namespace racert

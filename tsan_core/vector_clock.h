@@ -37,13 +37,50 @@ class VectorClock {
   // temporary clock (release-acquire of a channel slot).
   void SwapJoin(VectorClock* other);
 
+  // The entries clock operations walk: the slot high-water mark, rounded up
+  // to a multiple of 8 so the loops vectorize without tails (vector_clock.cpp
+  // relies on it). Every clock is zero from there on.
+  static unsigned ActiveSlots() { return (g_slot_high_water.load(std::memory_order_relaxed) + 7) & ~7u; }
+
  private:
-  static unsigned ActiveSlots() {
-    // Rounded up to a multiple of 8 so the loops vectorize without tails
-    // (vector_clock.cpp relies on it).
-    return (g_slot_high_water.load(std::memory_order_relaxed) + 7) & ~7u;
-  }
+  friend class SyncClock;
   Epoch epochs_[kSlotCount];
+};
+
+// A sync object's clock: only as many entries as there were active slots
+// when it was last released to (a multiple of 8; the rest are zero), stored
+// out of line. A program with few goroutines pays 32 bytes per mutex or
+// channel instead of a full 1 KiB clock; one that ever had all 256 slots in
+// use pays the full clock, as before. Not thread-safe: the sync table's
+// bucket lock guards it.
+class SyncClock {
+ public:
+  constexpr SyncClock() = default;
+  SyncClock(const SyncClock&) = delete;
+  SyncClock& operator=(const SyncClock&) = delete;
+  ~SyncClock() { Free(); }
+
+  Epoch Get(Sid sid) const { return sid < capacity_ ? epochs_[sid] : 0; }
+  unsigned capacity() const { return capacity_; }
+
+  // *into = max(*into, this)
+  void JoinInto(VectorClock* into) const;
+  // this = g
+  void CopyFrom(const VectorClock& g);
+  // this = max(this, g)
+  void Join(const VectorClock& g);
+  // this = *g and *g = max(*g, old this), in one pass (release-acquire).
+  void SwapJoin(VectorClock* g);
+  // All zero; the storage is kept.
+  void Reset();
+
+ private:
+  // Makes room for the first n entries (new ones zero). n is a multiple of 8.
+  void Reserve(unsigned n);
+  void Free();
+
+  Epoch* epochs_ = nullptr;
+  unsigned capacity_ = 0;
 };
 
 }  // namespace racert

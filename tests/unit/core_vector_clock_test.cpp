@@ -59,5 +59,66 @@ TEST(VectorClockTest, JoinAndSwapJoinMatchTheScalarDefinition) {
   RecordProperty("avx2", CpuHasAvx2() ? "yes" : "no");
 }
 
+// A goroutine clock with random entries below the active width (the
+// invariant: every clock is zero from there on).
+void FillActive(VectorClock* clock, Epoch* ref, unsigned n, std::mt19937* rng) {
+  clock->Reset();
+  for (unsigned i = 0; i < kSlotCount; i++) {
+    ref[i] = i < n ? ((*rng)() | 1) : 0;
+    clock->Set(static_cast<Sid>(i), ref[i]);
+  }
+}
+
+// Sync clocks hold only the entries that were active when they were
+// released to, and grow with the high-water mark keeping what they held.
+TEST(SyncClockTest, OperationsMatchTheFullClockDefinitionAsSlotsGrow) {
+  std::mt19937 rng(11);
+  u32 saved_high_water = g_slot_high_water.load();
+  SyncClock sync;
+  Epoch ref_sync[kSlotCount] = {};
+  for (u32 high_water : {8u, 9u, 40u, 100u, 256u}) {
+    if (high_water < saved_high_water) continue;
+    g_slot_high_water.store(high_water);
+    unsigned n = ActiveWidth();
+    VectorClock g;
+    Epoch ref_g[kSlotCount];
+
+    // Join: sync = max(sync, g); capacity follows the active width.
+    FillActive(&g, ref_g, n, &rng);
+    sync.Join(g);
+    EXPECT_EQ(sync.capacity(), n);
+    for (unsigned i = 0; i < kSlotCount; i++) {
+      ref_sync[i] = ref_sync[i] > ref_g[i] ? ref_sync[i] : ref_g[i];
+      ASSERT_EQ(sync.Get(static_cast<Sid>(i)), ref_sync[i]) << "Join, slot " << i << ", width " << n;
+    }
+    // JoinInto: g = max(g, sync).
+    FillActive(&g, ref_g, n, &rng);
+    sync.JoinInto(&g);
+    for (unsigned i = 0; i < kSlotCount; i++) {
+      Epoch want = ref_g[i] > ref_sync[i] ? ref_g[i] : ref_sync[i];
+      ASSERT_EQ(g.Get(static_cast<Sid>(i)), want) << "JoinInto, slot " << i;
+    }
+    // SwapJoin: sync = g, g = max(g, old sync).
+    FillActive(&g, ref_g, n, &rng);
+    sync.SwapJoin(&g);
+    for (unsigned i = 0; i < kSlotCount; i++) {
+      Epoch want_g = ref_g[i] > ref_sync[i] ? ref_g[i] : ref_sync[i];
+      ASSERT_EQ(sync.Get(static_cast<Sid>(i)), ref_g[i]) << "SwapJoin sync, slot " << i;
+      ASSERT_EQ(g.Get(static_cast<Sid>(i)), want_g) << "SwapJoin g, slot " << i;
+      ref_sync[i] = ref_g[i];
+    }
+    // CopyFrom: sync = g.
+    FillActive(&g, ref_g, n, &rng);
+    sync.CopyFrom(g);
+    for (unsigned i = 0; i < kSlotCount; i++) {
+      ASSERT_EQ(sync.Get(static_cast<Sid>(i)), ref_g[i]) << "CopyFrom, slot " << i;
+      ref_sync[i] = ref_g[i];
+    }
+  }
+  sync.Reset();
+  for (unsigned i = 0; i < kSlotCount; i++) ASSERT_EQ(sync.Get(static_cast<Sid>(i)), 0u);
+  g_slot_high_water.store(saved_high_water);
+}
+
 }  // namespace
 }  // namespace racert
