@@ -146,27 +146,33 @@ sptr SysReadlink(const char* path, char* buffer, uptr size) {
   return Syscall4(SYS_readlinkat, Arg(AT_FDCWD), Arg(path), Arg(buffer), Arg(size));
 }
 
+namespace {
+
+// The kernel's struct rlimit64, for prlimit64 on this process.
+struct ResourceLimit {
+  u64 soft;
+  u64 hard;
+};
+constexpr int kRlimitCore = 4;
+constexpr int kRlimitAs = 9;
+
+sptr GetResourceLimit(int resource, ResourceLimit* limit) {
+  return Syscall4(SYS_prlimit64, 0, Arg(resource), 0, Arg(limit));
+}
+
+}  // namespace
+
 sptr SysDisableCoreDumps() {
-  constexpr int kRlimitCore = 4;
-  struct Limit {
-    u64 soft;
-    u64 hard;
-  };
-  Limit old_limit = {};
-  sptr result = Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), 0, Arg(&old_limit));
+  ResourceLimit old_limit = {};
+  sptr result = GetResourceLimit(kRlimitCore, &old_limit);
   if (SysFailed(result)) return result;
-  Limit new_limit = {0, old_limit.hard};
+  ResourceLimit new_limit = {0, old_limit.hard};
   return Syscall4(SYS_prlimit64, 0, Arg(kRlimitCore), Arg(&new_limit), 0);
 }
 
 u64 SysAddressSpaceLimit() {
-  constexpr int kRlimitAs = 9;
-  struct Limit {
-    u64 soft;
-    u64 hard;
-  };
-  Limit limit = {};
-  if (SysFailed(Syscall4(SYS_prlimit64, 0, Arg(kRlimitAs), 0, Arg(&limit)))) return ~u64{0};
+  ResourceLimit limit = {};
+  if (SysFailed(GetResourceLimit(kRlimitAs, &limit))) return ~u64{0};
   return limit.soft;
 }
 

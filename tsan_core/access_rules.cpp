@@ -110,19 +110,13 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
       cells[out++] = c.raw();
       continue;
     }
-    u8 writes = c.write_mask();
-    u8 reads = c.read_mask();
-    if (!(a.bits.is_atomic && !c.is_atomic())) {
-      reads &= ~m;
-      if (a.bits.is_write) writes &= ~m;
-    }
-    if (c.key() == a.key) {
-      if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+    bool is_mine;
+    u64 rewritten = RewriteOrderedCell(c, a, &is_mine);
+    if (is_mine) {
       merged = true;
       mine = out;
     }
-    if ((writes | reads) == 0) continue;
-    cells[out++] = c.WithMasks(writes, reads).raw();
+    if (rewritten != 0) cells[out++] = rewritten;
   }
   if (!merged) {
     mine = out;

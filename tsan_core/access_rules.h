@@ -53,6 +53,27 @@ RACERT_ALWAYS_INLINE bool OrderedBefore(Cell c, const AccessState& a) {
   return e <= a.inherited;                        // an earlier owner's
 }
 
+// A cell ordered before the access, rewritten for it: the bytes the access
+// subsumes removed (a write subsumes earlier reads and writes of its bytes, a
+// read earlier reads; an atomic access never subsumes a plain one), and the
+// access merged in if the cell has the accessor's key (then *is_mine). 0 if
+// nothing is left of it.
+RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* is_mine) {
+  const u8 m = a.bits.mask;
+  u8 writes = c.write_mask();
+  u8 reads = c.read_mask();
+  if (!(a.bits.is_atomic && !c.is_atomic())) {
+    reads &= ~m;
+    if (a.bits.is_write) writes &= ~m;
+  }
+  *is_mine = c.key() == a.key;
+  if (*is_mine) {
+    if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+  }
+  if ((writes | reads) == 0) return 0;
+  return c.WithMasks(writes, reads).raw();
+}
+
 // Rewrites cells[0..*count) to account for one more access, and reports in
 // `finding` the recorded accesses that race with it. Needs room for
 // *count + 1 cells. Returns the index of the cell that now records the access.
@@ -78,19 +99,13 @@ RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, co
       out[n++] = c.raw();
       continue;
     }
-    u8 writes = c.write_mask();
-    u8 reads = c.read_mask();
-    if (!(a.bits.is_atomic && !c.is_atomic())) {
-      reads &= ~m;
-      if (a.bits.is_write) writes &= ~m;
-    }
-    if (c.key() == a.key) {
-      if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
+    bool is_mine;
+    u64 rewritten = RewriteOrderedCell(c, a, &is_mine);
+    if (is_mine) {
       merged = true;
       *mine = n;
     }
-    if ((writes | reads) == 0) continue;
-    out[n++] = c.WithMasks(writes, reads).raw();
+    if (rewritten != 0) out[n++] = rewritten;
   }
   if (!merged) {
     *mine = n;
