@@ -2,9 +2,9 @@
 
 The race runtime gives goroutines a bounded number of identities (README: 256
 slots, "Known limit"), reused when a goroutine ends and taken from live ones
-when more are alive. The programs of go_tests/slots (see their header
-comments) put a writer's access and a reader's access on either side of such
-hand-overs:
+when more are alive. The program go_tests/slots/handover (see its header
+comment) puts a writer's access and a reader's access on either side of such
+hand-overs, in four variants, named as it prints them:
 
   reuse_race          the writer exits, -n workers start, the reader
                       synchronizes with every worker, then accesses the
@@ -13,6 +13,9 @@ hand-overs:
                       than 256 goroutines are alive: a race, in every run
   reuse_chain_norace  reuse_race plus a baton passed writer -> every worker ->
   steal_norace        reader (steal_race plus the same): never a race
+
+-handover=reuse or -handover=steal selects the writer's fate, -baton the
+chain (VARIANT_FLAGS).
 
 Each case runs RUNS (20) times with GORACE=atexit_sleep_ms=0.
 Where there is a race, every run must report exactly it, attributed: the
@@ -23,7 +26,7 @@ running for steal) and the reader by main's `go reader()`.
 
 Goroutine numbers: race reports (the official runtime's and racert's alike)
 number goroutines in the race runtime's own sequence, not with the Go
-goroutine ids runtime.Stack prints (the programs print the writer's Go id;
+goroutine ids runtime.Stack prints (the program prints the writer's Go id;
 in one run it was 21 while the report said 9). So the writer is identified in
 a report by its creation stack, which only the writer has, and by its stack.
 
@@ -33,7 +36,7 @@ once more than about 250 goroutines were started after the writer (at n=300,
 IdentityLost), so they fail with XPASS as soon as the runtime reports them,
 and the marker must then be removed. Any other failure (wrong output, a
 malformed report, two reports, a crash) fails them as usual. Cases below the
-slot count are normal tests: they show the programs' races are detectable and
+slot count are normal tests: they show the program's races are detectable and
 the attribution check is satisfiable.
 
 Exact hand-overs (issue 8, built): with -join=wg main waits for each batch of
@@ -54,8 +57,15 @@ import pytest
 import helpers_go as hg
 import helpers_reports as hr
 
-SLOTS_DIR = hg.GO_TESTS_DIR / "slots"
-PROGRAMS = ("reuse_race", "steal_race", "reuse_chain_norace", "steal_norace")
+SOURCE = hg.GO_TESTS_DIR / "slots" / "handover" / "main.go"
+# The variants of the program, by the name it prints, and the flags selecting them.
+VARIANT_FLAGS = {
+    "reuse_race": ["-handover=reuse"],
+    "steal_race": ["-handover=steal"],
+    "reuse_chain_norace": ["-handover=reuse", "-baton"],
+    "steal_norace": ["-handover=steal", "-baton"],
+}
+PROGRAMS = tuple(VARIANT_FLAGS)
 FAST = "atexit_sleep_ms=0"
 RUNS = 20  # per case; the n=10000 runs take 0.3-1 s each, the others well under
 
@@ -76,11 +86,11 @@ ISSUE_8 = pytest.mark.xfail(
 
 @dataclass(frozen=True)
 class Case:
-    program: str
+    program: str  # the variant
     n: int
     sync: str = "chan"
     access: str = "read"
-    join: str = "poll"  # reuse_race only: how main waits for finishing workers
+    join: str = "poll"  # how main waits for finishing workers
     keep: int | None = None  # -alive, when not the program's default
 
     @property
@@ -100,7 +110,7 @@ class Case:
 
     @property
     def args(self) -> list[str]:
-        args = [f"-n={self.n}", f"-sync={self.sync}", f"-access={self.access}"]
+        args = [*VARIANT_FLAGS[self.program], f"-n={self.n}", f"-sync={self.sync}", f"-access={self.access}"]
         if self.join != "poll":
             args.append(f"-join={self.join}")
         if self.keep is not None:
@@ -132,7 +142,7 @@ def case_params() -> list:
     for program in ("reuse_race", "steal_race"):
         add(Case(program, 10))
         add(Case(program, 200))
-    # Hand-overs. The racy programs miss their race here (issue 8).
+    # Hand-overs. The racy variants miss their race here (issue 8).
     for program in PROGRAMS:
         marks = [ISSUE_8] if not program.endswith("_norace") else []
         for n in (300, 1000, 10000):
@@ -165,28 +175,23 @@ def toolchain(request) -> hg.Toolchain:
 
 
 @pytest.fixture(scope="session")
-def slot_binaries(toolchain, tmp_path_factory) -> dict[str, Path]:
-    """The four programs built with racert's object, once per toolchain."""
+def slot_binary(toolchain, tmp_path_factory) -> Path:
+    """The program built with racert's object, once per toolchain."""
     builds = hr.session_builds(tmp_path_factory)
-    out_dir = builds.out_dir / toolchain.id / "slots"
-    return {p: builds.build_source(toolchain, source(p), out_dir / p) for p in PROGRAMS}
+    return builds.build_source(toolchain, SOURCE, builds.out_dir / toolchain.id / "slots" / "handover")
 
 
-def source(program: str) -> Path:
-    return SLOTS_DIR / program / "main.go"
-
-
-def official_binary(toolchain: hg.Toolchain, program: str, out_dir: Path) -> Path:
+def official_binary(toolchain: hg.Toolchain, out_dir: Path) -> Path:
     """The program built by plain ``go build -race`` against the toolchain's own
     GOROOT (Go's official race object); skips if that GOROOT holds another object."""
-    return hr.GoBuilds(out_dir).official_source(toolchain, source(program), out_dir / program)
+    return hr.GoBuilds(out_dir).official_source(toolchain, SOURCE, out_dir / "handover")
 
 
 # ---- checking one run ---------------------------------------------------------------
 
 
-def frames(program: str, *pairs: tuple[str, str]) -> list[tuple[str, str, int]]:
-    return hr.expected_frame_locations(source(program), *pairs)
+def frames(*pairs: tuple[str, str]) -> list[tuple[str, str, int]]:
+    return hr.expected_frame_locations(SOURCE, *pairs)
 
 
 def check_common(run: hr.ProgramRun, case: Case) -> hr.ParsedOutput:
@@ -214,7 +219,7 @@ def check_race_reported(run: hr.ProgramRun, case: Case) -> None:
     reader_frame = ("main.readerRead", "reader_read") if case.access == "read" else ("main.readerWrite", "reader_write")
     reader_call = "reader_calls_read" if case.access == "read" else "reader_calls_write"
     assert current.kind == case.access, report.text
-    assert current.locations == frames(case.program, reader_frame, ("main.reader", reader_call)), report.text
+    assert current.locations == frames(reader_frame, ("main.reader", reader_call)), report.text
     assert current.address == previous.address, report.text
     reader = current.goroutine
     assert reader not in (None, 1), report.text
@@ -227,7 +232,7 @@ def check_race_reported(run: hr.ProgramRun, case: Case) -> None:
     if previous.frames is None:
         raise IdentityLost(f"the writer's stack was not restored:\n{report.text}")
     assert previous.locations == frames(
-        case.program, ("main.writerWrite", "writer_write"), ("main.writer", "writer_calls_write")
+        ("main.writerWrite", "writer_write"), ("main.writer", "writer_calls_write")
     ), report.text
 
     # Goroutine blocks: the reader's, then the writer's; only the writer was
@@ -236,10 +241,8 @@ def check_race_reported(run: hr.ProgramRun, case: Case) -> None:
     blocks = [(g.number, g.state) for g in report.goroutines]
     if blocks != [(reader, "running"), (writer, writer_state)]:
         raise IdentityLost(f"want blocks for reader {reader} (running) and writer {writer} ({writer_state}):\n{report.text}")
-    assert [f.location for f in report.block_of(reader).created_at] == frames(
-        case.program, ("main.main", "main_go_reader")
-    ), report.text
-    if [f.location for f in report.block_of(writer).created_at] != frames(case.program, ("main.main", "main_go_writer")):
+    assert [f.location for f in report.block_of(reader).created_at] == frames(("main.main", "main_go_reader")), report.text
+    if [f.location for f in report.block_of(writer).created_at] != frames(("main.main", "main_go_writer")):
         raise IdentityLost(f"goroutine {writer} was not created by `go writer()`:\n{report.text}")
 
 
@@ -252,11 +255,10 @@ def check_no_race(run: hr.ProgramRun, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", case_params())
-def test_slot_handover(slot_binaries, case):
-    binary = slot_binaries[case.program]
+def test_slot_handover(slot_binary, case):
     check = check_race_reported if case.racy else check_no_race
     for attempt in range(1, RUNS + 1):
-        run = hr.run_program(binary, FAST, args=case.args)
+        run = hr.run_program(slot_binary, FAST, args=case.args)
         try:
             check(run, case)
         except AssertionError as failure:
@@ -266,9 +268,9 @@ def test_slot_handover(slot_binaries, case):
 
 @pytest.mark.parametrize("program", [p for p in PROGRAMS if p.endswith("_norace")])
 def test_norace_programs_are_clean_with_the_official_runtime(toolchain, program, tmp_path):
-    # An independent check of the programs, not of racert: Go's own runtime
+    # An independent check of the variants, not of racert: Go's own runtime
     # must not report a race in them either.
     case = Case(program, 1000)
-    binary = official_binary(toolchain, program, tmp_path)
+    binary = official_binary(toolchain, tmp_path)
     for _ in range(5):
         check_no_race(hr.run_program(binary, FAST, args=case.args), case)
