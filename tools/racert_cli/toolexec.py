@@ -35,6 +35,7 @@ takes it out of the arguments, and the wrapper runs every tool through it
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -51,6 +52,9 @@ RACE_PACKAGES = ("runtime/race", "runtime/race/internal/amd64v1", "runtime/race/
 DYNAMIC_LIBRARY = "libc.so.6"
 MARK = "racert-object="
 _KEY_LENGTH = 16
+# libgcc's helpers (__popcountdi2, __udivti3, __mulxc3: "__", then a mode suffix and
+# an operand count) are not in libc; Go's linker takes them from libgcc.a itself.
+_LIBGCC_HELPER = re.compile(r"^__[a-z0-9_]*[a-z][a-z]?\d$")
 _LAUNCHER = Path(__file__).resolve().parent.parent.parent / "racert"
 
 
@@ -281,7 +285,8 @@ def _rewrite_importcfg(importcfg: Path, object_path: Path) -> Path:
     _object_hash(object_path)
     race_object = object_path.read_bytes()
     needed = sorted({symbol.name for symbol in elf.read_symbols(race_object)
-                     if not symbol.is_defined and symbol.name and symbol.name != "_GLOBAL_OFFSET_TABLE_"})
+                     if not symbol.is_defined and symbol.name and symbol.name != "_GLOBAL_OFFSET_TABLE_"
+                     and not _LIBGCC_HELPER.match(symbol.name)})
     replaced = 0
     imports_added = False
     directory = importcfg.parent
