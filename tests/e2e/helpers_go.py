@@ -76,6 +76,11 @@ class Toolchain:
         if self.go is not None:
             env["RACERT_GO"] = self.go
         env["GOTOOLCHAIN"] = "local"  # never download a toolchain mid-test
+        if self.go is not None and "/golang.org/toolchain@" in self.go and go_minor(self.version) == 19:
+            # Go 1.19's package index fails on every module ("import of unknown
+            # directory") when GOROOT lies in the module cache, where these release
+            # trees live; real installs are elsewhere. Turn the index off.
+            env["GODEBUG"] = "goindex=0"
         if extra:
             env.update(extra)
         return env

@@ -6,6 +6,8 @@ Modules, one concern each:
   toolchain  locating `go`, its GOROOT, its version and the race object locations
   objects    choosing which race object racert substitutes, and recognising objects
   abi        which __tsan_* entry points a Go release calls, against what an object exports
+  goarchive  Go package archives: racert's object into a copy of runtime/race's
+  toolexec   `racert go`: the -toolexec wrapper that hands the linker racert's object
   view       the private GOROOT view (hard-link or symlink mirror) and its GOCACHE
   installer  install / uninstall / status inside a real GOROOT
   reports    json_path reports grouped by race: `racert summary` and `racert sarif`

@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import RACERT_VERSION, abi, installer, objects, reports, toolchain, view
+from . import RACERT_VERSION, abi, installer, objects, reports, toolchain, toolexec, view
 from .errors import RacertError
 
 PROGRAM = "racert"
@@ -28,7 +28,7 @@ usage: racert [--object FILE] <command> [arguments]
 
 commands:
   go ARGS...     run `go ARGS...` with racert's object linked by -race builds; your
-                 GOROOT is untouched (a private GOROOT view is used)
+                 GOROOT and build cache are used unchanged (through -toolexec)
   goroot         print the path of that GOROOT view (creating it if needed)
   env            print the variables that select the view (GOROOT=, GOCACHE=,
                  GOTOOLCHAIN=), one per line
@@ -77,46 +77,42 @@ GO_HELP = """\
 usage: racert [--object FILE] go ARGS...
 
 Runs the Go command with racert's race object in place of the official one, without
-changing your GOROOT. ARGS are passed to go untouched (`racert go help build` shows
-go's own help).
+changing your GOROOT or your build cache. ARGS are passed to go untouched, except a
+-toolexec (see below); `racert go help build` shows go's own help.
 
-How: racert prepares, once, a private GOROOT view under
-${XDG_CACHE_HOME:-~/.cache}/racert/views/<go version>-<install id>-<object sha256>-v<layout>/:
-the real tree re-created with hard links (symlinks if hard links are impossible) in
-well under a second, with the object copied into every race object location of that
-Go version. A new object (new sha256) or another Go gets its own view. Creation is
-safe under concurrency (built in a temporary directory and renamed into place).
+How: racert runs your go ($RACERT_GO, else the `go` on PATH) with
+  GOFLAGS=<yours> -toolexec=${XDG_CACHE_HOME:-~/.cache}/racert/toolexec/<object sha256>/toolexec
+  GOTOOLCHAIN=local      a go.mod toolchain line must not switch to another Go
+The wrapper runs every tool unchanged, except the linker: it gets copies of
+runtime/race's archives holding racert's object (and the libc imports that object
+needs), and `link -V=full` answers with the object's SHA-256 added, which cmd/go
+puts into the cache key of every link: racert-linked binaries and test results
+never share a cache entry with official ones; compiled packages are shared.
+Nested go commands (go test -> go build, a test running `go`) inherit GOFLAGS.
 
-Then racert execs <view>/racert-bin/go (which runs the real go for `go env`, so it
-reports your GOROOT, and the view's bin/go for everything else) with
-  GOROOT unset           go finds the view from its own path; the programs it runs
-                         (go run, go test) do not inherit a GOROOT naming the view
-                         (a GOROOT that already names the view is kept)
-  GOCACHE=<racert cache> never your own GOCACHE; shared by the views of one Go
-                         install (cmd/go keys its cache on file contents, objects
-                         included, so each object still gets its own runtime/race)
-  GOTOOLCHAIN=local      a go.mod toolchain line must not switch to a downloaded Go
-  PATH=<view>/racert-bin:<view>/bin:$PATH
-                         so every go started below (go test, a test running go)
-                         uses the view too
+Paths you see name your real GOROOT: report frames, panics, runtime.GOROOT(),
+DWARF, `go env GOROOT` and `go list` (also run by a test).
 
-Paths you see name your real GOROOT, not the view: the view's linker records the
-real GOROOT in binaries (report frames, panics, runtime.GOROOT(), DWARF), and
-`go env` (GOROOT, GOTOOLDIR) is answered by the real tree's go. Programs that
-find `go` through runtime.GOROOT() rather than PATH therefore run the real go
-(and link the official object); set GOROOT=$(racert goroot) for them.
+A -toolexec of yours (on the command line, before -args, or in GOFLAGS) is kept:
+racert takes it out and its wrapper runs every tool through it, the linker with
+racert's changes included.
 
-The go binary is $RACERT_GO, else the `go` on PATH; its GOROOT comes from
-`go env GOROOT`. GOOS/GOARCH other than linux/amd64 are refused: they would link
-an official object. Not supported: `racert go install` of GOROOT commands
-(cmd/...) in a symlink-mode view (it could write through a link).
+RACERT_GO_MODE=view uses the former mode instead: a private GOROOT view with the
+object in place and its own GOCACHE (see `racert goroot --help`); programs run by
+go test that call `go env GOROOT` then see the view's path.
+
+GOOS/GOARCH other than linux/amd64 are refused: they would link an official object.
 """
 
 GOROOT_HELP = """\
 usage: racert [--object FILE] goroot
 
-Prints the private GOROOT view's path (creating the view if needed; see
-`racert go --help`). Example: GOROOT=$(racert goroot) go env GOROOT
+Prints the path of a private GOROOT view, creating it if needed: the real tree as
+hard links (symlinks if hard links are impossible) under
+${XDG_CACHE_HOME:-~/.cache}/racert/views/, with racert's object at every race object
+location and a linker wrapper that records the real GOROOT in binaries. For tools
+that need a GOROOT holding the object; `racert go` itself does not use it unless
+RACERT_GO_MODE=view. Example: GOROOT=$(racert goroot) go env GOROOT
 """
 
 ENV_HELP = """\
@@ -256,6 +252,8 @@ def _dispatch(arguments: list[str]) -> int:
     if not arguments:
         sys.stdout.write(OVERVIEW)
         return 2
+    if arguments[0] == toolexec.LINK_COMMAND:
+        return toolexec.run_tool(arguments[1:])
     command, rest = arguments[0], arguments[1:]
     if command == "help":
         return _command_help(rest)
@@ -340,6 +338,9 @@ def _command_version(object_option: str | None) -> int:
     return 0
 
 
+GO_MODE_ENV = "RACERT_GO_MODE"
+
+
 def _command_go(object_option: str | None, go_arguments: list[str]) -> int:
     toolchain.check_host()
     for variable, wanted in (("GOOS", "linux"), ("GOARCH", "amd64")):
@@ -348,9 +349,20 @@ def _command_go(object_option: str | None, go_arguments: list[str]) -> int:
             raise RacertError(
                 f"{variable}={value}: racert replaces the linux/amd64 race object only; "
                 f"that target would link the official one")
-    prepared = _prepare_view(object_option)
-    go_binary = prepared.path / view.WRAPPER_GO_LOCATION
-    environment = view.go_environment(prepared, dict(os.environ))
+    mode = os.environ.get(GO_MODE_ENV) or "toolexec"
+    if mode == "view":
+        prepared = _prepare_view(object_option)
+        go_binary = prepared.path / view.WRAPPER_GO_LOCATION
+        environment = view.go_environment(prepared, dict(os.environ))
+    elif mode == "toolexec":
+        race_object = objects.load_object(object_option)
+        go_binary = toolchain.find_go_binary()
+        goroot = view.load_goroot_for_view(toolchain.query_goroot(go_binary))
+        toolexec.check_go(goroot, race_object)
+        wrapper = toolexec.ensure_wrapper(race_object)
+        go_arguments, environment = toolexec.go_environment(wrapper, dict(os.environ), go_arguments)
+    else:
+        raise RacertError(f"{GO_MODE_ENV}={mode} is invalid: use toolexec (the default) or view")
     sys.stdout.flush()
     sys.stderr.flush()
     try:
