@@ -49,6 +49,15 @@ void RetireOldestLocked() {
   InternalDelete(f);
 }
 
+// Whether the oldest record must go before a new one of `bytes` is kept
+// (goroutine_registry.h: the two tiers). Registry lock held.
+bool MustRetireBefore(uptr bytes) {
+  u32 count_after = registry.finished_count + 1;
+  uptr bytes_after = registry.finished_bytes + bytes;
+  if (count_after > kRetainedFinished || bytes_after > kRetainedRecentBudget) return true;
+  return count_after > kRetainedRecent && bytes_after > kRetainedBudget;
+}
+
 }  // namespace
 
 GoroutineState* CreateGoroutine() {
@@ -76,10 +85,7 @@ void FinishGoroutine(GoroutineState* g) {
     // Under the lock: a report may be restoring from g's history right now.
     f->history.TakeEventsOf(&g->history);
     uptr bytes = RetainedBytes(f);
-    while (registry.finished_count > 0 && (registry.finished_count == kRetainedFinished ||
-                                           registry.finished_bytes + bytes > kRetainedHistoryBudget)) {
-      RetireOldestLocked();
-    }
+    while (registry.finished_count > 0 && MustRetireBefore(bytes)) RetireOldestLocked();
     registry.finished[(registry.finished_head + registry.finished_count) % kRetainedFinished] = f;
     registry.finished_count++;
     registry.finished_bytes += bytes;

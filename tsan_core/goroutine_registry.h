@@ -4,9 +4,8 @@
 // racing access). A finished goroutine's state, clock included, is freed at
 // once; only the record is kept.
 //
-// Bounded by design: records are retired oldest first once more than
-// kRetainedFinished are kept or they and their history exceed a byte
-// budget. Nothing here grows with the number of goroutines ever created.
+// Bounded by design: records are retired oldest first (see the constants
+// below). Nothing here grows with the number of goroutines ever created.
 #pragma once
 
 #include "base/types.h"
@@ -14,14 +13,21 @@
 
 namespace racert {
 
+// Which finished goroutines keep their record (not scaled by history_size):
+//   - the last kRetainedRecent, within kRetainedRecentBudget bytes of records
+//     and history (what whole states were kept for before records existed:
+//     goroutines with large histories keep that depth);
+//   - beyond those, more (up to kRetainedFinished in all) while all of them
+//     together fit in kRetainedBudget: short goroutines, with little history,
+//     are kept by the thousand at little memory. A server's request
+//     goroutines (4-8 KiB of history each) keep about the last thousand
+//     either way.
 constexpr unsigned kRetainedFinished = 16384;
-// Finished goroutines' records and their history together are kept up to
-// this many bytes (not scaled by history_size). An eighth of the live
-// goroutines' default budget: a server's short request goroutines, 4-8 KiB of
-// history each, keep about the last thousand, and their memory stays what it
-// was when whole states were kept for the last 1,024; goroutines with little
-// history are kept up to kRetainedFinished.
-constexpr uptr kRetainedHistoryBudget = kHistoryBudgetUnit / 8;
+constexpr unsigned kRetainedRecent = 1024;
+constexpr uptr kRetainedRecentBudget = kHistoryBudgetUnit;
+constexpr uptr kRetainedBudget = kHistoryBudgetUnit / 8;
+static_assert(kRetainedRecent <= kRetainedFinished && kRetainedBudget <= kRetainedRecentBudget,
+              "the recent tier is the deeper one in bytes and the smaller in count");
 
 // Creates a zeroed goroutine state with the next report number.
 GoroutineState* CreateGoroutine();

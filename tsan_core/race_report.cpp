@@ -274,11 +274,12 @@ void NoteLostHistoryOnce(TextBuffer* text) {
   s64 n = g_options.history_size;
   text->AppendF(
       "racert: note: the earlier access is older than the history kept (GORACE history_size=%lld: %llu MiB per "
-      "goroutine, %llu MiB for all goroutines; the last %u finished goroutines within %llu MiB); a larger "
-      "history_size (at most %lld) keeps more\n",
+      "goroutine, %llu MiB for all goroutines; finished goroutines: the last %u within %llu MiB, up to %u "
+      "within %llu MiB); a larger history_size (at most %lld) keeps more\n",
       static_cast<long long>(n), static_cast<unsigned long long>((kHistoryWindowUnit << n) >> 20),
-      static_cast<unsigned long long>((kHistoryBudgetUnit << n) >> 20), kRetainedFinished,
-      static_cast<unsigned long long>(kRetainedHistoryBudget >> 20), static_cast<long long>(kMaxHistorySize));
+      static_cast<unsigned long long>((kHistoryBudgetUnit << n) >> 20), kRetainedRecent,
+      static_cast<unsigned long long>(kRetainedRecentBudget >> 20), kRetainedFinished,
+      static_cast<unsigned long long>(kRetainedBudget >> 20), static_cast<long long>(kMaxHistorySize));
 }
 
 }  // namespace
