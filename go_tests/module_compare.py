@@ -28,7 +28,10 @@ tests: missing fixtures, a read-only module cache, no network) is listed as
 excluded, with its failing tests, never dropped silently. Everything else
 that differs is a difference: a racert-only failure, a racert-only race report,
 or different failing tests. A difference is run again once on both sides
-(--recheck 0 turns that off) and shown with both attempts.
+(--recheck 0 turns that off) and shown with every attempt. It counts as flaky
+when the last attempts agree, or when every attempt failed with both objects and
+no test failed only with racert in every racert attempt (timing-dependent tests
+on a loaded machine fail in varying sets with either object).
 
 Usage:
     go_tests/module_compare.py                      # every module, in list order
@@ -225,9 +228,29 @@ def classify(row: Row) -> str:
     if agree(official, racert):
         return "same" if official.result in ("ok", "skip") else "excluded"
     later_o, later_r = row.latest("official"), row.latest("racert")
-    if later_o is not official and later_r is not racert and agree(later_o, later_r):
+    if later_o is official or later_r is racert:
+        return "DIFFERENT"  # not run again
+    if agree(later_o, later_r):
+        return "flaky"
+    if not racert_only_failures(row) and not racert_only_races(row) and all(
+            r.result == "FAIL" for v in VARIANTS for r in row.results[v]):
+        # Failing with both every time, but not always the same tests (timing-dependent
+        # tests on a loaded machine): flaky, unless some test failed only with racert,
+        # and did so every time.
         return "flaky"
     return "DIFFERENT"
+
+
+def racert_only_failures(row: Row) -> set[str]:
+    """Tests that failed in every racert attempt and in no official attempt."""
+    racert = [set(r.failed_tests) for r in row.results.get("racert", [])]
+    always = set.intersection(*racert) if racert else set()
+    return always - {t for r in row.results.get("official", []) for t in r.failed_tests}
+
+
+def racert_only_races(row: Row) -> bool:
+    return (any(r.races for r in row.results.get("racert", []))
+            and not any(r.races for r in row.results.get("official", [])))
 
 
 def count_logged_races(log_dir: Path) -> int:
@@ -347,7 +370,10 @@ def render(rows: list[Row], not_run: list[str], tail_lines: int) -> str:
         if verdict not in ("DIFFERENT", "flaky"):
             continue
         out.append("")
-        out.append(f"== {row.package}: {verdict}")
+        out.append(f"== {row.package}: {verdict}"
+                   + (f"; failed only with racert, every time: "
+                      f"{', '.join(sorted(racert_only_failures(row)))}"
+                      if racert_only_failures(row) else ""))
         for variant in VARIANTS:
             for result in row.results.get(variant, []):
                 out.append(f"  {variant} attempt {result.attempt}: {cell(result)}; failed tests: "

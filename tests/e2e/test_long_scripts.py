@@ -72,6 +72,13 @@ def test_verdicts():
     # Differed, then agreed when run again.
     assert mc.classify(row((("ok",), ("timeout",)), (("ok",), ("ok",)))) == "flaky"
     assert mc.classify(row((("ok",), ("timeout",)), (("ok",), ("timeout",)))) == "DIFFERENT"
+    # Failing with both each time, in varying tests: flaky unless racert always fails one more.
+    varying = row((("FAIL", 0, ["A", "B"]), ("FAIL", 0, ["A", "C"])),
+                  (("FAIL", 0, ["A", "C"]), ("FAIL", 0, ["A", "D"])))
+    assert mc.classify(varying) == "flaky"
+    steady = row((("FAIL", 0, ["A"]), ("FAIL", 0, ["A", "E"])),
+                 (("FAIL", 0, ["A"]), ("FAIL", 0, ["A", "E"])))
+    assert mc.classify(steady) == "DIFFERENT" and mc.racert_only_failures(steady) == {"E"}
     table = mc.render([row((("ok",), ("ok", 2)))], ["example.invalid/q"], 5)
     assert "DIFFERENT" in table and "not run yet (1): example.invalid/q" in table
 
