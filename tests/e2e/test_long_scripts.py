@@ -79,6 +79,12 @@ def test_verdicts():
     steady = row((("FAIL", 0, ["A"]), ("FAIL", 0, ["A", "E"])),
                  (("FAIL", 0, ["A"]), ("FAIL", 0, ["A", "E"])))
     assert mc.classify(steady) == "DIFFERENT" and mc.racert_only_failures(steady) == {"E"}
+    # The official object failing where racert passed, then both failing: flaky.
+    assert mc.classify(row((("FAIL", 0, ["A"]), ("ok",)), (("FAIL", 0, ["B"]), ("FAIL", 0, ["C"])))) == "flaky"
+    # racert failing every time in varying tests while the official passes: different.
+    assert mc.classify(row((("ok",), ("FAIL", 0, ["A"])), (("ok",), ("FAIL", 0, ["B"])))) == "DIFFERENT"
+    # racert timing out every time while the official fails in a test: different.
+    assert mc.classify(row((("FAIL", 0, ["A"]), ("timeout",)), (("FAIL", 0, ["A"]), ("timeout",)))) == "DIFFERENT"
     table = mc.render([row((("ok",), ("ok", 2)))], ["example.invalid/q"], 5)
     assert "DIFFERENT" in table and "not run yet (1): example.invalid/q" in table
 
