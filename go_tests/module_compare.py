@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""Compare `go test -race -short` of third-party modules' packages: official object vs racert.
+
+Each pinned module (MODULES below) gets a scratch module of its own under
+build/module_compare/ that requires exactly that version, with the test
+dependencies of the packages tested (`go get -t`, through the Go module
+proxy). One scratch module per pinned module keeps every version as pinned:
+two pinned modules never raise each other's dependencies. Then, one package at
+a time,
+
+    go test -race -short -count=1 -json -timeout=<T>s <package>
+
+runs with the toolchain's own object (official) and through `racert go` with
+racert's object, and one table is printed: package, official result and time,
+racert result and time, race reports of each, same?
+
+Times are the test binary's own (go test's Elapsed: no compiling, no linking).
+Race reports are written through GORACE log_path into the run's log directory
+and counted there (plus any printed on the output), so each report is kept.
+
+Every result is cached under build/module_compare/cache/<go version>/, keyed by
+the object's sha256 (the official object's too), the module version and the
+package: an interrupted or time-limited run goes on where it stopped when run
+again, and rebuilding racert's object re-runs only racert's side.
+
+A package failing with both objects in the same way (same result, same failed
+tests: missing fixtures, a read-only module cache, no network) is listed as
+excluded, with its failing tests, never dropped silently. Everything else
+that differs is a difference: a racert-only failure, a racert-only race report,
+or different failing tests. A difference is run again once on both sides
+(--recheck 0 turns that off) and shown with every attempt. It counts as flaky
+when the last attempts agree, or when the official object failed in some
+attempt too, no test failed only with racert in every racert attempt, racert
+reported no race that the official did not, and racert did not time out (or
+fail to build or run) every time while the official never did: timing-dependent
+tests on a loaded machine fail in varying sets with either object.
+
+Usage:
+    go_tests/module_compare.py                      # every module, in list order
+    go_tests/module_compare.py --modules zap,bbolt  # names are substrings of module paths
+    go_tests/module_compare.py --budget-minutes 40  # start no package after 40 minutes
+    go_tests/module_compare.py --list               # prepare the modules, print the packages
+    go_tests/module_compare.py --report             # the table from the cache, run nothing
+
+Options: --go PATH, --racert-object FILE (default build/race_linux.syso),
+--timeout S (per package and object, default 300), --recheck N, --tail N.
+Exit status: 1 when a difference was found, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+import gotest_macro as macro  # noqa: E402  (fetching modules, running one go test)
+import run as bench  # noqa: E402  (paths, go version, sha256)
+
+WORK_DIR = bench.BUILD_DIR / "module_compare"
+VARIANTS = macro.VARIANTS  # ("official", "racert")
+RACE_MARKER = macro.RACE_MARKER
+
+
+@dataclass
+class Module:
+    path: str
+    version: str
+    # Packages to test, relative to the module path ("." is the module's root
+    # package); None: every package of the module that has test files.
+    packages: list[str] | None = None
+    why: str = ""
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9.]+", "_", self.path)
+
+
+# The first eleven are the modules of the first spot check; the others were added
+# for their concurrent code (pools, caches, servers, transports, rate limiters).
+# Versions: the newest that the Go module proxy serves and go 1.26 accepts.
+MODULES = [
+    Module("golang.org/x/sync", "v0.25.0"),
+    Module("golang.org/x/time", "v0.16.0"),
+    Module("github.com/hashicorp/golang-lru/v2", "v2.0.7"),
+    Module("github.com/sourcegraph/conc", "v0.3.0"),
+    Module("github.com/golang/groupcache", "v0.0.0-20241129210726-2c02b8208cf8"),
+    Module("go.uber.org/zap", "v1.28.0"),
+    Module("github.com/dgraph-io/ristretto/v2", "v2.4.2"),
+    Module("github.com/hashicorp/raft", "v1.8.0"),
+    Module("github.com/prometheus/client_golang", "v1.25.0"),
+    Module("go.etcd.io/bbolt", "v1.5.0", [".", "internal/common", "internal/freelist"],
+           why="the root package is the database; cmd/ and internal/tests are tools"),
+    Module("github.com/panjf2000/ants/v2", "v2.12.1"),
+    Module("go.uber.org/ratelimit", "v0.3.1"),
+    Module("github.com/patrickmn/go-cache", "v2.1.0+incompatible"),
+    Module("go.uber.org/atomic", "v1.12.0"),
+    # v4.3.0 cannot be tested: its example_test.go names a function that v4 does not have.
+    Module("github.com/cenkalti/backoff/v5", "v5.0.3"),
+    Module("github.com/gorilla/websocket", "v1.5.3"),
+    Module("github.com/puzpuzpuz/xsync/v4", "v4.5.0"),
+    Module("github.com/allegro/bigcache/v3", "v3.1.0"),
+    Module("github.com/hashicorp/yamux", "v0.1.2"),
+    Module("github.com/sony/gobreaker/v2", "v2.4.0"),
+    Module("github.com/VictoriaMetrics/fastcache", "v1.13.2"),
+    Module("github.com/hashicorp/go-memdb", "v1.3.5"),
+    Module("go.uber.org/goleak", "v1.3.0"),
+    Module("golang.org/x/net", "v0.62.0",
+           ["http2", "http2/hpack", "context/ctxhttp", "netutil", "websocket", "trace",
+            "internal/timeseries", "nettest", "proxy"],
+           why="the packages with goroutines and servers; ipv4/ipv6/icmp need raw sockets"),
+    Module("github.com/valyala/fasthttp", "v1.78.0",
+           [".", "fasthttputil", "stackless", "expvarhandler", "fasthttpadaptor", "reuseport"],
+           why="prefork forks the test binary; fasthttpproxy needs a proxy"),
+    Module("google.golang.org/grpc", "v1.85.0",
+           [".", "internal/transport", "internal/grpcsync", "internal/buffer",
+            "internal/wrr", "balancer/roundrobin", "internal/balancer/gracefulswitch",
+            "internal/idle", "health", "metadata", "keepalive"],
+           why="a selection: the module has ~200 packages (test/ alone takes an hour)"),
+    Module("go.etcd.io/etcd/client/v3", "v3.7.3"),
+    Module("github.com/dgraph-io/badger/v4", "v4.9.6",
+           [".", "skl", "y", "table", "trie"],
+           why="the store, its skiplist, utilities, tables; badger/cmd are tools"),
+]
+
+
+# --- Preparing modules ----------------------------------------------------------------
+
+
+def module_dir_of(go_word: str, module: Module) -> Path:
+    # gotest_macro.prepare_module makes WORK_DIR/module-<word>.
+    return WORK_DIR / f"module-{go_word}-{module.slug}@{module.version}"
+
+
+def list_test_packages(go: str, env: dict[str, str], module_dir: Path, module: Module) -> list[str]:
+    """Import paths of the module's packages that have test files."""
+    result = subprocess.run(
+        [go, "list", "-e", "-f", "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}",
+         module.path + "/..."],
+        cwd=module_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    packages = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    if not packages and result.returncode != 0:
+        print(f"warning: go list {module.path}/... failed:\n{result.stderr.strip()}",
+              file=sys.stderr)
+    return sorted(packages)
+
+
+def prepare(go: str, go_word: str, env: dict[str, str], module: Module) -> tuple[Path, list[str]]:
+    """The scratch module for one pinned module and the packages to test in it."""
+    module_dir = module_dir_of(go_word, module)
+    listing = module_dir / "racert-packages.json"
+    if listing.is_file():
+        return module_dir, json.loads(listing.read_text())
+    # The module itself first, so that its packages can be listed.
+    macro.prepare_module(go, f"{go_word}-{module.slug}@{module.version}",
+                         [f"{module.path}@{module.version}"])
+    if module.packages is None:
+        packages = list_test_packages(go, env, module_dir, module)
+    else:
+        packages = [module.path if p == "." else f"{module.path}/{p}" for p in module.packages]
+    if packages:
+        # Then the test dependencies of every package to test.
+        macro.prepare_module(go, f"{go_word}-{module.slug}@{module.version}",
+                             [f"{p}@{module.version}" for p in packages])
+    listing.write_text(json.dumps(packages))
+    return module_dir, packages
+
+
+# --- Running and caching ---------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    package: str
+    variant: str
+    result: str  # ok, FAIL, skip, build-fail, timeout, error
+    wall_s: float
+    test_s: float | None
+    races: int
+    failed_tests: list[str]
+    tail: str
+    log_dir: str
+    attempt: int = 1
+
+    @property
+    def seconds(self) -> float:
+        return self.test_s if self.test_s is not None else self.wall_s
+
+
+@dataclass
+class Row:
+    module: Module
+    package: str
+    results: dict[str, list[Result]] = field(default_factory=dict)
+
+    def first(self, variant: str) -> Result | None:
+        runs = self.results.get(variant) or []
+        return runs[0] if runs else None
+
+    def latest(self, variant: str) -> Result | None:
+        runs = self.results.get(variant) or []
+        return runs[-1] if runs else None
+
+
+def agree(official: Result, racert: Result) -> bool:
+    if official.result != racert.result:
+        return False
+    if racert.races and not official.races:
+        return False
+    if official.result == "FAIL":
+        # Race failures aside (counted above), the same tests must fail.
+        return set(official.failed_tests) == set(racert.failed_tests)
+    return True
+
+
+def classify(row: Row) -> str:
+    """same, excluded (fails with both alike), flaky (differed, then agreed) or DIFFERENT."""
+    official, racert = row.first("official"), row.first("racert")
+    if official is None or racert is None:
+        return "not run"
+    if agree(official, racert):
+        return "same" if official.result in ("ok", "skip") else "excluded"
+    later_o, later_r = row.latest("official"), row.latest("racert")
+    if later_o is official or later_r is racert:
+        return "DIFFERENT"  # not run again
+    if agree(later_o, later_r):
+        return "flaky"
+    if racert_only_races(row) or racert_only_failures(row):
+        return "DIFFERENT"
+    racert_broken = {r.result for r in row.results["racert"]} <= {"timeout", "error", "build-fail"}
+    official_broken = any(r.result in ("timeout", "error", "build-fail")
+                          for r in row.results["official"])
+    if racert_broken and not official_broken:
+        return "DIFFERENT"
+    if any(r.result not in ("ok", "skip") for r in row.results["official"]):
+        # Both objects failed at times, in varying tests (timing-dependent tests on a
+        # loaded machine), and no test failed only with racert every time.
+        return "flaky"
+    return "DIFFERENT"
+
+
+def racert_only_failures(row: Row) -> set[str]:
+    """Tests that failed in every racert attempt and in no official attempt."""
+    racert = [set(r.failed_tests) for r in row.results.get("racert", [])]
+    always = set.intersection(*racert) if racert else set()
+    return always - {t for r in row.results.get("official", []) for t in r.failed_tests}
+
+
+def racert_only_races(row: Row) -> bool:
+    return (any(r.races for r in row.results.get("racert", []))
+            and not any(r.races for r in row.results.get("official", [])))
+
+
+def count_logged_races(log_dir: Path) -> int:
+    return sum(p.read_text(errors="replace").count(RACE_MARKER)
+               for p in log_dir.glob("race.*") if p.is_file())
+
+
+def run_one(variant: str, go: str, snapshot: Path, package: str, module_dir: Path,
+            env: dict[str, str], timeout_s: float, log_dir: Path, attempt: int) -> Result:
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    log_dir.mkdir(parents=True)
+    run_env = dict(env)
+    run_env["GORACE"] = " ".join(filter(None, [env.get("GORACE", "").strip(),
+                                               f"log_path={log_dir / 'race'}"]))
+    outcome = macro.run_go_test(variant, go, snapshot, package, module_dir, run_env, timeout_s)
+    races = outcome.races + count_logged_races(log_dir)
+    (log_dir / "tail.txt").write_text(outcome.tail + "\n")
+    return Result(package, variant, outcome.result, outcome.wall_s, outcome.test_elapsed_s,
+                  races, outcome.failed_tests, outcome.tail, str(log_dir), attempt)
+
+
+def cache_path(cache_dir: Path, variant: str, digest: str, module: Module, package: str,
+               attempt: int) -> Path:
+    name = re.sub(r"[^A-Za-z0-9.@_-]+", "_", f"{package}@{module.version}")
+    return cache_dir / f"{variant}-{digest[:16]}" / f"{name}.{attempt}.json"
+
+
+def load_cached(path: Path) -> Result | None:
+    try:
+        return Result(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def official_object(go: str) -> Path:
+    goroot = subprocess.run([go, "env", "GOROOT"], stdout=subprocess.PIPE, text=True,
+                            env=macro.go_environment(go), check=True).stdout.strip()
+    for relative in ("src/runtime/race/internal/amd64v1/race_linux.syso",
+                     "src/runtime/race/race_linux_amd64.syso"):
+        candidate = Path(goroot) / relative
+        if candidate.is_file():
+            return candidate
+    raise bench.BenchError(f"no linux/amd64 race object in {goroot}")
+
+
+def snapshot_of(racert_object: Path) -> Path:
+    """A copy named by content, so that rebuilding the object during a run changes nothing."""
+    digest = bench.sha256_of(racert_object)
+    snapshot_dir = WORK_DIR / "objects"
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    snapshot = snapshot_dir / f"racert-{digest[:16]}.syso"
+    if not snapshot.is_file() or bench.sha256_of(snapshot) != digest:
+        partial = snapshot_dir / f".racert-{os.getpid()}.partial"
+        shutil.copyfile(racert_object, partial)
+        if bench.sha256_of(partial) != digest:
+            partial.unlink()
+            raise bench.BenchError(f"{racert_object} changed while it was copied; run again")
+        os.replace(partial, snapshot)
+    return snapshot
+
+
+# --- Report --------------------------------------------------------------------------------
+
+
+def cell(result: Result | None) -> str:
+    if result is None:
+        return "-"
+    text = f"{result.result} {result.seconds:.1f}s"
+    if result.races:
+        text += f" ({result.races} race)"
+    return text
+
+
+def render(rows: list[Row], not_run: list[str], tail_lines: int) -> str:
+    header = ("module/package", "official", "racert", "racert races", "same?")
+    lines = []
+    for row in rows:
+        official, racert = row.first("official"), row.first("racert")
+        verdict = classify(row)
+        lines.append((row.package, cell(official), cell(racert),
+                      str(racert.races if racert else "-"),
+                      {"same": "yes", "excluded": "both fail"}.get(verdict, verdict)))
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    out = [" | ".join(h.ljust(w) for h, w in zip(header, widths)),
+           "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+
+    verdicts = [classify(row) for row in rows]
+    compared = [r for r, v in zip(rows, verdicts) if v != "not run"]
+    modules = sorted({row.module.path for row in compared})
+    same = verdicts.count("same")
+    official_time = sum(r.first("official").seconds for r in compared)
+    racert_time = sum(r.first("racert").seconds for r in compared)
+    out.append("")
+    out.append(f"{len(compared)} packages of {len(modules)} modules compared: {same} same "
+               f"(ok or no tests with both), {verdicts.count('excluded')} failing with both "
+               f"alike (excluded), {verdicts.count('flaky')} differed once then agreed, "
+               f"{verdicts.count('DIFFERENT')} different.")
+    out.append(f"race reports: racert {sum(r.first('racert').races for r in compared)}, "
+               f"official {sum(r.first('official').races for r in compared)}; test time: "
+               f"official {official_time:.0f}s, racert {racert_time:.0f}s "
+               f"(the test binaries' own time, first attempts)")
+    if not_run:
+        out.append(f"not run yet ({len(not_run)}): {' '.join(not_run)}")
+
+    excluded = [r for r, v in zip(rows, verdicts) if v == "excluded"]
+    if excluded:
+        out.append("")
+        out.append("Excluded, failing with both objects alike:")
+        for row in excluded:
+            official = row.first("official")
+            last_line = (official.tail.strip().splitlines() or [""])[-1]
+            what = ", ".join(official.failed_tests[:8]) or last_line
+            out.append(f"  {row.package}: {official.result}; {what}")
+    for row, verdict in zip(rows, verdicts):
+        if verdict not in ("DIFFERENT", "flaky"):
+            continue
+        out.append("")
+        out.append(f"== {row.package}: {verdict}"
+                   + (f"; failed only with racert, every time: "
+                      f"{', '.join(sorted(racert_only_failures(row)))}"
+                      if racert_only_failures(row) else ""))
+        for variant in VARIANTS:
+            for result in row.results.get(variant, []):
+                out.append(f"  {variant} attempt {result.attempt}: {cell(result)}; failed tests: "
+                           f"{', '.join(result.failed_tests) or 'none'}; logs {result.log_dir}")
+                if result.result != "ok" or result.races:
+                    out.extend("    " + line for line in result.tail.splitlines()[-tail_lines:])
+    return "\n".join(out)
+
+
+# --- Main -------------------------------------------------------------------------------------
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", help="comma-separated substrings of module paths "
+                                          "(default: all, in list order)")
+    parser.add_argument("--go", default=None, help="the go binary (default: go on PATH)")
+    parser.add_argument("--racert-object", type=Path, default=bench.RACERT_OBJECT)
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds one go test may take (default 300)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="start no package after this many minutes (cached ones still count)")
+    parser.add_argument("--recheck", type=int, default=1,
+                        help="run a differing package again this many times (default 1)")
+    parser.add_argument("--tail", type=int, default=15, help="output lines shown per failure")
+    parser.add_argument("--list", action="store_true", help="prepare modules, print packages")
+    parser.add_argument("--report", action="store_true", help="print the cached table only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    go = shutil.which(args.go or "go")
+    if not go:
+        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
+        return 2
+    go = str(Path(go).resolve())
+    modules = MODULES
+    if args.modules:
+        wanted = [w.strip() for w in args.modules.split(",") if w.strip()]
+        modules = [m for m in MODULES if any(w in m.path for w in wanted)]
+        if not modules:
+            print(f"no module matches {args.modules}", file=sys.stderr)
+            return 2
+
+    # gotest_macro keeps its scratch modules and checks under its WORK_DIR: ours go here.
+    macro.WORK_DIR = WORK_DIR
+    env = macro.go_environment(go)
+    try:
+        version_text = bench.go_version(go)
+        go_word = next((w for w in version_text.split() if w.startswith("go1")), "go")
+        if not args.racert_object.is_file():
+            raise bench.BenchError(f"{args.racert_object} does not exist (./build_syso.sh)")
+        snapshot = snapshot_of(args.racert_object.resolve())
+        digests = {"official": bench.sha256_of(official_object(go)),
+                   "racert": bench.sha256_of(snapshot)}
+    except (bench.BenchError, subprocess.CalledProcessError) as error:
+        print(f"module_compare: {error}", file=sys.stderr)
+        return 1
+    cache_dir = WORK_DIR / "cache" / go_word
+    log_root = WORK_DIR / "logs" / go_word
+    print(f"{version_text}; {len(modules)} module(s); official object "
+          f"{digests['official'][:12]}, racert {digests['racert'][:12]}; cache {cache_dir}",
+          file=sys.stderr, flush=True)
+
+    started = time.monotonic()
+    checked = False
+    rows: list[Row] = []
+    not_run: list[str] = []
+    out_of_time = False
+    for module in modules:
+        module_dir = module_dir_of(go_word, module)
+        listing = module_dir / "racert-packages.json"
+        if args.report:
+            packages = json.loads(listing.read_text()) if listing.is_file() else []
+            if not packages:
+                not_run.append(f"{module.path}@{module.version} (not fetched yet)")
+        else:
+            module_dir, packages = prepare(go, go_word, env, module)
+        if args.list:
+            print(f"{module.path}@{module.version}: {len(packages)} package(s)")
+            for package in packages:
+                print(f"  {package}")
+            continue
+        for package in packages:
+            row = Row(module, package)
+            attempts = 1
+            attempt = 1
+            while attempt <= attempts:
+                for variant in VARIANTS:
+                    path = cache_path(cache_dir, variant, digests[variant], module, package,
+                                      attempt)
+                    result = load_cached(path)
+                    if result is None:
+                        if args.report or out_of_time:
+                            break
+                        if (args.budget_minutes is not None
+                                and time.monotonic() - started > args.budget_minutes * 60):
+                            out_of_time = True
+                            break
+                        if not checked:
+                            macro.check_objects(go, snapshot, module_dir, env)
+                            checked = True
+                        log_dir = (log_root / f"{module.slug}@{module.version}"
+                                   / path.stem / variant)
+                        result = run_one(variant, go, snapshot, package, module_dir, env,
+                                         args.timeout, log_dir, attempt)
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_text(json.dumps(result.__dict__, indent=1) + "\n")
+                        print(f"[{time.monotonic() - started:6.0f}s] {package} {variant}"
+                              f"{' (recheck)' if attempt > 1 else ''}: {cell(result)}",
+                              file=sys.stderr, flush=True)
+                    row.results.setdefault(variant, []).append(result)
+                if (attempt == 1 and row.first("official") and row.first("racert")
+                        and not agree(row.first("official"), row.first("racert"))):
+                    attempts = 1 + max(0, args.recheck)
+                attempt += 1
+            if row.first("official") and row.first("racert"):
+                rows.append(row)
+            else:
+                not_run.append(package)
+    if args.list:
+        return 0
+    print(render(rows, not_run, args.tail))
+    return 1 if any(classify(row) == "DIFFERENT" for row in rows) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except bench.BenchError as error:
+        print(f"module_compare: {error}", file=sys.stderr)
+        sys.exit(1)
