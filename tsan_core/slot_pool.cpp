@@ -29,19 +29,28 @@ struct Slot {
   std::atomic<Epoch> epoch;
   // The current owner's first epoch; written under mutex, read without it.
   std::atomic<Epoch> owner_first_epoch;
-  // No cell names an epoch of this slot above this one, as far as the pool
-  // knows when the slot is free: the newest epoch its owners recorded an
-  // access under (History::LastAccessEpoch), or, once the slot was taken
-  // from a live owner that may still access under its old key, the slot's
-  // epoch at that moment. Guarded by the pool mutex.
+  // No cell of an earlier owner names an epoch of this slot above this one:
+  // the newest epoch its finished owners recorded an access under
+  // (History::LastAccessEpoch), or, once the slot was taken from a live
+  // owner that may still access under its old key, the slot's epoch at that
+  // moment. When the slot is freed, its current owner's newest is folded in
+  // and the result copied to the free list. Guarded by the pool mutex.
   Epoch accessed_up_to;
   u32 journal_count;      // total entries ever written (ring index = count % size)
   JournalEntry journal[kJournalSize];
 };
 
+// A freed slot and its accessed_up_to (copied when it was freed), side by
+// side so that looking for a known slot reads one small array, not one
+// cache line of each Slot.
+struct FreeSlot {
+  Sid sid;
+  Epoch accessed_up_to;
+};
+
 struct SlotPool {
   SpinMutex mutex;                       // guards the free list and the steal hand
-  Sid free_slots[kSlotCount];            // [0, free_count): freed slots, oldest first
+  FreeSlot free_slots[kSlotCount];       // [0, free_count): freed slots, oldest first
   u32 free_count;
   Sid steal_hand;                        // next victim; wraps after the last slot
   u32 never_used;                        // slots [never_used, kSlotCount) were never handed out
@@ -92,15 +101,15 @@ u32 FindFreeSlotKnownTo(const GoroutineState* g) {
   // A clock of an older generation is dropped when g attaches: it knows nothing.
   bool clock_valid = g->clock_generation == LoadGeneration();
   for (u32 i = 0; i < pool.free_count; i++) {
-    Sid sid = pool.free_slots[i];
-    Epoch known = clock_valid ? g->clock.Get(sid) : 0;
-    if (pool.slots[sid].accessed_up_to <= known) return i;
+    const FreeSlot& free = pool.free_slots[i];
+    Epoch known = clock_valid ? g->clock.Get(free.sid) : 0;
+    if (free.accessed_up_to <= known) return i;
   }
   return pool.free_count;
 }
 
 Sid RemoveFreeSlot(u32 index) {
-  Sid sid = pool.free_slots[index];
+  Sid sid = pool.free_slots[index].sid;
   for (u32 i = index + 1; i < pool.free_count; i++) pool.free_slots[i - 1] = pool.free_slots[i];
   pool.free_count--;
   return sid;
@@ -223,7 +232,7 @@ void DetachSlot(GoroutineState* g) {
   slot.owner = nullptr;
   Epoch last_access = g->history.LastAccessEpoch();
   if (slot.accessed_up_to < last_access) slot.accessed_up_to = last_access;
-  pool.free_slots[pool.free_count++] = g->sid;
+  pool.free_slots[pool.free_count++] = FreeSlot{g->sid, slot.accessed_up_to};
   g->has_slot = false;
 }
 
@@ -288,7 +297,7 @@ void ResetIfRequested() {
     slot.owner_first_epoch.store(0, std::memory_order_relaxed);
     slot.journal_count = 0;
     slot.accessed_up_to = 0;
-    if (s < pool.never_used) pool.free_slots[pool.free_count++] = static_cast<Sid>(s);
+    if (s < pool.never_used) pool.free_slots[pool.free_count++] = FreeSlot{static_cast<Sid>(s), 0};
   }
   pool.reset_requested.store(false, std::memory_order_relaxed);
   pool.reset_count.fetch_add(1, std::memory_order_relaxed);
