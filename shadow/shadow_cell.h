@@ -13,8 +13,11 @@
 //     the inline words hold (see shadow/cell_set.h);
 //   - kLockedWord, while one thread rewrites a paired word (the two words
 //     cannot be swapped atomically together; everyone else waits).
-// Nothing is ever evicted: that is what lets racert promise the first race on
-// every word.
+// Cells are not evicted to make room: that is what lets racert promise the
+// first race on every word. The one exception is a word whose cells, after
+// folding, exceed a cell set's largest capacity (8,192: thousands of distinct
+// concurrent readers of one word), where the oldest read goes
+// (MakeRoomInFullWord in tsan_core/access_rules.cpp).
 //
 // Direct cell layout (64 bits):
 //   bits  0..7   write mask: byte i of the word was written
