@@ -11,6 +11,10 @@
 #                  on real Go 1.19, 1.23 and 1.27 (the "ci" lines of
 #                  scripts/go_releases.txt, fetched in stage 1); the full matrix
 #                  of every release is `scripts/go_matrix.py`
+#   7. debug       build_syso.sh --debug (every RACERT_DCHECK on), then Go's
+#                  runtime/race suite and the e2e files that run racy and clean
+#                  Go programs (programs, reports, report content, slot
+#                  hand-overs, hidden pairs) with that object
 #
 # Stops at the first failing stage and says which one; the last line is a
 # summary of the stages. Later stages rely on earlier ones (the e2e tests use
@@ -54,12 +58,23 @@ unit_tests() {
   ctest --test-dir "$CMAKE_BUILD_DIR" --output-on-failure --parallel "$JOBS"
 }
 
+# Stage 7: the debug object through Go's own suite and the e2e files that run
+# Go programs; the object is chosen with RACERT_OBJECT, which racert go reads.
+debug_checks() {
+  ./build_syso.sh --debug
+  RACERT_OBJECT="$REPO_ROOT/build/race_linux_debug.syso" ./racert go test -race -count=1 runtime/race
+  RACERT_OBJECT="$REPO_ROOT/build/race_linux_debug.syso" python3 -m pytest -q -p no:cacheprovider \
+    tests/e2e/test_go_programs.py tests/e2e/test_race_reports.py tests/e2e/test_report_content.py \
+    tests/e2e/test_slot_reuse.py tests/e2e/test_hidden_pair.py
+}
+
 run_stage toolchain ./scripts/ensure_toolchain.sh
 run_stage syso ./build_syso.sh
 run_stage syso-floor ./build_syso.sh --floor
 run_stage unit unit_tests
 run_stage e2e python3 -m pytest -q tests/e2e
 run_stage go-matrix python3 scripts/go_matrix.py --ci
+run_stage debug debug_checks
 
 echo "run_all_tests: all stages passed in $((SECONDS - run_started))s: ${stages_passed[*]}"
 echo "stages: ${#stages_passed[@]} passed, 0 failed"
