@@ -86,6 +86,25 @@ RACE_MARKER = "WARNING: DATA RACE"
 # --- Packages and the scratch module ----------------------------------------------
 
 
+def snapshot_object(racert_object: Path) -> Path:
+    """A copy of the object under WORK_DIR/objects, so that a rebuild of
+    build/race_linux.syso during the run changes nothing. Named by content and put
+    in place by a rename, so that two runs at once never see each other's
+    half-written copy."""
+    snapshot_dir = WORK_DIR / "objects"
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    digest = bench.sha256_of(racert_object)
+    snapshot = snapshot_dir / f"racert-{digest[:16]}.syso"
+    if not snapshot.is_file() or bench.sha256_of(snapshot) != digest:
+        partial = snapshot_dir / f".racert-{os.getpid()}.partial"
+        shutil.copyfile(racert_object, partial)
+        if bench.sha256_of(partial) != digest:
+            partial.unlink()
+            raise bench.BenchError(f"{racert_object} changed while it was being copied; run again")
+        os.replace(partial, snapshot)
+    return snapshot
+
+
 def is_std(package: str) -> bool:
     return "." not in package.split("/", 1)[0]
 
@@ -454,21 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             raise bench.BenchError(f"{bench.RACERT_CLI} is missing")
         version_text = bench.go_version(go)
         version_word = next((w for w in version_text.split() if w.startswith("go1")), "go")
-        # A copy, so that a rebuild of build/race_linux.syso during the run changes nothing.
-        snapshot_dir = WORK_DIR / "objects"
-        snapshot_dir.mkdir(parents=True, exist_ok=True)
-        # Named by content and put in place by a rename, so that two runs at once never
-        # see each other's half-written copy.
-        digest = bench.sha256_of(racert_object)
-        snapshot = snapshot_dir / f"racert-{digest[:16]}.syso"
-        if not snapshot.is_file() or bench.sha256_of(snapshot) != digest:
-            partial = snapshot_dir / f".racert-{os.getpid()}.partial"
-            shutil.copyfile(racert_object, partial)
-            if bench.sha256_of(partial) != digest:
-                partial.unlink()
-                raise bench.BenchError(f"{racert_object} changed while it was being copied; "
-                                       "run again")
-            os.replace(partial, snapshot)
+        snapshot = snapshot_object(racert_object)
         module_dir = prepare_module(go, version_word, third_party)
         env = go_environment(go)
         if args.no_exit_sleep:

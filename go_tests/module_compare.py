@@ -50,7 +50,6 @@ Exit status: 1 when a difference was found, else 0.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -305,22 +304,6 @@ def official_object(go: str) -> Path:
     raise bench.BenchError(f"no linux/amd64 race object in {goroot}")
 
 
-def snapshot_of(racert_object: Path) -> Path:
-    """A copy named by content, so that rebuilding the object during a run changes nothing."""
-    digest = bench.sha256_of(racert_object)
-    snapshot_dir = WORK_DIR / "objects"
-    snapshot_dir.mkdir(parents=True, exist_ok=True)
-    snapshot = snapshot_dir / f"racert-{digest[:16]}.syso"
-    if not snapshot.is_file() or bench.sha256_of(snapshot) != digest:
-        partial = snapshot_dir / f".racert-{os.getpid()}.partial"
-        shutil.copyfile(racert_object, partial)
-        if bench.sha256_of(partial) != digest:
-            partial.unlink()
-            raise bench.BenchError(f"{racert_object} changed while it was copied; run again")
-        os.replace(partial, snapshot)
-    return snapshot
-
-
 # --- Report --------------------------------------------------------------------------------
 
 
@@ -435,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         go_word = next((w for w in version_text.split() if w.startswith("go1")), "go")
         if not args.racert_object.is_file():
             raise bench.BenchError(f"{args.racert_object} does not exist (./build_syso.sh)")
-        snapshot = snapshot_of(args.racert_object.resolve())
+        snapshot = macro.snapshot_object(args.racert_object.resolve())  # under WORK_DIR, set above
         digests = {"official": bench.sha256_of(official_object(go)),
                    "racert": bench.sha256_of(snapshot)}
     except (bench.BenchError, subprocess.CalledProcessError) as error:

@@ -183,77 +183,117 @@ void History::AddEpoch(Sid sid, Epoch epoch) {
   PublishUsed();
 }
 
+namespace {
+
+// What Restore looks for: an access under (sid, epoch) of the given kind that
+// touched a byte of `mask` in the word at word_addr.
+struct RestoreQuery {
+  Sid sid;
+  Epoch epoch;
+  uptr word_addr;
+  u8 mask;
+  bool is_write;
+};
+
+enum class Replay { kFound, kNotHere, kUnreadable };
+
+// The general access event at words[*i] (header, pc, maybe an explicit size),
+// advancing *i to its last word. Whether it is the one `q` looks for.
+Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& q, bool in_query_epoch,
+                        InternalVector<uptr>* stack, RestoredAccess* out) {
+  u64 word = words[*i];
+  if (*i + 1 >= used) return Replay::kUnreadable;
+  uptr addr = static_cast<uptr>(word >> kAddrShift);
+  uptr pc = static_cast<uptr>(words[++*i]);
+  u64 code = (word >> kSizeCodeShift) & 3;
+  uptr size = code == 0 ? 1 : code == 1 ? 4 : code == 2 ? 8 : 0;
+  if (code == 3) {
+    if (*i + 1 >= used) return Replay::kUnreadable;
+    size = static_cast<uptr>(words[++*i]);
+  }
+  bool is_write = (word & kWriteBit) != 0;
+  if (!in_query_epoch || is_write != q.is_write) return Replay::kNotHere;
+  for (unsigned b = 0; b < 8; b++) {
+    uptr byte = q.word_addr + b;
+    if ((q.mask >> b & 1) && byte >= addr && byte - addr < size) {
+      stack->push_back(pc);
+      out->addr = addr;
+      out->size = size;
+      out->is_write = is_write;
+      out->is_atomic = (word & kAtomicBit) != 0;
+      return Replay::kFound;
+    }
+  }
+  return Replay::kNotHere;
+}
+
+// The byte-access event at words[*i] (header, pc), advancing *i to the pc.
+// The header may still be OR-ed into by its goroutine: read atomically.
+Replay MatchByteAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& q, bool in_query_epoch,
+                            InternalVector<uptr>* stack, RestoredAccess* out) {
+  if (*i + 1 >= used) return Replay::kUnreadable;
+  u64 header = __atomic_load_n(&words[*i], __ATOMIC_RELAXED);
+  uptr pc = static_cast<uptr>(words[++*i]);
+  bool is_write = (header & kWriteBit) != 0;
+  if (!in_query_epoch || is_write != q.is_write) return Replay::kNotHere;
+  if (static_cast<uptr>(header >> kByteEventWordShift) << 3 != q.word_addr) return Replay::kNotHere;
+  u8 bytes = static_cast<u8>(header >> kByteEventMaskShift) & q.mask;
+  if (bytes == 0) return Replay::kNotHere;
+  stack->push_back(pc);
+  out->addr = q.word_addr + static_cast<unsigned>(__builtin_ctz(bytes));
+  out->size = 1;
+  out->is_write = is_write;
+  out->is_atomic = false;
+  return Replay::kFound;
+}
+
+// Replays one chunk from its stack snapshot, looking for `q`'s access; on
+// kFound, out->stack is that access's stack.
+Replay ReplayChunk(const HistoryChunk& chunk, const RestoreQuery& q, RestoredAccess* out) {
+  InternalVector<uptr>& stack = out->stack;
+  stack.clear();
+  for (uptr i = 0; i < chunk.start_depth; i++) stack.push_back(chunk.start_stack[i]);
+  Sid cur_sid = chunk.start_sid;
+  Epoch cur_epoch = chunk.start_epoch;
+  u32 used = chunk.used.load(std::memory_order_acquire);
+  if (used > chunk.capacity) used = chunk.capacity;
+  for (u32 i = 0; i < used; i++) {
+    u64 word = chunk.words[i];
+    bool in_query_epoch = cur_sid == q.sid && cur_epoch == q.epoch;
+    Replay found = Replay::kNotHere;
+    switch (word & kTypeMask) {
+      case kPush:
+        stack.push_back(static_cast<uptr>(word >> 3));
+        break;
+      case kPopTo:
+        if (static_cast<uptr>(word >> 3) < stack.size()) stack.resize(static_cast<uptr>(word >> 3));
+        break;
+      case kEpoch:
+        cur_sid = static_cast<Sid>(word >> 8);
+        cur_epoch = static_cast<Epoch>(word >> 32);
+        break;
+      case kAccess:
+        found = MatchAccessEvent(chunk.words, used, &i, q, in_query_epoch, &stack, out);
+        break;
+      case kByteAccessEvent:
+        found = MatchByteAccessEvent(chunk.words, used, &i, q, in_query_epoch, &stack, out);
+        break;
+      default:
+        return Replay::kUnreadable;  // corrupt or torn: give up rather than invent a stack
+    }
+    if (found != Replay::kNotHere) return found;
+  }
+  return Replay::kNotHere;
+}
+
+}  // namespace
+
 bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const {
   SpinMutexLock lock(&chain_mutex_);
+  RestoreQuery query{sid, epoch, word_addr, mask, is_write};
   for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
-    InternalVector<uptr>& stack = out->stack;
-    stack.clear();
-    for (uptr i = 0; i < chunk->start_depth; i++) stack.push_back(chunk->start_stack[i]);
-    Sid cur_sid = chunk->start_sid;
-    Epoch cur_epoch = chunk->start_epoch;
-    u32 used = chunk->used.load(std::memory_order_acquire);
-    if (used > chunk->capacity) used = chunk->capacity;
-    for (u32 i = 0; i < used; i++) {
-      u64 word = chunk->words[i];
-      switch (word & kTypeMask) {
-        case kPush:
-          stack.push_back(static_cast<uptr>(word >> 3));
-          break;
-        case kPopTo: {
-          uptr d = static_cast<uptr>(word >> 3);
-          if (d < stack.size()) stack.resize(d);
-          break;
-        }
-        case kEpoch:
-          cur_sid = static_cast<Sid>(word >> 8);
-          cur_epoch = static_cast<Epoch>(word >> 32);
-          break;
-        case kAccess: {
-          if (i + 1 >= used) return false;
-          uptr addr = static_cast<uptr>(word >> kAddrShift);
-          uptr pc = static_cast<uptr>(chunk->words[++i]);
-          u64 code = (word >> kSizeCodeShift) & 3;
-          uptr size = code == 0 ? 1 : code == 1 ? 4 : code == 2 ? 8 : 0;
-          if (code == 3) {
-            if (i + 1 >= used) return false;
-            size = static_cast<uptr>(chunk->words[++i]);
-          }
-          bool access_is_write = (word & kWriteBit) != 0;
-          if (cur_sid != sid || cur_epoch != epoch || access_is_write != is_write) break;
-          // Does [addr, addr+size) touch a byte of `mask` in the word?
-          for (unsigned b = 0; b < 8; b++) {
-            uptr byte = word_addr + b;
-            if ((mask >> b & 1) && byte >= addr && byte - addr < size) {
-              out->stack.push_back(pc);
-              out->addr = addr;
-              out->size = size;
-              out->is_write = access_is_write;
-              out->is_atomic = (word & kAtomicBit) != 0;
-              return true;
-            }
-          }
-          break;
-        }
-        case kByteAccessEvent: {
-          if (i + 1 >= used) return false;
-          u64 header = __atomic_load_n(&chunk->words[i], __ATOMIC_RELAXED);
-          uptr pc = static_cast<uptr>(chunk->words[++i]);
-          bool access_is_write = (header & kWriteBit) != 0;
-          if (cur_sid != sid || cur_epoch != epoch || access_is_write != is_write) break;
-          if (static_cast<uptr>(header >> kByteEventWordShift) << 3 != word_addr) break;
-          u8 bytes = static_cast<u8>(header >> kByteEventMaskShift) & mask;
-          if (bytes == 0) break;
-          out->stack.push_back(pc);
-          out->addr = word_addr + static_cast<unsigned>(__builtin_ctz(bytes));
-          out->size = 1;
-          out->is_write = access_is_write;
-          out->is_atomic = false;
-          return true;
-        }
-        default:
-          return false;  // corrupt or torn: give up rather than invent a stack
-      }
-    }
+    Replay replay = ReplayChunk(*chunk, query, out);
+    if (replay != Replay::kNotHere) return replay == Replay::kFound;
   }
   return false;
 }

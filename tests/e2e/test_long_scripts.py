@@ -97,7 +97,7 @@ def test_one_package_with_each_object(tmp_path):
     (module / "racy_test.go").write_text(RACY_TEST)
     go = str(Path(shutil.which(hg.discover_toolchains()[0].go or "go")).resolve())
     env = mc.macro.go_environment(go)
-    snapshot = mc.snapshot_of(mc.bench.RACERT_OBJECT)
+    snapshot = mc.macro.snapshot_object(mc.bench.RACERT_OBJECT)
     for variant in mc.VARIANTS:
         r = mc.run_one(variant, go, snapshot, "racy.invalid/racy", module, env, 300,
                        tmp_path / "logs" / variant, 1)
