@@ -120,7 +120,7 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
   }
   if (!merged) {
     mine = out;
-    cells[out++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+    cells[out++] = MergeIntoOwnCell(Cell(a.key), a.bits);
   }
   *count = out;
   if (RACERT_UNLIKELY(out > kCompactionThreshold)) mine = FoldSameSlotReads(cells, count, mine);

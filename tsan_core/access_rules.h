@@ -53,6 +53,21 @@ RACERT_ALWAYS_INLINE bool OrderedBefore(Cell c, const AccessState& a) {
   return e <= a.inherited;                        // an earlier owner's
 }
 
+// The word's value once `bits` is merged into `own`, a cell with the
+// accessor's key (FastTrack's same-epoch rule: a write replaces the reads of
+// its bytes; a read of bytes not all written adds them as read).
+RACERT_ALWAYS_INLINE u64 MergeIntoOwnCell(Cell own, AccessBits bits) {
+  u8 writes = own.write_mask();
+  u8 reads = own.read_mask();
+  if (bits.is_write) {
+    writes |= bits.mask;
+    reads &= static_cast<u8>(~bits.mask);
+  } else if ((writes & bits.mask) != bits.mask) {
+    reads |= bits.mask;
+  }
+  return own.WithMasks(writes, reads).raw();
+}
+
 // A cell ordered before the access, rewritten for it: the bytes the access
 // subsumes removed (a write subsumes earlier reads and writes of its bytes, a
 // read earlier reads; an atomic access never subsumes a plain one), and the
@@ -66,10 +81,10 @@ RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* 
     reads &= ~m;
     if (a.bits.is_write) writes &= ~m;
   }
+  // The accessor's own cell (its key includes atomicity, so the exception
+  // above never applies to it) then takes the access in.
   *is_mine = c.key() == a.key;
-  if (*is_mine) {
-    if (a.bits.is_write) writes |= m; else if ((writes & m) != m) reads |= m;
-  }
+  if (*is_mine) return MergeIntoOwnCell(c.WithMasks(writes, reads), a.bits);
   if ((writes | reads) == 0) return 0;
   return c.WithMasks(writes, reads).raw();
 }
@@ -88,7 +103,6 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
 // Inline, for the access path's fast tiers.
 RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, const AccessState& a, u64* out,
                                                  u32* out_count, u32* mine) {
-  const u8 m = a.bits.mask;
   u32 n = 0;
   bool merged = false;
   for (u32 i = 0; i < count; i++) {
@@ -109,7 +123,7 @@ RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, co
   }
   if (!merged) {
     *mine = n;
-    out[n++] = Cell(a.key).WithMasks(a.bits.is_write ? m : 0, a.bits.is_write ? 0 : m).raw();
+    out[n++] = MergeIntoOwnCell(Cell(a.key), a.bits);
   }
   *out_count = n;
   return true;

@@ -12,6 +12,7 @@
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
 #include "shadow/shadow_map.h"
+#include "tsan_core/access_rules.h"
 #include "tsan_core/goroutine.h"
 
 namespace racert {
@@ -42,21 +43,6 @@ void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write,
 // (Scalars rather than AccessBits: the inline caller then keeps everything in
 // registers instead of building the struct on the stack before its compare.)
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded);
-
-// The word's value once `bits` is merged into `own`, a cell with the
-// accessor's key (FastTrack's same-epoch rule: a write replaces the reads of
-// its bytes; a read of bytes not all written adds them as read).
-RACERT_ALWAYS_INLINE u64 MergeIntoOwnCell(Cell own, AccessBits bits) {
-  u8 writes = own.write_mask();
-  u8 reads = own.read_mask();
-  if (bits.is_write) {
-    writes |= bits.mask;
-    reads &= static_cast<u8>(~bits.mask);
-  } else if ((writes & bits.mask) != bits.mask) {
-    reads |= bits.mask;
-  }
-  return own.WithMasks(writes, reads).raw();
-}
 
 // Whether the access can be recorded with a single compare-and-swap of the
 // primary word and no race check: the word records nothing yet, or only the
