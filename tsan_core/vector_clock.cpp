@@ -76,9 +76,10 @@ void SyncClock::JoinInto(VectorClock* into) const {
 void SyncClock::CopyFrom(const VectorClock& g) {
   unsigned n = VectorClock::ActiveSlots();
   Reserve(n);
-  // g is zero from n on; so is this, above what it held before.
+  // The width only grows, so it was at most n when this clock last grew:
+  // now capacity_ is exactly n, and every entry is overwritten.
+  RACERT_DCHECK(capacity_ == n);
   for (unsigned i = 0; i < n; i++) epochs_[i] = g.epochs_[i];
-  for (unsigned i = n; i < capacity_; i++) epochs_[i] = 0;
 }
 
 void SyncClock::Join(const VectorClock& g) {
