@@ -176,6 +176,8 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
   AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
+  std::atomic<u64>* word = ShadowWordFor(addr);
+  if (UpdateWordWithoutRace(addr & ~uptr{7}, word->load(std::memory_order_relaxed), a, &history)) return;
   RaceFinding finding;
   ApplyToWord(addr, a, &finding, &history);
   if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
