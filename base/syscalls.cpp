@@ -105,6 +105,8 @@ sptr SysMkdir(const char* path, int mode) {
   return Syscall3(SYS_mkdirat, Arg(AT_FDCWD), Arg(path), Arg(mode));
 }
 
+sptr SysMembarrier(int cmd, unsigned flags) { return Syscall3(SYS_membarrier, Arg(cmd), Arg(flags), 0); }
+
 sptr SysGetpid() { return Syscall0(SYS_getpid); }
 
 sptr SysSchedYield() { return Syscall0(SYS_sched_yield); }

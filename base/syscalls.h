@@ -35,6 +35,9 @@ sptr SysFutexWait(u32* addr, u32 expected);
 // FUTEX_WAKE_PRIVATE: wakes up to `count` waiters; returns how many woke.
 sptr SysFutexWake(u32* addr, int count);
 
+// membarrier(cmd, flags, 0): see base/process_fence.h.
+sptr SysMembarrier(int cmd, unsigned flags);
+
 // Ends every thread of the process immediately: no atexit handlers run.
 [[noreturn]] void SysExitGroup(int code);
 

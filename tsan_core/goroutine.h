@@ -18,6 +18,8 @@
 
 namespace racert {
 
+struct AccumulatorEntry;  // tsan_core/byte_accumulator.h
+
 struct GoroutineState {
   // --- Read by every memory access. ---
   // Cell keys for plain and atomic accesses: (sid, epoch, generation). Stale
@@ -26,6 +28,14 @@ struct GoroutineState {
   u64 plain_key;
   u64 atomic_key;
   const Epoch* clock_data;  // == clock.data(), for the race check
+  // Byte accumulation (tsan_core/byte_accumulator.h): the word whose further
+  // bytes this goroutine records privately (0: none), the primary value it
+  // last saw there (its own cell, as published), and that cell with the
+  // bytes not yet published merged in. Only this goroutine touches them.
+  uptr acc_word;
+  u64 acc_published;
+  u64 acc_value;
+  AccumulatorEntry* acc;  // the entry it has claimed, or null: no accumulation
   History history;
 
   // --- Identity and slot. ---

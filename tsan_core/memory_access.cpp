@@ -3,6 +3,7 @@
 #include "base/check.h"
 #include "shadow/shadow_word.h"
 #include "tsan_core/access_rules.h"
+#include "tsan_core/byte_accumulator.h"
 #include "tsan_core/race_report.h"
 #include "tsan_core/runtime_options.h"
 #include "tsan_core/slot_pool.h"
@@ -53,6 +54,7 @@ struct CheckAndRecord {
   const AccessState& a;
   PendingHistory* history;
   RaceFinding* finding;
+  PendingCandidates* candidates;  // other goroutines' cells that may have bytes pending
   bool committed;
 
   u64 key() const { return a.key; }
@@ -60,6 +62,7 @@ struct CheckAndRecord {
   void BeforeChange() { history->RecordOnce(); }
   u32 Rewrite(u64* cells, u32* count) {
     finding->count = 0;
+    candidates->Collect(cells, *count, a);
     return ApplyAccess(cells, count, a, finding);
   }
   void Commit() { committed = true; }
@@ -68,11 +71,18 @@ struct CheckAndRecord {
 
 // Checks and records one word's access; `finding` (empty on entry) gets the
 // racing accesses found.
+// Then, if the word held cells of goroutines that may be accumulating bytes
+// there, checks those bytes too (tsan_core/byte_accumulator.h, rule 2).
 void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
-  RACERT_DCHECK(finding->count == 0);
-  CheckAndRecord rules{a, history, finding, false};
+  RACERT_DCHECK(finding->count == 0 && (word_addr & 7) == 0);
+  PendingCandidates candidates;
+  CheckAndRecord rules{a, history, finding, &candidates, false};
   UpdateShadowWord(WordsAt(word_addr), rules);
-  if (!rules.committed) finding->count = 0;
+  if (!rules.committed) {
+    finding->count = 0;
+    return;
+  }
+  if (RACERT_UNLIKELY(candidates.any())) CheckPendingOfOthers(word_addr, candidates, a, finding);
 }
 
 // The tier between "alone in the word" and the general path: a word of inline
@@ -86,8 +96,10 @@ void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, Pen
 // it: a cell set or the locked state, a cell that conflicts without being
 // ordered before the access, more cells than the inline words hold, or a word
 // that changed meanwhile. `observed` is a value of the primary word.
+// Cells of other goroutines that may have bytes pending in the word are left
+// in `candidates`, for the caller to check once the word is published.
 RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, const AccessState& a,
-                                                PendingHistory* history) {
+                                                PendingHistory* history, PendingCandidates* candidates) {
   Cell current(observed);
   if (current.is_handle() || current.is_locked()) return false;
   ShadowWords words = WordsAt(word_addr);
@@ -107,6 +119,7 @@ RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, co
   u32 out_count;
   u32 mine = 0;
   if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return false;
+  candidates->Collect(cells, count, a);
   if (out_count > words.inline_capacity()) return false;
   history->RecordOnce();
   if (!current.is_paired() && out_count == 1) {
@@ -138,8 +151,11 @@ RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, co
 // suppress_equal_stacks=0 there are no duplicates and every racing access
 // found is reported. A suppressed pair ends it, as it does for the official
 // runtime. Returns whether anything was printed.
+// `restored_key`: 0 for an access happening now (its stack is the
+// goroutine's current one); else the key the goroutine recorded it under,
+// for accumulated bytes checked later (their stack comes from its history).
 bool ReportFinding(GoroutineState* g, uptr word_addr, const RaceFinding& finding, uptr addr, uptr size,
-                   AccessBits bits, uptr pc) {
+                   AccessBits bits, uptr pc, u64 restored_key = 0) {
   bool printed = false;
   for (u32 i = 0; i < finding.count; i++) {
     const RacingAccess& racing = finding.racing[i];
@@ -153,6 +169,7 @@ bool ReportFinding(GoroutineState* g, uptr word_addr, const RaceFinding& finding
     race.pc = pc;
     race.previous = racing.cell;
     race.previous_is_write = racing.previous_is_write;
+    race.current_restored_key = restored_key;
     ReportOutcome outcome = ReportRace(g, race);
     if (outcome == ReportOutcome::kSuppressed) break;
     if (outcome == ReportOutcome::kPrinted) {
@@ -169,18 +186,75 @@ u8 MaskForWord(uptr word_addr, uptr begin, uptr end) {
   return static_cast<u8>(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
+// The rules for publishing a goroutine's accumulated bytes of one kind: the
+// race check and merge of ApplyAccess, but only while the goroutine's own
+// cell is still in the word. If it is gone, the memory was freed and reused
+// (or a racing access reported and dropped it): the bytes belonged to it,
+// and the word is left as it is (byte_accumulator.h, rule 3).
+struct PublishAccumulated {
+  const AccessState& a;
+  RaceFinding* finding;
+  bool committed;
+
+  u64 key() const { return a.key; }
+  AccessBits bits() const { return a.bits; }
+  void BeforeChange() {}  // every byte's event was recorded when announced
+  u32 Rewrite(u64* cells, u32* count) {
+    finding->count = 0;
+    for (u32 i = 0; i < *count; i++) {
+      if (Cell(cells[i]).key() == a.key) return ApplyAccess(cells, count, a, finding);
+    }
+    return 0;  // the cells as they are (rewritten unchanged)
+  }
+  void Commit() { committed = true; }
+  void MakeRoom(u64* cells, u32* count) { MakeRoomInFullWord(cells, count); }
+};
+
+void PublishAccumulatedBytes(GoroutineState* g, uptr word_addr, AccessBits bits) {
+  if (bits.mask == 0) return;
+  AccessState a = MakeAccessState(g, g->plain_key, bits);
+  RaceFinding finding;
+  PublishAccumulated rules{a, &finding, false};
+  UpdateShadowWord(WordsAt(word_addr), rules);
+  if (!rules.committed || !finding.found()) return;
+  // Reported as the access it was, with its stack from the history.
+  uptr first = word_addr + static_cast<uptr>(__builtin_ctz(finding.racing[0].conflict_mask));
+  ReportFinding(g, word_addr, finding, first, 1, bits, /*pc=*/0, /*restored_key=*/g->plain_key);
+}
+
 }  // namespace
+
+void ResolveAccumulated(GoroutineState* g) {
+  uptr word_addr = g->acc_word;
+  Cell value(g->acc_value);
+  Cell published(g->acc_published);
+  g->acc_word = 0;
+  u8 writes = value.write_mask() & static_cast<u8>(~published.write_mask());
+  u8 reads = value.read_mask() & static_cast<u8>(~published.any_mask());
+  PublishAccumulatedBytes(g, word_addr, AccessBits{writes, true, false});
+  PublishAccumulatedBytes(g, word_addr, AccessBits{reads, false, false});
+  // Cleared only now: a goroutine that changed the word meanwhile may still
+  // be reading what was pending (then both check it; reports deduplicate).
+  g->acc->state.store(0, std::memory_order_relaxed);
+}
 
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded) {
   constexpr uptr size = 1;
+  const uptr word_addr = addr & ~uptr{7};
+  if (g->acc_word == word_addr) ResolveAccumulated(g);
   AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
-  std::atomic<u64>* word = ShadowWordFor(addr);
-  if (UpdateWordWithoutRace(addr & ~uptr{7}, word->load(std::memory_order_relaxed), a, &history)) return;
   RaceFinding finding;
-  ApplyToWord(addr, a, &finding, &history);
-  if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, addr & ~uptr{7}, finding, addr, size, bits, pc);
+  PendingCandidates candidates;
+  std::atomic<u64>* word = ShadowWordFor(addr);
+  if (UpdateWordWithoutRace(word_addr, word->load(std::memory_order_relaxed), a, &history, &candidates)) {
+    if (RACERT_LIKELY(!candidates.any())) return;
+    CheckPendingOfOthers(word_addr, candidates, a, &finding);
+  } else {
+    ApplyToWord(word_addr, a, &finding, &history);
+  }
+  if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, word_addr, finding, addr, size, bits, pc);
 }
 
 namespace {
@@ -205,9 +279,14 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
       }
     }
     a.bits = bits;
-    if (UpdateWordWithoutRace(word_addr, observed, a, history)) continue;
     RaceFinding finding;
-    ApplyToWord(word_addr, a, &finding, history);
+    PendingCandidates candidates;
+    if (UpdateWordWithoutRace(word_addr, observed, a, history, &candidates)) {
+      if (RACERT_LIKELY(!candidates.any())) continue;
+      CheckPendingOfOthers(word_addr, candidates, a, &finding);
+    } else {
+      ApplyToWord(word_addr, a, &finding, history);
+    }
     // One report per access: Go reports a racing range once.
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
@@ -218,6 +297,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
 }  // namespace
 
 void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
+  FlushAccumulated(g);  // the range may cover the word, and checks only published cells
   PendingHistory history{g, addr, size, is_write, is_atomic, pc, false};
   AccessRangeWithKey(g, addr, size, is_write, is_atomic, pc, is_atomic ? g->atomic_key : g->plain_key, &history);
 }
@@ -232,6 +312,7 @@ void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write,
 
 void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access,
                   bool history_recorded) {
+  FlushAccumulated(g);
   PendingHistory history{g, addr, size, is_write, true, pc, history_recorded};
   AccessRangeWithKey(g, addr, size, is_write, true, pc, key_at_access, &history);
 }

@@ -13,6 +13,7 @@
 #include "shadow/shadow_cell.h"
 #include "shadow/shadow_map.h"
 #include "tsan_core/access_rules.h"
+#include "tsan_core/byte_accumulator.h"
 #include "tsan_core/goroutine.h"
 
 namespace racert {
@@ -40,6 +41,7 @@ void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write,
 
 // Slow path of a 1-byte plain access whose shadow word did not already record
 // it. `history_recorded`: the access's history event was already added.
+// Resolves g's accumulated bytes first if they are in this word.
 // (Scalars rather than AccessBits: the inline caller then keeps everything in
 // registers instead of building the struct on the stack before its compare.)
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded);
@@ -62,15 +64,36 @@ RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bit
 
 // A 1-byte plain access (Go models every scalar access as one byte).
 //   1. Already recorded for this goroutine's epoch: one load and a compare.
-//   2. Alone in the word (fresh memory, or a byte loop over it): record the
-//      history event (OR-ed into the previous one for the next byte of the
-//      same loop) and compare-and-swap the new cell. Still call-free.
-//   3. Anything else: the out-of-line slow path.
+//   2. The word this goroutine accumulates in, unchanged since it last
+//      looked (the next byte of a byte loop): merged into its private cell
+//      and announced with plain stores, then the word loaded again
+//      (tsan_core/byte_accumulator.h). No locked instruction.
+//   3. Alone in the word (fresh memory, the first byte of a word in a byte
+//      loop): record the history event (OR-ed into the previous one for the
+//      next byte of the same loop) and compare-and-swap the new cell; then
+//      accumulate further bytes of this word (2). Still call-free, but for
+//      publishing the previous word's accumulated bytes if that fails.
+//   4. Anything else: the out-of-line slow path.
 RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
   AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   std::atomic<u64>* word = ShadowWordFor(addr);
   u64 observed = word->load(std::memory_order_relaxed);
   if (RACERT_LIKELY(Cell(observed).Covers(g->plain_key, bits))) return;
+  const uptr word_addr = addr & ~uptr{7};
+  if (g->acc_word == word_addr) {
+    if (RACERT_LIKELY(observed == g->acc_published && CanAccumulate(observed, bits))) {
+      if (Cell(g->acc_value).Covers(g->plain_key, bits)) return;
+      if (RACERT_LIKELY(g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr,
+                                                               is_write, pc))) {
+        AnnounceAccumulatedByte(g, bits);
+        if (RACERT_LIKELY(word->load(std::memory_order_relaxed) == observed)) return;
+        ResolveAccumulated(g);  // the word changed: check what is pending now (rule 1)
+        return;
+      }
+    }
+    AccessByteSlow(g, addr, is_write, pc, /*history_recorded=*/false);
+    return;
+  }
   bool history_recorded = false;
   if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
     // The event goes in before the cell is published, so that a goroutine
@@ -79,6 +102,7 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
     if (RACERT_LIKELY(history_recorded) &&
         RACERT_LIKELY(word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel,
                                                     std::memory_order_relaxed))) {
+      if (g->acc) StartAccumulating(g, word_addr, desired);
       return;
     }
   }

@@ -134,14 +134,24 @@ void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess
   access->goroutine.finished = false;
   SymbolizeCreation(g->creation_stack, &access->goroutine);
   access->stack_known = true;
-  for (uptr i = 0; i < g->call_stack.size(); i++) access->pcs.push_back(g->call_stack[i]);
-  access->pcs.push_back(race.pc);
+  access->addr = race.addr;
+  access->size = race.size;
+  RestoredAccess restored;
+  Cell made_as(race.current_restored_key);
+  if (race.current_restored_key != 0 &&
+      g->history.Restore(made_as.sid(), made_as.epoch(), race.word_addr, race.conflict_mask, race.is_write,
+                         &restored)) {
+    access->pcs.Swap(restored.stack);
+    access->addr = restored.addr;
+    access->size = restored.size;
+  } else {
+    for (uptr i = 0; i < g->call_stack.size(); i++) access->pcs.push_back(g->call_stack[i]);
+    access->pcs.push_back(race.pc);
+  }
   SymbolizeStack(access->pcs.data(), access->pcs.size(), &access->frames);
   access->is_write = race.is_write;
   access->is_atomic = race.is_atomic;
-  access->addr = race.addr;
-  access->size = race.size;
-  access->shown_addr = race.addr > race.word_addr ? race.addr : race.word_addr;
+  access->shown_addr = access->addr > race.word_addr ? access->addr : race.word_addr;
 }
 
 // GORACE suppressions, as the official runtime applies them: the stacks of

@@ -25,6 +25,11 @@ struct DetectedRace {
   // The earlier access, as recorded in the shadow.
   Cell previous;
   bool previous_is_write;
+  // 0: the current access is happening now (its stack is the goroutine's
+  // call stack and pc). Otherwise the goroutine made it earlier under this
+  // cell key, and its stack is restored from the goroutine's history
+  // (accumulated bytes checked when published: tsan_core/byte_accumulator.h).
+  u64 current_restored_key = 0;
 };
 
 // What became of a detected race.

@@ -7,6 +7,7 @@
 #include "base/syscalls.h"
 #include "shadow/cell_set.h"
 #include "shadow/shadow_map.h"
+#include "tsan_core/byte_accumulator.h"
 #include "tsan_core/goroutine_registry.h"
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
@@ -57,6 +58,7 @@ GoroutineState* InitializeRuntime() {
   CheckAddressSpaceLimit();
   g_access_options.report_atomic_races = g_options.report_atomic_races;
   History::Configure(g_options.history_size);
+  EnableByteAccumulation();
   return StartGoroutine(nullptr, 0);
 }
 

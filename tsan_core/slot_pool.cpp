@@ -2,6 +2,7 @@
 
 #include "base/check.h"
 #include "shadow/shadow_map.h"
+#include "tsan_core/byte_accumulator.h"
 #include "tsan_core/sync_table.h"
 
 namespace racert {
@@ -181,6 +182,7 @@ void AttachLocked(GoroutineState* g, Sid sid) {
   g->clock.Set(sid, first);
   RecordOwner(slot, g);
   RefreshKeys(g);
+  ClaimAccumulator(g);
   g->history.AddEpoch(sid, first);
   if (first >= MaxEpoch()) pool.reset_requested.store(true, std::memory_order_relaxed);
 }
@@ -195,14 +197,24 @@ void RefreshKeys(GoroutineState* g) {
   g->plain_key = CellKey(sid, g->epoch, gen, /*is_atomic=*/false);
   g->atomic_key = CellKey(sid, g->epoch, gen, /*is_atomic=*/true);
   g->clock_data = g->clock.data();
+  PublishAccumulatorKey(g);
 }
 
 void LockOwnSlot(GoroutineState* g) {
+  // Accumulated bytes are published under the key they were made with,
+  // before a synchronization can change it (tsan_core/byte_accumulator.h).
+  FlushAccumulated(g);
   if (RACERT_LIKELY(g->has_slot)) {
     Slot& slot = pool.slots[g->sid];
     slot.mutex.Lock();
-    if (RACERT_LIKELY(slot.owner == g)) return;
+    if (RACERT_LIKELY(slot.owner == g)) {
+      // A slot taken over from a goroutine that still held its accumulator
+      // gets it once that one gave it up.
+      if (RACERT_UNLIKELY(!g->acc)) ClaimAccumulator(g);
+      return;
+    }
     slot.mutex.Unlock();
+    ReleaseAccumulator(g);  // the slot is someone else's now
   }
   Sid sid;
   {
@@ -224,6 +236,8 @@ void AdvanceEpoch(GoroutineState* g) {
 }
 
 void DetachSlot(GoroutineState* g) {
+  FlushAccumulated(g);
+  ReleaseAccumulator(g);
   if (!g->has_slot) return;
   SpinMutexLock pool_lock(&pool.mutex);
   Slot& slot = pool.slots[g->sid];
