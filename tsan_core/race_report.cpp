@@ -95,7 +95,7 @@ void RestorePrevious(const GoroutineLookup& found, void* arg) {
   RestoredAccess restored;
   u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
   if (found.history->Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
-                                    race.previous_is_write, &restored)) {
+                             race.previous_is_write, race.previous.is_atomic(), &restored)) {
     access->stack_known = true;
     access->pcs.Swap(restored.stack);
     access->addr = restored.addr;
@@ -140,7 +140,7 @@ void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess
   Cell made_as(race.current_restored_key);
   if (race.current_restored_key != 0 &&
       g->history.Restore(made_as.sid(), made_as.epoch(), race.word_addr, race.conflict_mask, race.is_write,
-                         &restored)) {
+                         race.is_atomic, &restored)) {
     access->pcs.Swap(restored.stack);
     access->addr = restored.addr;
     access->size = restored.size;

@@ -346,6 +346,48 @@ TEST_F(CoreReportTest, AtomicAccessesPrintAsPlainReadsAndWrites) {
   EXPECT_EQ(report.find("tomic"), std::string::npos) << report;
 }
 
+// A plain and an atomic access of the same bytes in one epoch are two cells;
+// each report's previous stack is the access of its own kind, whichever came
+// first in the history (the core stress test found the atomic cell reported
+// with the plain write's stack: program seed 0x71c18690ee42c90b).
+TEST_F(CoreReportTest, PreviousStackOfAnAtomicCellIsTheAtomicAccessNotAPlainOneOfTheSameEpoch) {
+  uptr x = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  uptr pc_plain = NewPc(), pc_atomic = NewPc();
+  FuncEnter(a, NewPc());  // reports leave out the outermost frame
+  AccessRange(a, x, 8, /*is_write=*/true, /*is_atomic=*/false, pc_plain);
+  AccessRange(a, x, 8, /*is_write=*/true, /*is_atomic=*/true, pc_atomic);
+  TakeReports();
+  Read(b, x);  // races with both; the newer cell, the atomic one, is reported
+  ASSERT_EQ(TakeRaces(), 1u);
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Previous write at " + GoAddress(x) + " by goroutine " + Number(a) + ":\n" +
+                        FakeFrameText(pc_atomic)),
+            std::string::npos)
+      << report;
+  FuncExit(a);
+}
+
+TEST_F(CoreReportTest, PreviousStackOfAPlainCellIsThePlainAccessNotAnAtomicOneOfTheSameEpoch) {
+  uptr x = Alloc(8, 8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  uptr pc_atomic = NewPc(), pc_plain = NewPc();
+  FuncEnter(a, NewPc());
+  AccessRange(a, x, 8, /*is_write=*/true, /*is_atomic=*/true, pc_atomic);
+  AccessRange(a, x, 8, /*is_write=*/true, /*is_atomic=*/false, pc_plain);
+  TakeReports();
+  AccessRange(b, x, 8, /*is_write=*/false, /*is_atomic=*/true, NewPc());  // races with the plain write only
+  ASSERT_EQ(TakeRaces(), 1u);
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Previous write at " + GoAddress(x) + " by goroutine " + Number(a) + ":\n" +
+                        FakeFrameText(pc_plain)),
+            std::string::npos)
+      << report;
+  FuncExit(a);
+}
+
 TEST_F(CoreReportTest, EqualStackPairsAreReportedOnceWhenSuppressed) {
   ASSERT_TRUE(g_options.suppress_equal_stacks) << "the default";
   GoroutineState* a = Go(Root());
