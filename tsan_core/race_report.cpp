@@ -111,7 +111,7 @@ void DescribePrevious(const DetectedRace& race, ReportedAccess* access) {
   // Finished unless found among the live goroutines below.
   access->goroutine.finished = true;
   SlotOwnerRecord owner;
-  if (FindSlotOwner(race.previous.sid(), race.previous.epoch(), &owner)) {
+  if (FindSlotOwner(race.previous.sid(), race.previous.epoch(), race.previous.generation(), &owner)) {
     access->goroutine.known = true;
     access->goroutine.number = owner.goroutine_number;
     RestoreRequest request{&race, access};
