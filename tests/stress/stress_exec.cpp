@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,8 @@ struct Execution {
   std::vector<std::thread> threads;
   std::vector<bool> joined_by_parent;           // the parent has a join op for it
   std::atomic<size_t> finished{0};              // goroutines past their last step
+  std::atomic<size_t> started{0};               // goroutines started so far
+  uint32_t hold_ms = 0;
   ExecutionLog log;
 
   Execution(const Program& p, const Arena& a)
@@ -189,6 +192,7 @@ void RunSpawn(Execution* ex, uint32_t g, const Op& op, Event* event) {
   __tsan_go_start(ex->thr[g], &child_thr, reinterpret_cast<void*>(OpPc(g, event->op_index)));
   ex->thr[child] = child_thr;
   ex->log.goroutines[child].number = static_cast<GoroutineState*>(child_thr)->number;
+  ex->started.fetch_add(1, std::memory_order_relaxed);
   ex->threads[child] = std::thread(RunGoroutine, ex, child);
 }
 
@@ -223,6 +227,16 @@ void RunOp(Execution* ex, uint32_t g, const Op& op, Event* event) {
   }
 }
 
+// Real time only: the core is not told, so no edge comes of it.
+void HoldUntilAllStarted(Execution* ex) {
+  if (!ex->hold_ms) return;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ex->hold_ms);
+  while (ex->started.load(std::memory_order_relaxed) < ex->threads.size() &&
+         std::chrono::steady_clock::now() < until) {
+    sched_yield();
+  }
+}
+
 void RunGoroutine(Execution* ex, uint32_t g) {
   const std::vector<Op>& ops = ex->program.goroutines[g].ops;
   std::vector<Event>& events = ex->log.goroutines[g].events;
@@ -233,6 +247,7 @@ void RunGoroutine(Execution* ex, uint32_t g) {
     RunOp(ex, g, ops[i], &event);
     if (ops[i].kind != OpKind::kPause) events.push_back(event);
   }
+  HoldUntilAllStarted(ex);
   // Go's WaitGroup.Done: a merging release on the goroutine's end object.
   Event end{OpKind::kReleaseMerge};
   end.is_end = true;
@@ -246,8 +261,10 @@ void RunGoroutine(Execution* ex, uint32_t g) {
 
 }  // namespace
 
-ExecutionLog Execute(const Program& program, void* driver, const Arena& arena) {
+ExecutionLog Execute(const Program& program, void* driver, const Arena& arena, uint32_t hold_ms) {
   Execution ex(program, arena);
+  ex.hold_ms = hold_ms;
+  ex.started = 1;  // the root
   void* root = nullptr;
   __tsan_go_start(driver, &root, reinterpret_cast<void*>(OpPc(0, 0xfff)));
   ex.thr[0] = root;

@@ -40,10 +40,10 @@ struct Arena {
   uint64_t DataAddr(uint32_t offset) const { return base + offset; }
   uint64_t MutexAddr(uint32_t i) const { return base + 1024 + 8 * i; }
   uint64_t ChannelAddr(uint32_t i) const { return base + 2048 + 8 * i; }
-  uint64_t EndAddr(uint32_t goroutine) const { return base + 3072 + 8 * goroutine; }
+  uint64_t EndAddr(uint32_t goroutine) const { return base + 4096 + 8 * goroutine; }
 };
-constexpr uint64_t kArenaSize = 4096;
-constexpr uint32_t kMaxGoroutines = 120;
+constexpr uint32_t kMaxGoroutines = 500;
+constexpr uint64_t kArenaSize = 4096 + 8 * kMaxGoroutines;
 
 // The pc the stress passes for op `op` of goroutine `goroutine`, and back.
 uint64_t OpPc(uint32_t goroutine, uint32_t op);
@@ -51,7 +51,11 @@ bool PcToOp(uint64_t pc, uint32_t* goroutine, uint32_t* op);
 
 // Runs `program` with its root started by `driver` (a GoroutineState*) and
 // returns when every goroutine has ended. Memory: `arena`, which the caller
-// frees in the core afterwards.
-ExecutionLog Execute(const Program& program, void* driver, const Arena& arena);
+// frees in the core afterwards. With hold_ms > 0, a goroutine done with its
+// steps waits, for at most that long and without telling the core, until
+// every goroutine of the program has started: then nearly all are alive at
+// once, and programs of more than 256 goroutines make the core take slots
+// from live goroutines.
+ExecutionLog Execute(const Program& program, void* driver, const Arena& arena, uint32_t hold_ms);
 
 }  // namespace racert::stress

@@ -12,6 +12,9 @@
 //   --slot-pressure  the driver does not learn every slot between programs, so
 //                    slots get handed over without knowledge of their accesses
 //   --max-epoch N    a small epoch limit, so epoch resets happen
+//   --hold-ms N      goroutines wait (up to N ms, unseen by the core) for all
+//                    of their program to start; with --max-goroutines over
+//                    256, slots are taken from live goroutines
 //
 // Exit status: 0 when every check held, 1 on the first failure (after
 // printing the program, its seed and what was wrong), 2 on bad arguments.
@@ -67,6 +70,7 @@ struct Options {
   GeneratorLimits limits;
   bool slot_pressure = false;
   uint64_t max_epoch = 0;
+  uint32_t hold_ms = 0;
 };
 
 struct Figures {
@@ -77,7 +81,8 @@ struct Figures {
 void Usage() {
   fprintf(stderr,
           "usage: racert_stress [--seconds S] [--seed N] [--max-goroutines N] [--max-ops N]\n"
-          "                     [--program SEED [--repeat N]] [--slot-pressure] [--max-epoch N]\n");
+          "                     [--program SEED [--repeat N]] [--slot-pressure] [--max-epoch N]\n"
+          "                     [--hold-ms N]\n");
 }
 
 bool ParseOptions(int argc, char** argv, Options* o) {
@@ -92,9 +97,11 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     else if (arg == "--max-goroutines" && has_value) o->limits.max_goroutines = static_cast<uint32_t>(value());
     else if (arg == "--max-ops" && has_value) o->limits.max_ops = static_cast<uint32_t>(value());
     else if (arg == "--max-epoch" && has_value) o->max_epoch = value();
+    else if (arg == "--hold-ms" && has_value) o->hold_ms = static_cast<uint32_t>(value());
     else if (arg == "--slot-pressure") o->slot_pressure = true;
     else return false;
   }
+  o->limits.late_joins = o->hold_ms > 0;
   return o->limits.max_goroutines >= 1 && o->limits.max_goroutines <= kMaxGoroutines && o->limits.max_ops >= 1 &&
          o->limits.max_ops < 4096;
 }
@@ -193,7 +200,7 @@ class Stress {
     Arena arena{kHeapBase, kArenaSize};
     Limits before = LimitsNow();
     u64 counted_before = ReportCount();
-    ExecutionLog log = Execute(program, driver_, arena);
+    ExecutionLog log = Execute(program, driver_, arena, options_.hold_ms);
     std::vector<Report> reports = TakeReports(json_fd_);
     bool excused = LimitsHit(before);
     // The program's memory and sync objects go, as Go's would when freed; the
@@ -253,6 +260,7 @@ class Stress {
              options_.limits.max_ops, options_.slot_pressure ? " --slot-pressure" : "");
     std::string flags = text;
     if (options_.max_epoch) flags += " --max-epoch " + std::to_string(options_.max_epoch);
+    if (options_.hold_ms) flags += " --hold-ms " + std::to_string(options_.hold_ms);
     return flags;
   }
 

@@ -129,7 +129,7 @@ class Generator {
         ops.push_back(Op{OpKind::kSpawn, false, static_cast<uint32_t>(child)});
         children.push_back(child);
         unjoined.push_back(child);
-      } else if (pick < 93 && held < 0 && !unjoined.empty()) {
+      } else if (pick < 93 && held < 0 && !unjoined.empty() && !limits_.late_joins) {
         size_t k = rng_.Below(static_cast<uint32_t>(unjoined.size()));
         ops.push_back(Op{OpKind::kJoin, false, static_cast<uint32_t>(unjoined[k])});
         unjoined.erase(unjoined.begin() + static_cast<long>(k));

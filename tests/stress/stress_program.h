@@ -59,6 +59,9 @@ struct Program {
 struct GeneratorLimits {
   uint32_t max_goroutines = 12;
   uint32_t max_ops = 30;  // per goroutine, pauses not counted
+  // Joins only after a goroutine's last spawn, so every goroutine of the
+  // program can start before any has to end (with Execute's hold_ms).
+  bool late_joins = false;
 };
 
 Program GenerateProgram(uint64_t seed, const GeneratorLimits& limits);
