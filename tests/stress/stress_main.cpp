@@ -103,7 +103,7 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   }
   o->limits.late_joins = o->hold_ms > 0;
   return o->limits.max_goroutines >= 1 && o->limits.max_goroutines <= kMaxGoroutines && o->limits.max_ops >= 1 &&
-         o->limits.max_ops < 4096;
+         o->limits.max_ops <= 255;
 }
 
 uptr Symbolize(uptr pc, CodeFrame* frames, uptr max_frames) {

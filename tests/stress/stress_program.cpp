@@ -83,6 +83,20 @@ class Generator {
     return op;
   }
 
+  // A byte loop (what Go's instrumentation makes of a loop over a byte
+  // slice): 1-byte accesses of one kind to consecutive bytes, the shape the
+  // core accumulates privately while a goroutine is alone in a word.
+  void ByteLoop(std::vector<Op>* ops) {
+    uint32_t bytes = program_.data_words * 8;
+    Op op{rng_.Below(2) ? OpKind::kWrite : OpKind::kRead};
+    op.size = 1;
+    uint32_t start = rng_.Below(bytes), length = 2 + rng_.Below(15);
+    for (uint32_t b = start; b < bytes && b < start + length; b++) {
+      op.offset = b;
+      ops->push_back(op);
+    }
+  }
+
   Op Atomic() {
     static constexpr OpKind kKinds[] = {OpKind::kAtomicLoad, OpKind::kAtomicStore, OpKind::kAtomicAdd,
                                         OpKind::kAtomicCas};
@@ -109,8 +123,10 @@ class Generator {
     uint32_t count = 1 + rng_.Below(limits_.max_ops);
     for (uint32_t i = 0; i < count; i++) {
       uint32_t pick = rng_.Below(100);
-      if (pick < 40) {
+      if (pick < 32) {
         ops.push_back(DataAccess());
+      } else if (pick < 40) {
+        ByteLoop(&ops);
       } else if (pick < 52) {
         ops.push_back(Atomic());
       } else if (pick < 64) {
