@@ -84,7 +84,8 @@ u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
 // Rules (per byte, FastTrack-style):
 //  - cells from another generation are dead (a reset happened);
 //  - a cell not ordered before the access that conflicts with it is a race;
-//    it is dropped once reported, so the same earlier access reports once;
+//    the first is dropped, as it is reported now, so the same earlier access
+//    reports once (kept when the caller will not report this word);
 //  - a cell ordered before the access loses the bytes the access subsumes: a
 //    write subsumes earlier reads and writes of its bytes, a read earlier
 //    reads; an atomic access never subsumes a plain one (a later atomic
@@ -105,7 +106,7 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
         bool first = finding->count == 0;
         finding->racing[finding->count++] =
             RacingAccess{c, ConflictingBytes(c, a.bits), (c.write_mask() & m) != 0};
-        if (first) continue;  // dropped: reported now
+        if (first && !finding->keep_racing) continue;  // dropped: reported now
       }
       cells[out++] = c.raw();
       continue;

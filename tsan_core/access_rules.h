@@ -34,12 +34,17 @@ struct RacingAccess {
 
 // The recorded accesses found to race with the current one, in the word's
 // order (newest first), at most kMaxRacingAccesses of them. The first is
-// dropped from the word (so one earlier access is reported once); the others
+// dropped from the word (so one earlier access is reported once; unless
+// keep_racing); the others
 // stay, and are there so that the report can name a pair that is not a
 // duplicate of an earlier report when the first one is.
 constexpr u32 kMaxRacingAccesses = 8;
 struct RaceFinding {
   u32 count = 0;
+  // Set by the caller when the access was already reported on an earlier word
+  // (one report per access): nothing is reported for this word, so its first
+  // racing cell must stay for a later access to report, not be dropped.
+  bool keep_racing = false;
   RacingAccess racing[kMaxRacingAccesses];  // [0, count) valid; the rest left unset (the slow path's cost)
 
   bool found() const { return count != 0; }

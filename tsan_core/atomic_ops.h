@@ -9,11 +9,14 @@
 //      the official runtime's;
 //   2. an operation that writes records its history event now, while g's
 //      history is still at the epoch the access belongs to (the release half
-//      advances it);
+//      advances it; if g has to re-attach in step 3, after losing its slot or
+//      an epoch reset, the event stays under the old epoch and that access's
+//      stack cannot be restored: rare, and never a wrong stack);
 //   3. run the hardware operation and its edge under the sync object's lock;
 //   4. check and record the access, stamped with g's atomic key from before
-//      the release (a write) or as it is now (a load, which releases nothing;
-//      its key differs from before only if g re-attached to a slot);
+//      the release, taken once step 3 holds g's slot (a write; an attach
+//      there may have changed slot or generation), or as it is now (a load,
+//      which releases nothing);
 //   5. pop the caller's frame.
 // While g ignores synchronization (Go wraps atomics on untracked memory in
 // ignore-sync; RaceDisable) only the hardware operation runs: no shadow, no

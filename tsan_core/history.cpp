@@ -186,13 +186,16 @@ void History::AddEpoch(Sid sid, Epoch epoch) {
 namespace {
 
 // What Restore looks for: an access under (sid, epoch) of the given kind that
-// touched a byte of `mask` in the word at word_addr.
+// touched a byte of `mask` in the word at word_addr. The kind includes
+// atomicity: a plain and an atomic access of the same bytes in one epoch are
+// two cells, and each must get its own access's stack.
 struct RestoreQuery {
   Sid sid;
   Epoch epoch;
   uptr word_addr;
   u8 mask;
   bool is_write;
+  bool is_atomic;
 };
 
 enum class Replay { kFound, kNotHere, kUnreadable };
@@ -212,7 +215,8 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
     size = static_cast<uptr>(words[++*i]);
   }
   bool is_write = (word & kWriteBit) != 0;
-  if (!in_query_epoch || is_write != q.is_write) return Replay::kNotHere;
+  bool is_atomic = (word & kAtomicBit) != 0;
+  if (!in_query_epoch || is_write != q.is_write || is_atomic != q.is_atomic) return Replay::kNotHere;
   for (unsigned b = 0; b < 8; b++) {
     uptr byte = q.word_addr + b;
     if ((q.mask >> b & 1) && byte >= addr && byte - addr < size) {
@@ -220,7 +224,7 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
       out->addr = addr;
       out->size = size;
       out->is_write = is_write;
-      out->is_atomic = (word & kAtomicBit) != 0;
+      out->is_atomic = is_atomic;
       return Replay::kFound;
     }
   }
@@ -235,7 +239,8 @@ Replay MatchByteAccessEvent(const u64* words, u32 used, u32* i, const RestoreQue
   u64 header = __atomic_load_n(&words[*i], __ATOMIC_RELAXED);
   uptr pc = static_cast<uptr>(words[++*i]);
   bool is_write = (header & kWriteBit) != 0;
-  if (!in_query_epoch || is_write != q.is_write) return Replay::kNotHere;
+  // Byte events are plain accesses only.
+  if (!in_query_epoch || is_write != q.is_write || q.is_atomic) return Replay::kNotHere;
   if (static_cast<uptr>(header >> kByteEventWordShift) << 3 != q.word_addr) return Replay::kNotHere;
   u8 bytes = static_cast<u8>(header >> kByteEventMaskShift) & q.mask;
   if (bytes == 0) return Replay::kNotHere;
@@ -288,9 +293,10 @@ Replay ReplayChunk(const HistoryChunk& chunk, const RestoreQuery& q, RestoredAcc
 
 }  // namespace
 
-bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const {
+bool History::Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, bool is_atomic,
+                      RestoredAccess* out) const {
   SpinMutexLock lock(&chain_mutex_);
-  RestoreQuery query{sid, epoch, word_addr, mask, is_write};
+  RestoreQuery query{sid, epoch, word_addr, mask, is_write, is_atomic};
   for (const HistoryChunk* chunk = oldest_; chunk; chunk = chunk->next) {
     Replay replay = ReplayChunk(*chunk, query, out);
     if (replay != Replay::kNotHere) return replay == Replay::kFound;

@@ -90,8 +90,10 @@ class History {
   Epoch LastAccessEpoch() const { return last_access_epoch_; }
 
   // Finds the access recorded under (sid, epoch) that touched one of the
-  // bytes in `mask` of the word at `word_addr` with the given kind.
-  bool Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, RestoredAccess* out) const;
+  // bytes in `mask` of the word at `word_addr` with the given kind (write or
+  // read, atomic or plain).
+  bool Restore(Sid sid, Epoch epoch, uptr word_addr, u8 mask, bool is_write, bool is_atomic,
+               RestoredAccess* out) const;
 
   // Takes over `other`'s recorded events (for Restore only: no more events
   // are added here) and leaves `other` empty. This history must be empty, and

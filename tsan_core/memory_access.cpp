@@ -279,7 +279,10 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
       }
     }
     a.bits = bits;
+    // One report per access: Go reports a racing range once. Words after the
+    // reported one keep their racing cells for later accesses to report.
     RaceFinding finding;
+    finding.keep_racing = reported;
     PendingCandidates candidates;
     if (UpdateWordWithoutRace(word_addr, observed, a, history, &candidates)) {
       if (RACERT_LIKELY(!candidates.any())) continue;
@@ -287,7 +290,6 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     } else {
       ApplyToWord(word_addr, a, &finding, history);
     }
-    // One report per access: Go reports a racing range once.
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }

@@ -87,15 +87,24 @@ struct RestoreRequest {
   ReportedAccess* access;
 };
 
+// The one byte both stacks are restored for: a conflicting byte of the kind
+// the earlier access is reported as. A cell can merge several accesses of one
+// epoch; restoring each side for the first of its own events touching any
+// conflicting byte could pair two accesses that share no byte.
+u8 RestoredByte(const DetectedRace& race) {
+  u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
+  if (mask == 0) mask = race.conflict_mask;
+  return static_cast<u8>(mask & (~mask + 1));
+}
+
 void RestorePrevious(const GoroutineLookup& found, void* arg) {
   RestoreRequest* request = static_cast<RestoreRequest*>(arg);
   const DetectedRace& race = *request->race;
   ReportedAccess* access = request->access;
   access->goroutine.finished = found.finished;
   RestoredAccess restored;
-  u8 mask = race.previous_is_write ? (race.previous.write_mask() & race.conflict_mask) : race.conflict_mask;
-  if (found.history->Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, mask,
-                                    race.previous_is_write, &restored)) {
+  if (found.history->Restore(race.previous.sid(), race.previous.epoch(), race.word_addr, RestoredByte(race),
+                             race.previous_is_write, race.previous.is_atomic(), &restored)) {
     access->stack_known = true;
     access->pcs.Swap(restored.stack);
     access->addr = restored.addr;
@@ -111,7 +120,7 @@ void DescribePrevious(const DetectedRace& race, ReportedAccess* access) {
   // Finished unless found among the live goroutines below.
   access->goroutine.finished = true;
   SlotOwnerRecord owner;
-  if (FindSlotOwner(race.previous.sid(), race.previous.epoch(), &owner)) {
+  if (FindSlotOwner(race.previous.sid(), race.previous.epoch(), race.previous.generation(), &owner)) {
     access->goroutine.known = true;
     access->goroutine.number = owner.goroutine_number;
     RestoreRequest request{&race, access};
@@ -139,8 +148,8 @@ void DescribeCurrent(GoroutineState* g, const DetectedRace& race, ReportedAccess
   RestoredAccess restored;
   Cell made_as(race.current_restored_key);
   if (race.current_restored_key != 0 &&
-      g->history.Restore(made_as.sid(), made_as.epoch(), race.word_addr, race.conflict_mask, race.is_write,
-                         &restored)) {
+      g->history.Restore(made_as.sid(), made_as.epoch(), race.word_addr, RestoredByte(race), race.is_write,
+                         race.is_atomic, &restored)) {
     access->pcs.Swap(restored.stack);
     access->addr = restored.addr;
     access->size = restored.size;

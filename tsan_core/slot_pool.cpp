@@ -18,6 +18,10 @@ constexpr unsigned kJournalSize = 128;
 
 struct JournalEntry {
   Epoch first_epoch;  // the owner's first epoch on this slot
+  // Epochs start again from 0 after a reset, while goroutines that have not
+  // synchronized since still check (and race with) older cells: an epoch
+  // names an owner only together with its generation.
+  Generation generation;
   SlotOwnerRecord owner;
 };
 
@@ -89,6 +93,7 @@ Epoch IssueEpoch(Slot& slot) {
 void RecordOwner(Slot& slot, GoroutineState* g) {
   JournalEntry& entry = slot.journal[slot.journal_count % kJournalSize];
   entry.first_epoch = slot.epoch.load(std::memory_order_relaxed);
+  entry.generation = LoadGeneration();
   entry.owner = SlotOwnerRecord{g->number, g->creation_stack};
   slot.journal_count++;
 }
@@ -268,15 +273,16 @@ void AcquireAllSlots(GoroutineState* g) {
 
 Epoch SlotOwnerFirstEpoch(Sid sid) { return pool.slots[sid].owner_first_epoch.load(std::memory_order_relaxed); }
 
-bool FindSlotOwner(Sid sid, Epoch epoch, SlotOwnerRecord* out) {
+bool FindSlotOwner(Sid sid, Epoch epoch, Generation generation, SlotOwnerRecord* out) {
   Slot& slot = pool.slots[sid];
   SpinMutexLock lock(&slot.mutex);
   u32 count = slot.journal_count;
   u32 oldest = count > kJournalSize ? count - kJournalSize : 0;
-  // Newest first: the owner is the latest one that started at or before epoch.
+  // Newest first: the owner is the latest one of that generation that
+  // started at or before epoch.
   for (u32 i = count; i > oldest; i--) {
     const JournalEntry& entry = slot.journal[(i - 1) % kJournalSize];
-    if (entry.first_epoch <= epoch) {
+    if (entry.generation == generation && entry.first_epoch <= epoch) {
       *out = entry.owner;
       return true;
     }
@@ -293,7 +299,8 @@ void ResetIfRequested() {
   // 6-bit generation wraps, cells from 63 resets ago would look current
   // again, so the shadow is cleared outright.
   u8 gen = LoadGeneration();
-  if (gen >= kGenerationMask) {
+  bool wrapped = gen >= kGenerationMask;
+  if (wrapped) {
     gen = 1;
     ClearAllShadow();
   } else {
@@ -309,7 +316,9 @@ void ResetIfRequested() {
     slot.owner = nullptr;  // owners re-attach (and refresh keys) at their next sync
     slot.epoch.store(0, std::memory_order_relaxed);
     slot.owner_first_epoch.store(0, std::memory_order_relaxed);
-    slot.journal_count = 0;
+    // Journals keep the older generations' owners (cells of those can still
+    // race, see JournalEntry); once the generation wraps no such cell is left.
+    if (wrapped) slot.journal_count = 0;
     slot.accessed_up_to = 0;
     if (s < pool.never_used) pool.free_slots[pool.free_count++] = FreeSlot{static_cast<Sid>(s), 0};
   }

@@ -76,8 +76,9 @@ void AcquireAllSlots(GoroutineState* g);
 // within a generation), so it may be stale by one hand-over.
 Epoch SlotOwnerFirstEpoch(Sid sid);
 
-// Who owned `sid` at `epoch`; false if the journal no longer remembers.
-bool FindSlotOwner(Sid sid, Epoch epoch, SlotOwnerRecord* out);
+// Who owned `sid` at `epoch` of reset generation `generation`; false if the
+// journal no longer remembers.
+bool FindSlotOwner(Sid sid, Epoch epoch, Generation generation, SlotOwnerRecord* out);
 
 Generation CurrentGeneration();
 // Recomputes g's cached cell keys from its slot, epoch and the generation.

@@ -133,9 +133,14 @@ void ApplyAtomic(SyncVar* var, void* arg) {
 
 }  // namespace
 
-bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg) {
-  if (IgnoringSync(g)) return operation(arg);
+bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg,
+                       u64* key_before_release) {
+  if (IgnoringSync(g)) {
+    *key_before_release = g->atomic_key;
+    return operation(arg);
+  }
   LockOwnSlot(g);
+  *key_before_release = g->atomic_key;
   AtomicRequest request{{g, Edge::kAcquire, false}, semantics, operation, arg, false};
   // A load never creates a sync object; everything else may release.
   WithSyncVar(addr, /*create=*/semantics != AtomicSemantics::kLoad, ApplyAtomic, &request);

@@ -27,8 +27,13 @@ void AcquireRelease(GoroutineState* g, uptr addr);
 //   kReadModifyWrite   acquire + release (S = T = max(S, T))
 //   kCompareExchange   read-modify-write on success, acquire on failure
 // While g ignores synchronization the operation runs alone.
+// *key_before_release gets g's atomic cell key once g holds its slot and
+// before a release advances its epoch: the key a writing operation's access
+// belongs to. Taking the key earlier is wrong when attaching moved g to
+// another slot or, after a reset, to a new generation with its clock dropped.
 enum class AtomicSemantics { kLoad, kStore, kReadModifyWrite, kCompareExchange };
-bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg);
+bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool (*operation)(void*), void* arg,
+                       u64* key_before_release);
 
 // Ignore-sync regions nest. While g is in one, every operation above (and
 // the edge from a parent to a goroutine it starts) is a no-op. An end without

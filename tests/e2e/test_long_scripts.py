@@ -3,7 +3,8 @@
 The real runs fetch modules through the Go module proxy and take many minutes
 (``go_tests/module_compare.py``, ``go_tests/long_runs.py soak``); here:
 
-* module_compare's verdicts (same / excluded / flaky / different) on made-up results;
+* module_compare's verdicts (same / excluded / flaky / explained / different) on made-up
+  results;
 * its run of one package with each object, on a local module with one racy test:
   both objects fail that test and each report is counted from GORACE's log_path;
 * long_runs.py on a 15-second soak and on 200 000 goroutines: both programs run
@@ -87,6 +88,30 @@ def test_verdicts():
     assert mc.classify(row((("FAIL", 0, ["A"]), ("timeout",)), (("FAIL", 0, ["A"]), ("timeout",)))) == "DIFFERENT"
     table = mc.render([row((("ok",), ("ok", 2)))], ["example.invalid/q"], 5)
     assert "DIFFERENT" in table and "not run yet (1): example.invalid/q" in table
+
+
+def test_explained_difference(tmp_path, monkeypatch):
+    """A racert-only race listed in EXPLAINED counts as explained only while every
+    racert attempt fails no other test and every logged report matches the entry."""
+    entry = mc.Explained("example.invalid/p", frozenset({"TestA"}), ("writer()", "reader()"),
+                         why="a true race", reproduce="true")
+    monkeypatch.setattr(mc, "EXPLAINED", [entry])
+    report = mc.RACE_MARKER + "\n  writer()\n  reader()\n"
+
+    def racert_row(text: str, failed=("TestA",), races: int = 1) -> mc.Row:
+        r = row((("ok",), ("FAIL", races, list(failed))))
+        log_dir = tmp_path / f"logs{len(list(tmp_path.iterdir()))}"
+        log_dir.mkdir()
+        (log_dir / "race.1").write_text(text)
+        r.results["racert"][0].log_dir = str(log_dir)
+        return r
+
+    explained = racert_row(report)
+    assert mc.classify(explained) == "explained"
+    assert "explained: a true race" in mc.render([explained], [], 5)
+    assert mc.classify(racert_row(mc.RACE_MARKER + "\n  writer()\n  other()\n")) == "DIFFERENT"
+    assert mc.classify(racert_row(report, failed=("TestA", "TestB"))) == "DIFFERENT"
+    assert mc.classify(racert_row(report, races=2)) == "DIFFERENT"  # one report not in the log
 
 
 def test_one_package_with_each_object(tmp_path):

@@ -192,12 +192,34 @@ TEST_F(CoreAccessTest, OneReportPerRangeAccessButEveryRangeAccessCanReport) {
   WriteRange(a, base, 1024);
   WriteRange(b, base, 1024);
   u64 first = TakeRaces();
-  // c races with b's range (a's cells in b's words were replaced by b's).
+  // c's range reports too, on its first word, where it races with b's write
+  // and with a's (b reported on word 0 only, so a's racing cells stay in the
+  // others); with equal stacks not suppressed, both pairs print.
   ReadRange(c, base + 512, 512);
   u64 second = TakeRaces();
   g_options.suppress_equal_stacks = true;
   EXPECT_EQ(first, 1u);
-  EXPECT_EQ(second, 1u);
+  EXPECT_EQ(second, 2u);
+}
+
+// A range access reports once, on its first racing word; a racing cell of a
+// later word is not reported then, so it must stay for the next access of
+// that word (the core stress test lost such races: program seed
+// 0x159d2ce0c38cdeec).
+TEST_F(CoreAccessTest, RacingCellOfAWordARangeDidNotReportOnStaysForALaterAccess) {
+  uptr base = Alloc(16, 8);
+  uptr handoff = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  WriteRange(a, base, 16);
+  ReadRange(b, base, 16);  // races with a on both words, reported on the first
+  ASSERT_EQ(TakeRaces(), 1u);
+  // c is ordered after b (so b's reads are no race for it), not after a.
+  Release(b, handoff);
+  GoroutineState* c = Go(Root());
+  Acquire(c, handoff);
+  Write(c, base + 8);
+  EXPECT_EQ(TakeRaces(), 1u) << "a's write of the second word was dropped unreported";
 }
 
 // --- Atomic vs plain -----------------------------------------------------------------

@@ -268,7 +268,8 @@ struct CountedOperation {
 bool Atomic(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool succeeds = true) {
   CountedOperation op;
   op.result = succeeds;
-  bool result = AtomicSynchronize(g, addr, semantics, CountedOperation::Run, &op);
+  u64 key_before_release = 0;
+  bool result = AtomicSynchronize(g, addr, semantics, CountedOperation::Run, &op, &key_before_release);
   EXPECT_EQ(op.calls, 1) << "the hardware operation must run exactly once";
   return result;
 }
