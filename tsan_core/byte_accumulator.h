@@ -18,9 +18,10 @@
 //     the word: the owner resolves at once (ResolveAccumulated: its pending
 //     bytes checked against the word's cells, races reported, then
 //     published).
-//  2. Whoever changes a word holding another goroutine's plain cell stamped
-//     with the key that goroutine's entry announces (so it may be
-//     accumulating there), and whose access could conflict with it, calls
+//  2. Whoever changes a word holding another goroutine's plain cell, not
+//     ordered before its access, stamped with the key that goroutine's entry
+//     announces (so it may be accumulating there), and whose access could
+//     conflict with it, calls
 //     FenceEveryThread() after publishing its change and then reads the
 //     entry (CheckPendingOfOthers). The owner's announcements made before
 //     its last load of the word are then visible to it; announcements made
@@ -60,16 +61,21 @@
 namespace racert {
 
 // One slot's accumulator, as other goroutines see it. Written only by the
-// goroutine holding it (`key`, `state`) and by the claim protocol.
-struct alignas(64) AccumulatorEntry {
-  std::atomic<GoroutineState*> claimer;  // null: free
+// goroutine holding it (`key`, `state`) and by the claim protocol. `key`
+// changes once per epoch and is read by every access that finds an unordered
+// cell of the slot; `state` changes with every announced byte and is read
+// only after a fence: apart, so that the holder's byte loop does not take the
+// key's cache line away from its readers.
+struct AccumulatorEntry {
+  alignas(64) std::atomic<GoroutineState*> claimer;  // null: free
   // The holder's plain cell key (0: nobody accumulates under this entry).
   std::atomic<u64> key;
-  // The word the holder accumulates in and the masks of its private cell
-  // there: (word address << 13) | masks; 0 when none (PackAccumulatorState).
-  std::atomic<u64> state;
+  // The word the holder has announced pending bytes in and the masks of its
+  // private cell there: (word address << 13) | masks (PackAccumulatorState);
+  // 0 when nothing is pending.
+  alignas(64) std::atomic<u64> state;
 };
-static_assert(sizeof(AccumulatorEntry) == 64, "one cache line per slot's entry");
+static_assert(sizeof(AccumulatorEntry) == 128, "the key and the state on cache lines of their own");
 
 // Word addresses are 8-byte aligned and below 2^47 (shadow/shadow_map.h):
 // shifted left by 13 they start at bit 16, above the cell's 16 mask bits, and
@@ -134,9 +140,9 @@ RACERT_ALWAYS_INLINE void FlushAccumulated(GoroutineState* g) {
       ResolveAccumulated(g);
       return;
     }
+    g->acc->state.store(0, std::memory_order_relaxed);  // announced bytes are published
   }
   g->acc_word = 0;
-  g->acc->state.store(0, std::memory_order_relaxed);
 }
 
 // After g published `published` (its own cell) into the word at word_addr
@@ -146,16 +152,21 @@ RACERT_ALWAYS_INLINE void StartAccumulating(GoroutineState* g, uptr word_addr, u
   g->acc_word = word_addr;
   g->acc_published = published;
   g->acc_value = published;
-  g->acc->state.store(PackAccumulatorState(word_addr, published), std::memory_order_relaxed);
+  // The entry's state stays 0 until a byte is announced: nothing is pending.
 }
 
 // Rule 2, the changer's side. Whether `c`, a cell of the word as the accessor
 // found it, may have bytes pending in another goroutine's accumulator that
 // the access `a` could conflict with. Read after the cell itself.
+// A cell ordered before the access has no pending bytes the access could
+// race with: its epoch was released, and its owner published before that
+// (what a goroutine that learned a taken slot's epochs through the slot's
+// next owner misses here, it misses for the published bytes too: the slot
+// limit of slot_pool.h). So only unordered cells cost the entry's key load.
 RACERT_ALWAYS_INLINE bool MayHavePendingBytes(Cell c, const AccessState& a) {
   if (c.is_atomic() || c.generation() != a.generation) return false;
-  if (c.sid() == a.sid && c.epoch() == Cell(a.key).epoch()) return false;  // the accessor's own
-  if (!a.bits.is_write && c.write_mask() == 0) return false;              // rule 4
+  if (!a.bits.is_write && c.write_mask() == 0) return false;  // rule 4
+  if (OrderedBefore(c, a)) return false;                      // also the accessor's own cells
   return AccumulatorEntryOf(c.sid()).key.load(std::memory_order_acquire) == c.key();
 }
 
