@@ -127,8 +127,7 @@ def module_query(package: str) -> str:
 
 
 def go_environment(go: str) -> dict[str, str]:
-    env = bench.build_environment(go)  # no inherited GOROOT/RACERT_OBJECT, GOWORK=off
-    env["GOTOOLCHAIN"] = "local"  # never download another Go for a go.mod line
+    env = bench.build_environment(go)  # no inherited GOROOT/RACERT_OBJECT, GOWORK=off, GOTOOLCHAIN=local
     env.pop("GOMAXPROCS", None)
     return env
 

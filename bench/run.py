@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark racert against Go's official race runtime.
 
-Every workload under bench/workloads/ is built in up to four variants:
+Every workload under bench/workloads/ is built in up to four variants (they are
+packages of the module bench/go.mod, sharing bench/internal/workload):
 
   plain     go build            (no -race: the program's own cost)
   floor     -race, linked with build/race_linux_floor.syso, which detects nothing:
@@ -179,6 +180,8 @@ def build_environment(go: str) -> dict[str, str]:
     env.pop("GOROOT", None)
     env.pop("RACERT_OBJECT", None)  # the runner chooses objects explicitly
     env["GOWORK"] = "off"
+    # bench/go.mod's go line must never make an older go fetch a newer one.
+    env["GOTOOLCHAIN"] = "local"
     env["RACERT_GO"] = go  # which go `./racert go` runs
     return env
 
