@@ -130,6 +130,31 @@ std::vector<u64> ReadCells(std::vector<u64> keys) {
 
 class ShadowWordTest : public CoreTest {};
 
+// Slots 1, 2 and 3 read an empty word in turn, through the general entry
+// point or the race-free one: each new cell is kept inline, with the newest
+// accessor's cell in the primary word, and no set is taken. Returns the keys.
+std::vector<u64> AddThreeCells(const ShadowWords& words, bool race_free_entry) {
+  uptr sets_before = CellSetCount();
+  std::vector<u64> keys;
+  for (Sid sid = 1; sid <= 3; sid++) {
+    keys.push_back(KeyOf(sid, 10));
+    StandInRules r{keys.back()};
+    if (race_free_entry) {
+      EXPECT_TRUE(TryUpdateInlineWord(words, words.primary->load(), r));
+    } else {
+      UpdateShadowWord(words, r);
+      EXPECT_TRUE(r.committed);
+    }
+    EXPECT_EQ(r.changes, 1);
+    EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
+    EXPECT_EQ(CellSetCount(), sets_before) << "no set for " << int(sid) << " cells";
+    Cell primary(words.primary->load());
+    EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
+    EXPECT_EQ(primary.is_paired(), sid >= 2);
+  }
+  return keys;
+}
+
 TEST_F(ShadowWordTest, LowRangeWordsHaveThreeInlineWordsAndHighRangeWordsTwo) {
   uptr word = Alloc(8, 8);
   ASSERT_EQ(WordsFor(word).inline_capacity(), 3u);
@@ -143,19 +168,7 @@ TEST_F(ShadowWordTest, LowRangeWordsHaveThreeInlineWordsAndHighRangeWordsTwo) {
 TEST_F(ShadowWordTest, UpToThreeCellsStayInlineChainedByTheMoreBit) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  uptr sets_before = CellSetCount();
-  std::vector<u64> keys;
-  for (Sid sid = 1; sid <= 3; sid++) {
-    keys.push_back(KeyOf(sid, 10));
-    StandInRules r = Access(words, keys.back());
-    EXPECT_EQ(r.changes, 1);
-    EXPECT_TRUE(r.committed);
-    EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
-    EXPECT_EQ(CellSetCount(), sets_before) << "no set for " << int(sid) << " cells";
-    Cell primary(words.primary->load());
-    EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
-    EXPECT_EQ(primary.is_paired(), sid >= 2);
-  }
+  std::vector<u64> keys = AddThreeCells(words, /*race_free_entry=*/false);
   EXPECT_TRUE(words.secondary->load() & shadow_word::kMoreBit);
   EXPECT_FALSE(words.tertiary->load() & shadow_word::kMoreBit);
 
@@ -258,17 +271,7 @@ TEST_F(ShadowWordTest, TheInlineEntryPointRecordsInlineCellsAndRefusesTheRest) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
   uptr sets_before = CellSetCount();
-  std::vector<u64> keys;
-  for (Sid sid = 1; sid <= 3; sid++) {
-    keys.push_back(KeyOf(sid, 10));
-    InlineTry t = TryInline(words, keys.back());
-    EXPECT_TRUE(t.done);
-    EXPECT_EQ(t.rules.changes, 1);
-    EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
-    Cell primary(words.primary->load());
-    EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
-    EXPECT_EQ(primary.is_paired(), sid >= 2);
-  }
+  std::vector<u64> keys = AddThreeCells(words, /*race_free_entry=*/true);
   // Found in an extra word: done, nothing changed.
   InlineTry found = TryInline(words, keys[0]);
   EXPECT_TRUE(found.done);
