@@ -106,40 +106,33 @@ class Parser {
     slot[length] = '\0';
   }
 
+  // A bool or int flag's value, parsed by `parse` into the flag's storage,
+  // or the error naming the kind of flag and what it `expected`.
+  template <typename T>
+  bool StoreParsed(const FlagDescriptor& flag, Slice value, uptr position, bool (*parse)(Slice, T*),
+                   const char* kind, const char* expected) {
+    T parsed;
+    if (!parse(value, &parsed)) {
+      return Fail("invalid value '%.*s' for %s flag '%s' at position %zu: expected %s",
+                  static_cast<int>(value.length), value.begin, kind, flag.name, position, expected);
+    }
+    *static_cast<T*>(flag.storage) = parsed;
+    return true;
+  }
+
   bool Store(const FlagDescriptor& flag, Slice value, uptr position) {
     RACERT_CHECK(flag.storage != nullptr);
     switch (flag.kind) {
-      case FlagKind::kBool: {
-        bool parsed;
-        if (!ParseBool(value, &parsed)) {
-          return Fail("invalid value '%.*s' for bool flag '%s' at position %zu: expected 0, 1, "
-                      "true or false",
-                      static_cast<int>(value.length), value.begin, flag.name, position);
-        }
-        *static_cast<bool*>(flag.storage) = parsed;
+      case FlagKind::kBool:
+        return StoreParsed(flag, value, position, ParseBool, "bool", "0, 1, true or false");
+      case FlagKind::kInt:
+        return StoreParsed(flag, value, position, ParseInt, "int",
+                           "a 64-bit decimal or 0x-prefixed hexadecimal integer");
+      case FlagKind::kString:
+        *static_cast<const char**>(flag.storage) = CopyOf(value);
         return true;
-      }
-      case FlagKind::kInt: {
-        s64 parsed;
-        if (!ParseInt(value, &parsed)) {
-          return Fail("invalid value '%.*s' for int flag '%s' at position %zu: expected a 64-bit "
-                      "decimal or 0x-prefixed hexadecimal integer",
-                      static_cast<int>(value.length), value.begin, flag.name, position);
-        }
-        *static_cast<s64*>(flag.storage) = parsed;
-        return true;
-      }
-      case FlagKind::kString: {
-        char* copy = static_cast<char*>(InternalAlloc(value.length + 1));
-        if (value.length > 0) __builtin_memcpy(copy, value.begin, value.length);
-        copy[value.length] = '\0';
-        *static_cast<const char**>(flag.storage) = copy;
-        return true;
-      }
       case FlagKind::kCallback: {
-        char* copy = static_cast<char*>(InternalAlloc(value.length + 1));
-        if (value.length > 0) __builtin_memcpy(copy, value.begin, value.length);
-        copy[value.length] = '\0';
+        char* copy = CopyOf(value);
         const FlagCallback* callback = static_cast<const FlagCallback*>(flag.storage);
         char message[sizeof(result_->error) - 64];
         message[0] = '\0';
@@ -150,6 +143,14 @@ class Parser {
       }
     }
     return Fail("flag '%s' has an unknown kind", flag.name);
+  }
+
+  // A NUL-terminated copy of `value`, from InternalAlloc (value.length + 1 bytes).
+  static char* CopyOf(Slice value) {
+    char* copy = static_cast<char*>(InternalAlloc(value.length + 1));
+    if (value.length > 0) __builtin_memcpy(copy, value.begin, value.length);
+    copy[value.length] = '\0';
+    return copy;
   }
 
   static bool ParseBool(Slice value, bool* out) {

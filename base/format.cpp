@@ -34,11 +34,8 @@ class Sink {
 };
 
 struct ConversionSpec {
-  bool left_align = false;
-  bool zero_pad = false;
-  bool plus_sign = false;
-  bool space_sign = false;
-  bool alternate = false;
+  // The flag characters '-', '0', '+', ' ' and '#', in that order.
+  bool left_align = false, zero_pad = false, plus_sign = false, space_sign = false, alternate = false;
   sptr width = 0;
   sptr precision = -1;  // -1: none given
 };

@@ -127,8 +127,7 @@ def module_query(package: str) -> str:
 
 
 def go_environment(go: str) -> dict[str, str]:
-    env = bench.build_environment(go)  # no inherited GOROOT/RACERT_OBJECT, GOWORK=off
-    env["GOTOOLCHAIN"] = "local"  # never download another Go for a go.mod line
+    env = bench.build_environment(go)  # no inherited GOROOT/RACERT_OBJECT, GOWORK=off, GOTOOLCHAIN=local
     env.pop("GOMAXPROCS", None)
     return env
 
@@ -423,11 +422,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     selection.add_argument("--quick", action="store_true",
                            help=f"a short subset: {', '.join(QUICK_PACKAGES)}")
     parser.add_argument("--rounds", type=int, default=1, help="timed rounds (default: 1)")
-    parser.add_argument("--go", default=None, help="the go binary (default: `go` on PATH)")
-    parser.add_argument("--racert-object", type=Path, default=bench.RACERT_OBJECT,
-                        help="the object measured as racert (default: build/race_linux.syso)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="seconds one go test may take (default: 600)")
+    bench.add_go_arguments(parser, 600.0, "seconds one go test may take")
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the warm-up builds (timings then include compiling)")
     parser.add_argument("--no-exit-sleep", action="store_true",
@@ -539,8 +534,7 @@ def main(argv: list[str] | None = None) -> int:
 
     info["runs_elapsed_s"] = elapsed
     info["background_cpu_share"] = background
-    json_path = args.json or bench.RESULTS_DIR / (
-        "gotest-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
+    json_path = bench.results_path(args.json, "gotest-")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({
         **info,

@@ -21,7 +21,6 @@ Standard library only. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import re
 import statistics
@@ -142,24 +141,8 @@ def render(figures: dict, variants: list[str], runs: int) -> tuple[str, dict]:
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Per-access cost of the race runtimes (access_micro); see bench/README.md.")
-    parser.add_argument("--variants", default=",".join(bench.ALL_VARIANTS),
-                        help=f"comma-separated subset of {','.join(bench.ALL_VARIANTS)} "
-                             f"(default: all; 'above floor' needs floor)")
-    parser.add_argument("--runs", type=int, default=5, help="rounds of runs (default: 5)")
-    parser.add_argument("--json", type=Path,
-                        help="where to write results "
-                             "(default: bench/results/micro-<timestamp>.json)")
-    parser.add_argument("--go", default=None, help="the go binary (default: `go` on PATH)")
-    parser.add_argument("--racert-object", type=Path, default=bench.RACERT_OBJECT,
-                        help="the object measured as `racert` (default: build/race_linux.syso)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds before a single run is killed (default: 120)")
-    parser.add_argument("--no-object-build", action="store_true",
-                        help="never run ./build_syso.sh: use the objects in build/ as they are")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    bench.add_measure_arguments(parser, results_prefix="micro-", variants_note="; 'above floor' needs floor")
+    return bench.check_runs(parser, parser.parse_args(argv))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nProblems:")
         print("\n".join("  " + p for p in problems))
 
-    json_path = args.json or bench.RESULTS_DIR / (
-        "micro-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
+    json_path = bench.results_path(args.json, "micro-")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({
         **info,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark racert against Go's official race runtime.
 
-Every workload under bench/workloads/ is built in up to four variants:
+Every workload under bench/workloads/ is built in up to four variants (they are
+packages of the module bench/go.mod, sharing bench/internal/workload):
 
   plain     go build            (no -race: the program's own cost)
   floor     -race, linked with build/race_linux_floor.syso, which detects nothing:
@@ -179,6 +180,8 @@ def build_environment(go: str) -> dict[str, str]:
     env.pop("GOROOT", None)
     env.pop("RACERT_OBJECT", None)  # the runner chooses objects explicitly
     env["GOWORK"] = "off"
+    # bench/go.mod's go line must never make an older go fetch a newer one.
+    env["GOTOOLCHAIN"] = "local"
     env["RACERT_GO"] = go  # which go `./racert go` runs
     return env
 
@@ -628,31 +631,54 @@ def write_json(path: Path, args: argparse.Namespace, info: dict, summary: dict,
 # --- Main ------------------------------------------------------------------------
 
 
-def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Benchmark racert against the official race runtime (see bench/README.md).")
-    parser.add_argument("--workloads", help="comma-separated workload names (default: all)")
-    parser.add_argument("--variants", default=",".join(ALL_VARIANTS),
-                        help=f"comma-separated subset of {','.join(ALL_VARIANTS)} (default: all)")
-    parser.add_argument("--runs", type=int, default=5, help="rounds of runs (default: 5)")
-    parser.add_argument("--json", type=Path,
-                        help="where to write results (default: bench/results/<timestamp>.json)")
+def add_go_arguments(parser: argparse.ArgumentParser, timeout: float, timeout_help: str) -> None:
+    """The options of every script that builds with both objects: which go, which racert
+    object, and how long one run may take (`timeout_help`, without the default)."""
     parser.add_argument("--go", default=None, help="the go binary (default: `go` on PATH)")
     parser.add_argument("--racert-object", type=Path, default=RACERT_OBJECT,
                         help="the object measured as `racert` (default: build/race_linux.syso)")
-    parser.add_argument("--time", choices=("wall", "cpu"), default="wall",
-                        help="which time the table and ratios use: wall (default) or CPU "
-                             "(user+system; less disturbed by other load on the machine)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds before a single run is killed (default: 120)")
+    parser.add_argument("--timeout", type=float, default=timeout,
+                        help=f"{timeout_help} (default: {timeout:g})")
+
+
+def add_measure_arguments(parser: argparse.ArgumentParser, results_prefix: str,
+                          variants_note: str = "") -> None:
+    """The options `measure` reads, for this script and bench/micro.py; --runs is checked
+    by check_runs after parsing."""
+    parser.add_argument("--variants", default=",".join(ALL_VARIANTS),
+                        help=f"comma-separated subset of {','.join(ALL_VARIANTS)} "
+                             f"(default: all{variants_note})")
+    parser.add_argument("--runs", type=int, default=5, help="rounds of runs (default: 5)")
+    parser.add_argument("--json", type=Path,
+                        help=f"where to write results (default: "
+                             f"bench/results/{results_prefix}<timestamp>.json)")
+    add_go_arguments(parser, 120.0, "seconds before a single run is killed")
     parser.add_argument("--no-object-build", action="store_true",
                         help="never run ./build_syso.sh: use build/race_linux_floor.syso and the "
                              "racert object as they are (for a checkout where someone else "
                              "builds the objects)")
-    args = parser.parse_args(argv)
+
+
+def check_runs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return args
+
+
+def results_path(chosen: Path | None, prefix: str) -> Path:
+    """Where a script writes its JSON: --json if given, else a new file in bench/results/."""
+    return chosen or RESULTS_DIR / (prefix + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark racert against the official race runtime (see bench/README.md).")
+    parser.add_argument("--workloads", help="comma-separated workload names (default: all)")
+    add_measure_arguments(parser, results_prefix="")
+    parser.add_argument("--time", choices=("wall", "cpu"), default="wall",
+                        help="which time the table and ratios use: wall (default) or CPU "
+                             "(user+system; less disturbed by other load on the machine)")
+    return check_runs(parser, parser.parse_args(argv))
 
 
 def measure(args: argparse.Namespace, go: str, workloads: list[str],
@@ -803,8 +829,7 @@ def report(args: argparse.Namespace, info: dict, workloads: list[str],
           f"machine's CPU meanwhile" + (
               " -- wall times are noisy, compare with care" if background > NOISY_BACKGROUND_SHARE
               else ""))
-    json_path = args.json or RESULTS_DIR / (
-        datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
+    json_path = results_path(args.json, "")
     write_json(json_path, args, info, summary, cells)
     return json_path
 

@@ -14,59 +14,61 @@ namespace racert::go_abi {
 
 enum class AtomicOp { kLoad, kStore, kExchange, kFetchAdd, kFetchAnd, kFetchOr, kCompareExchange };
 
+constexpr int kAtomicOrder = __ATOMIC_SEQ_CST;
+
+// The read-modify-write operations (exchange, add, and, or): applies `value`
+// and returns what the target held before, which is all Go asks for (it
+// computes the new value of an add itself).
+template <typename T, AtomicOp op>
+RACERT_ALWAYS_INLINE T ReadModifyWrite(T* target, T value) {
+  if constexpr (op == AtomicOp::kExchange) {
+    return __atomic_exchange_n(target, value, kAtomicOrder);
+  } else if constexpr (op == AtomicOp::kFetchAdd) {
+    return __atomic_fetch_add(target, value, kAtomicOrder);
+  } else if constexpr (op == AtomicOp::kFetchAnd) {
+    return __atomic_fetch_and(target, value, kAtomicOrder);
+  } else {
+    static_assert(op == AtomicOp::kFetchOr, "not a read-modify-write operation");
+    return __atomic_fetch_or(target, value, kAtomicOrder);
+  }
+}
+
 // Performs `op` on the frame. Returns true if memory was modified: always for
 // store and RMW, only on success for compare-exchange, never for load.
 template <typename T, AtomicOp op>
 RACERT_ALWAYS_INLINE bool PerformAtomic(const AtomicFrame& frame) {
   using L = AtomicLayout<T>;
   T* target = frame.Address<T>();
-  constexpr int kOrder = __ATOMIC_SEQ_CST;
-  switch (op) {
-    case AtomicOp::kLoad:
-      frame.Result<T>(L::kLoadResult, __atomic_load_n(target, kOrder));
-      return false;
-    case AtomicOp::kStore:
-      __atomic_store_n(target, frame.Arg<T>(L::kValue), kOrder);
-      return true;
-    case AtomicOp::kExchange:
-      frame.Result<T>(L::kOldResult, __atomic_exchange_n(target, frame.Arg<T>(L::kValue), kOrder));
-      return true;
-    case AtomicOp::kFetchAdd:
-      // Go adds the delta to the old value itself to return the new one.
-      frame.Result<T>(L::kOldResult, __atomic_fetch_add(target, frame.Arg<T>(L::kValue), kOrder));
-      return true;
-    case AtomicOp::kFetchAnd:
-      frame.Result<T>(L::kOldResult, __atomic_fetch_and(target, frame.Arg<T>(L::kValue), kOrder));
-      return true;
-    case AtomicOp::kFetchOr:
-      frame.Result<T>(L::kOldResult, __atomic_fetch_or(target, frame.Arg<T>(L::kValue), kOrder));
-      return true;
-    case AtomicOp::kCompareExchange: {
-      T expected = frame.Arg<T>(L::kCasOld);
-      bool swapped = __atomic_compare_exchange_n(target, &expected, frame.Arg<T>(L::kCasNew),
-                                                 /*weak=*/false, kOrder, kOrder);
-      frame.Result<u8>(L::kCasResult, swapped ? 1 : 0);
-      return swapped;
-    }
+  if constexpr (op == AtomicOp::kLoad) {
+    frame.Result<T>(L::kLoadResult, __atomic_load_n(target, kAtomicOrder));
+    return false;
+  } else if constexpr (op == AtomicOp::kStore) {
+    __atomic_store_n(target, frame.Arg<T>(L::kValue), kAtomicOrder);
+    return true;
+  } else if constexpr (op == AtomicOp::kCompareExchange) {
+    T expected = frame.Arg<T>(L::kCasOld);
+    bool swapped = __atomic_compare_exchange_n(target, &expected, frame.Arg<T>(L::kCasNew),
+                                               /*weak=*/false, kAtomicOrder, kAtomicOrder);
+    frame.Result<u8>(L::kCasResult, swapped ? 1 : 0);
+    return swapped;
+  } else {
+    frame.Result<T>(L::kOldResult, ReadModifyWrite<T, op>(target, frame.Arg<T>(L::kValue)));
+    return true;
   }
-  return false;
 }
 
 }  // namespace racert::go_abi
 
-// Expands `X(name, type, op)` once for each of the 14 atomic entry points.
-#define RACERT_FOR_EACH_GO_ATOMIC(X)                                         \
-  X(__tsan_go_atomic32_load, u32, kLoad)                                     \
-  X(__tsan_go_atomic32_store, u32, kStore)                                   \
-  X(__tsan_go_atomic32_exchange, u32, kExchange)                             \
-  X(__tsan_go_atomic32_fetch_add, u32, kFetchAdd)                            \
-  X(__tsan_go_atomic32_fetch_and, u32, kFetchAnd)                            \
-  X(__tsan_go_atomic32_fetch_or, u32, kFetchOr)                              \
-  X(__tsan_go_atomic32_compare_exchange, u32, kCompareExchange)              \
-  X(__tsan_go_atomic64_load, u64, kLoad)                                     \
-  X(__tsan_go_atomic64_store, u64, kStore)                                   \
-  X(__tsan_go_atomic64_exchange, u64, kExchange)                             \
-  X(__tsan_go_atomic64_fetch_add, u64, kFetchAdd)                            \
-  X(__tsan_go_atomic64_fetch_and, u64, kFetchAnd)                            \
-  X(__tsan_go_atomic64_fetch_or, u64, kFetchOr)                              \
-  X(__tsan_go_atomic64_compare_exchange, u64, kCompareExchange)
+// Expands `X(name, type, op)` once for each of the 14 atomic entry points:
+// __tsan_go_atomic{32,64}_{load,store,exchange,fetch_add,fetch_and,fetch_or,
+// compare_exchange}, the same seven operations at each width.
+#define RACERT_FOR_EACH_GO_ATOMIC(X) \
+  RACERT_FOR_EACH_GO_ATOMIC_OF_WIDTH(X, 32, u32) RACERT_FOR_EACH_GO_ATOMIC_OF_WIDTH(X, 64, u64)
+#define RACERT_FOR_EACH_GO_ATOMIC_OF_WIDTH(X, bits, type)           \
+  X(__tsan_go_atomic##bits##_load, type, kLoad)                     \
+  X(__tsan_go_atomic##bits##_store, type, kStore)                   \
+  X(__tsan_go_atomic##bits##_exchange, type, kExchange)             \
+  X(__tsan_go_atomic##bits##_fetch_add, type, kFetchAdd)            \
+  X(__tsan_go_atomic##bits##_fetch_and, type, kFetchAnd)            \
+  X(__tsan_go_atomic##bits##_fetch_or, type, kFetchOr)              \
+  X(__tsan_go_atomic##bits##_compare_exchange, type, kCompareExchange)

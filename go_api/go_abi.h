@@ -58,26 +58,17 @@ struct AtomicFrame {
   }
 };
 
-// Offsets in AtomicFrame for each operation and width (docs/go-race-abi-notes.md §11.2).
+// Offsets in AtomicFrame for each operation and width (docs/go-race-abi-notes.md §11.2):
+// the two widths differ only in compare-and-swap, whose inputs are two values.
 template <typename T>
-struct AtomicLayout;
-template <>
-struct AtomicLayout<u32> {
-  static constexpr uptr kValue = 8;         // store, swap, add, and, or
+struct AtomicLayout {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "Go's atomics are 32 or 64 bits wide");
+  static constexpr uptr kValue = 8;       // store, swap, add, and, or
   static constexpr uptr kLoadResult = 8;
-  static constexpr uptr kOldResult = 16;    // swap, add, and, or
+  static constexpr uptr kOldResult = 16;  // swap, add, and, or
   static constexpr uptr kCasOld = 8;
-  static constexpr uptr kCasNew = 12;
-  static constexpr uptr kCasResult = 16;
-};
-template <>
-struct AtomicLayout<u64> {
-  static constexpr uptr kValue = 8;
-  static constexpr uptr kLoadResult = 8;
-  static constexpr uptr kOldResult = 16;
-  static constexpr uptr kCasOld = 8;
-  static constexpr uptr kCasNew = 16;
-  static constexpr uptr kCasResult = 24;
+  static constexpr uptr kCasNew = sizeof(T) == 8 ? 16 : 12;
+  static constexpr uptr kCasResult = sizeof(T) == 8 ? 24 : 16;
 };
 
 }  // namespace racert::go_abi

@@ -4,7 +4,7 @@
     go_tests/long_runs.py soak [--minutes 10] [--sequential]
     go_tests/long_runs.py goroutines [--total 10000000] [--alive 100000]
 
-soak: builds go_tests/soak (a request-serving program: short request goroutines
+soak: builds bench/soak (a request-serving program: short request goroutines
 filling fresh 2-6 KiB buffers byte by byte, a bounded mutex-guarded cache with
 key churn, sync.Map sessions, timers armed and stopped, replies on buffered
 channels) with `go build -race` (official) and `racert go build -race`, and runs
@@ -52,13 +52,14 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import run as bench  # noqa: E402  (build commands, object checks, rusage runs)
 
-PROGRAMS_DIR = REPO_ROOT / "go_tests"
+# Where each program's main.go is: the soak shares the bench module's code.
+SOURCE_DIRS = {"soak": bench.BENCH_DIR / "soak", "goroutines10m": REPO_ROOT / "go_tests" / "goroutines10m"}
 OUT_DIR = bench.BUILD_DIR / "long_runs"
 VARIANTS = ("official", "racert")
 
 
 def build(program: str, variant: str, go: str, racert_object: Path) -> Path:
-    source_dir = PROGRAMS_DIR / program
+    source_dir = SOURCE_DIRS[program]
     output = OUT_DIR / variant / program
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)

@@ -112,28 +112,24 @@ if [[ "$(printf '%s\n' 3.25 "$cmake_version" | sort -V | head -n1)" != 3.25 ]]; 
   die "cmake $cmake_version is older than 3.25"
 fi
 
-# --- pytest --------------------------------------------------------------------
-if ! python3 -c 'import pytest' 2>/dev/null; then
-  # Debian's own python refuses pip installs (PEP 668): use its package.
+# --- Python modules the tests import ------------------------------------------
+# ensure_python_module MODULE: makes `import MODULE` work, from Debian's package
+# python3-MODULE for Debian's own python (it refuses pip installs, PEP 668), else
+# with pip.
+ensure_python_module() {
+  local module="$1"
+  python3 -c "import $module" 2>/dev/null && return 0
   if [[ "$(python3 -c 'import sys; print(sys.prefix)')" == /usr ]]; then
-    apt_install python3-pytest || die "could not install python3-pytest"
+    apt_install "python3-$module" || die "could not install python3-$module"
   else
-    log "pip install pytest"
-    python3 -m pip install --quiet pytest || die "pip install pytest failed"
+    log "pip install $module"
+    python3 -m pip install --quiet "$module" || die "pip install $module failed"
   fi
-  python3 -c 'import pytest' 2>/dev/null || die "pytest still not importable by python3"
-fi
+  python3 -c "import $module" 2>/dev/null || die "$module still not importable by python3"
+}
 
-# --- jsonschema (tests/e2e/test_ci_reports.py validates SARIF with it) ---------
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
-  if [[ "$(python3 -c 'import sys; print(sys.prefix)')" == /usr ]]; then
-    apt_install python3-jsonschema || die "could not install python3-jsonschema"
-  else
-    log "pip install jsonschema"
-    python3 -m pip install --quiet jsonschema || die "pip install jsonschema failed"
-  fi
-  python3 -c 'import jsonschema' 2>/dev/null || die "jsonschema still not importable by python3"
-fi
+ensure_python_module pytest
+ensure_python_module jsonschema  # tests/e2e/test_ci_reports.py validates SARIF with it
 
 # --- Go ------------------------------------------------------------------------
 # Prints the minor version of the Go toolchain $1 (a `go` binary), or nothing.

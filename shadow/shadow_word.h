@@ -27,7 +27,11 @@
 //     set it referred to until the primary is stored again;
 //   - lock-free readers only ever trust a positive "already recorded" answer
 //     (AlreadyRecordedElsewhere), which cannot be invalidated: a goroutine's
-//     cell for its current epoch is removed only by its own later accesses.
+//     cell for its current epoch is removed only by its own later accesses;
+//   - the race-free entry point (TryUpdateInlineWord) computes its outcome
+//     from inline cells read without the lock, and publishes it only with a
+//     compare-and-swap from the primary value it read (one cell, unpaired
+//     before), or with the primary locked and the extra words found as read.
 // Nothing here allocates except CellSetAllocate, and nothing blocks except
 // the short lock state (spins, then yields).
 #pragma once
@@ -73,6 +77,36 @@ struct ShadowWords {
 
 template <typename WordRules>
 void UpdateShadowWord(const ShadowWords& words, WordRules& rules);
+
+// The second entry point, for an access path's race-free tier: the word is
+// changed only if it holds inline cells and the caller's rules accept them
+// as they are, read without taking the word first. What it needs from its
+// caller (a concept, kept informal):
+//
+//   u64 key() const;             as for UpdateShadowWord
+//   AccessBits bits() const;
+//   void BeforeChange();
+//   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out);
+//                                the rules' outcome for cells[0..count): the
+//                                new cells in out[0..result.count) (room for
+//                                count + 1) and the index of the accessor's
+//                                cell, or a count of 0 to refuse (the rules
+//                                must see the word under UpdateShadowWord)
+//
+// `observed` is a value read from the primary word. Returns true if the
+// access is recorded in the word (now, or already was); false, with the word
+// unchanged, if UpdateShadowWord must do it: a cell set or the locked state,
+// a refusal, more cells than the inline words hold, or a word that changed
+// meanwhile. Inline: it is the hot path of range accesses.
+template <typename InlineRules>
+RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 observed, InlineRules& rules);
+
+// What RewriteWithoutRace returns: a value, not out-parameters, so that the
+// inlined caller keeps both in registers.
+struct InlineRewrite {
+  u32 count;  // cells written; 0: refused
+  u32 mine;   // the index of the accessor's cell among them
+};
 
 // Forgets every access recorded for [addr, addr + size) and recycles the
 // cell sets of those words. Only for memory no goroutine can reach (being
@@ -196,7 +230,63 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   return true;
 }
 
+// Publishes `out` (at most inline_capacity() cells, the accessor's at
+// `mine`) in place of the inline cells[0..count) read from the primary value
+// `observed` without the lock: one compare-and-swap for one cell in an
+// unpaired word, else under the lock state, after checking that the extra
+// words still hold what was read (they change only under the lock, so the
+// outcome computed from them stands). False, with the word unchanged, if it
+// changed meanwhile.
+RACERT_ALWAYS_INLINE bool PublishInlineCells(const ShadowWords& words, u64 observed, const u64* cells, u32 count,
+                                             const u64* out, u32 out_count, u32 mine) {
+  RACERT_DCHECK(out_count >= 1 && out_count <= words.inline_capacity() && mine < out_count);
+  const bool was_paired = Cell(observed).is_paired();
+  if (!was_paired && out_count == 1) {
+    return words.primary->compare_exchange_strong(observed, out[0], std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed);
+  }
+  if (!words.primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire,
+                                              std::memory_order_relaxed)) {
+    return false;
+  }
+  if (was_paired) {
+    u64 now[kMaxInlineCells];
+    bool same = ReadInlineExtras(words, now) == count;
+    for (u32 i = 1; same && i < count; i++) same = now[i] == cells[i];
+    if (!same) {
+      words.primary->store(observed, std::memory_order_release);
+      return false;
+    }
+  }
+  words.primary->store(PrepareInlineCells(out, out_count, mine, words), std::memory_order_release);
+  return true;
+}
+
 }  // namespace shadow_word
+
+template <typename InlineRules>
+RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 observed, InlineRules& rules) {
+  using namespace shadow_word;
+  Cell current(observed);
+  if (current.is_handle() || current.is_locked()) return false;
+  u64 cells[kMaxInlineCells] = {current.WithPaired(false).raw()};
+  u32 count = observed ? 1 : 0;
+  if (current.is_paired()) {
+    // Extra words at least as new as the primary value they go with.
+    if (words.primary->load(std::memory_order_acquire) != observed) return false;
+    count = ReadInlineExtras(words, cells);
+    // Already recorded in an extra word: nothing to change (as in
+    // AlreadyRecordedElsewhere, a positive answer stays true).
+    for (u32 i = 1; i < count; i++) {
+      if (Cell(cells[i]).Covers(rules.key(), rules.bits())) return true;
+    }
+  }
+  u64 out[kMaxInlineCells + 1];
+  const InlineRewrite rewrite = rules.RewriteWithoutRace(cells, count, out);
+  if (rewrite.count == 0 || rewrite.count > words.inline_capacity()) return false;
+  rules.BeforeChange();
+  return PublishInlineCells(words, observed, cells, count, out, rewrite.count, rewrite.mine);
+}
 
 template <typename WordRules>
 void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {

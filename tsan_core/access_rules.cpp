@@ -93,38 +93,26 @@ u32 FoldSameSlotReads(u64* cells, u32* count, u32 mine) {
 //  - the access itself is merged into the cell with the same key, if any.
 u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding) {
   const u8 m = a.bits.mask;
-  u32 out = 0;
-  u32 mine = 0;
-  bool merged = false;
+  KeptCells kept{cells};  // rewritten in place
   for (u32 i = 0; i < *count; i++) {
     Cell c(cells[i]);
     if (c.generation() != a.generation) continue;
-    bool ordered = OrderedBefore(c, a);
-    if (!ordered) {
-      bool reportable = a.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
-      if (reportable && c.ConflictsWith(a.bits) && finding->count < kMaxRacingAccesses) {
-        bool first = finding->count == 0;
-        finding->racing[finding->count++] =
-            RacingAccess{c, ConflictingBytes(c, a.bits), (c.write_mask() & m) != 0};
-        if (first && !finding->keep_racing) continue;  // dropped: reported now
-      }
-      cells[out++] = c.raw();
+    if (OrderedBefore(c, a)) {
+      kept.KeepOrdered(c, a);
       continue;
     }
-    bool is_mine;
-    u64 rewritten = RewriteOrderedCell(c, a, &is_mine);
-    if (is_mine) {
-      merged = true;
-      mine = out;
+    bool reportable = a.report_atomic_races || (!a.bits.is_atomic && !c.is_atomic());
+    if (reportable && c.ConflictsWith(a.bits) && finding->count < kMaxRacingAccesses) {
+      bool first = finding->count == 0;
+      finding->racing[finding->count++] = RacingAccess{c, ConflictingBytes(c, a.bits), (c.write_mask() & m) != 0};
+      if (first && !finding->keep_racing) continue;  // dropped: reported now
     }
-    if (rewritten != 0) cells[out++] = rewritten;
+    kept.Keep(c.raw());
   }
-  if (!merged) {
-    mine = out;
-    cells[out++] = MergeIntoOwnCell(Cell(a.key), a.bits);
-  }
-  *count = out;
-  if (RACERT_UNLIKELY(out > kCompactionThreshold)) mine = FoldSameSlotReads(cells, count, mine);
+  kept.Finish(a);
+  *count = kept.count;
+  u32 mine = kept.mine;
+  if (RACERT_UNLIKELY(kept.count > kCompactionThreshold)) mine = FoldSameSlotReads(cells, count, mine);
   return mine;
 }
 

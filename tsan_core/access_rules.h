@@ -99,6 +99,38 @@ RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* 
 // *count + 1 cells. Returns the index of the cell that now records the access.
 u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* finding);
 
+// The cells a rule loop keeps, in the word's order, and the index of the one
+// that records the access: ApplyAccess and ApplyAccessWithoutRace build
+// their outcome through it. `cells` may be the loop's own input: a kept cell
+// is written at an index no greater than the one being read.
+struct KeptCells {
+  u64* cells;
+  u32 count = 0;
+  u32 mine = 0;
+  bool merged = false;  // a recorded cell had the accessor's key
+
+  RACERT_ALWAYS_INLINE void Keep(u64 raw) { cells[count++] = raw; }
+
+  // A cell ordered before the access: what RewriteOrderedCell leaves of it.
+  RACERT_ALWAYS_INLINE void KeepOrdered(Cell c, const AccessState& a) {
+    bool is_mine;
+    u64 rewritten = RewriteOrderedCell(c, a, &is_mine);
+    if (is_mine) {
+      merged = true;
+      mine = count;
+    }
+    if (rewritten != 0) Keep(rewritten);
+  }
+
+  // After the last cell: the accessor's own, unless a recorded one took the
+  // access in.
+  RACERT_ALWAYS_INLINE void Finish(const AccessState& a) {
+    if (merged) return;
+    mine = count;
+    Keep(MergeIntoOwnCell(Cell(a.key), a.bits));
+  }
+};
+
 // ApplyAccess for the common case where no recorded cell races with the
 // access: writes `out[0..*out_count)` (room for count + 1 cells) and the
 // index of the accessor's cell, exactly as ApplyAccess would leave them, and
@@ -108,29 +140,21 @@ u32 ApplyAccess(u64* cells, u32* count, const AccessState& a, RaceFinding* findi
 // Inline, for the access path's fast tiers.
 RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, const AccessState& a, u64* out,
                                                  u32* out_count, u32* mine) {
-  u32 n = 0;
-  bool merged = false;
+  KeptCells kept{out};
   for (u32 i = 0; i < count; i++) {
     Cell c(cells[i]);
     if (c.generation() != a.generation) continue;  // dead: a reset happened
-    if (!OrderedBefore(c, a)) {
-      if (c.ConflictsWith(a.bits)) return false;
-      out[n++] = c.raw();
-      continue;
+    if (OrderedBefore(c, a)) {
+      kept.KeepOrdered(c, a);
+    } else if (c.ConflictsWith(a.bits)) {
+      return false;
+    } else {
+      kept.Keep(c.raw());
     }
-    bool is_mine;
-    u64 rewritten = RewriteOrderedCell(c, a, &is_mine);
-    if (is_mine) {
-      merged = true;
-      *mine = n;
-    }
-    if (rewritten != 0) out[n++] = rewritten;
   }
-  if (!merged) {
-    *mine = n;
-    out[n++] = MergeIntoOwnCell(Cell(a.key), a.bits);
-  }
-  *out_count = n;
+  kept.Finish(a);
+  *out_count = kept.count;
+  *mine = kept.mine;
   return true;
 }
 

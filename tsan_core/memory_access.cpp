@@ -45,21 +45,37 @@ AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
                      owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch, g_access_options.report_atomic_races};
 }
 
-// The race rules and the access's history, as the shadow word protocol
-// (shadow/shadow_word.h) takes them.
-// The finding is that of the rewrite that was published: each rewrite starts
-// it afresh, and a word left unchanged (already recorded after a retry)
-// clears it.
-struct CheckAndRecord {
+// The access's rules and history as the shadow word protocol's race-free
+// tier (TryUpdateInlineWord in shadow/shadow_word.h) takes them: the rules'
+// outcome when no recorded cell races with the access. Cells of other
+// goroutines that may have bytes pending in the word are collected in
+// `candidates` from the cells the outcome is computed from.
+struct RecordWithoutRace {
   const AccessState& a;
   PendingHistory* history;
-  RaceFinding* finding;
   PendingCandidates* candidates;  // other goroutines' cells that may have bytes pending
-  bool committed;
 
   u64 key() const { return a.key; }
   AccessBits bits() const { return a.bits; }
   void BeforeChange() { history->RecordOnce(); }
+  InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
+    u32 out_count;
+    u32 mine;
+    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return {0, 0};
+    candidates->Collect(cells, count, a);
+    return {out_count, mine};
+  }
+};
+
+// The race rules and the access's history, as the shadow word protocol's
+// general entry point (UpdateShadowWord) takes them.
+// The finding is that of the rewrite that was published: each rewrite starts
+// it afresh, and a word left unchanged (already recorded after a retry)
+// clears it.
+struct CheckAndRecord : RecordWithoutRace {
+  RaceFinding* finding;
+  bool committed;
+
   u32 Rewrite(u64* cells, u32* count) {
     finding->count = 0;
     candidates->Collect(cells, *count, a);
@@ -76,7 +92,7 @@ struct CheckAndRecord {
 void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
   RACERT_DCHECK(finding->count == 0 && (word_addr & 7) == 0);
   PendingCandidates candidates;
-  CheckAndRecord rules{a, history, finding, &candidates, false};
+  CheckAndRecord rules{{a, history, &candidates}, finding, false};
   UpdateShadowWord(WordsAt(word_addr), rules);
   if (!rules.committed) {
     finding->count = 0;
@@ -88,61 +104,14 @@ void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, Pen
 // The tier between "alone in the word" and the general path: a word of inline
 // cells none of which races with the access (all ordered before it, or not
 // conflicting): the shape of a page copied again after a lock was taken, of a
-// word read once more in a new epoch. The rules' outcome is computed from the
-// observed value (and the extra words, read without the lock first), and
-// published with one compare-and-swap for a single cell, or under the lock
-// state after checking that the extra words still hold what was read.
-// Returns false, with the word unchanged, whenever the general path must do
-// it: a cell set or the locked state, a cell that conflicts without being
-// ordered before the access, more cells than the inline words hold, or a word
-// that changed meanwhile. `observed` is a value of the primary word.
-// Cells of other goroutines that may have bytes pending in the word are left
-// in `candidates`, for the caller to check once the word is published.
+// word read once more in a new epoch. Returns false, with the word unchanged,
+// whenever the general path must do it. `observed` is a value of the primary
+// word. Cells of other goroutines that may have bytes pending in the word are
+// left in `candidates`, for the caller to check once the word is published.
 RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, const AccessState& a,
                                                 PendingHistory* history, PendingCandidates* candidates) {
-  Cell current(observed);
-  if (current.is_handle() || current.is_locked()) return false;
-  ShadowWords words = WordsAt(word_addr);
-  u64 cells[kMaxInlineCells] = {current.WithPaired(false).raw()};
-  u32 count = observed ? 1 : 0;
-  if (current.is_paired()) {
-    // Extra words at least as new as the primary value they go with.
-    if (words.primary->load(std::memory_order_acquire) != observed) return false;
-    count = shadow_word::ReadInlineExtras(words, cells);
-    // Already recorded in an extra word: nothing to change (as in
-    // AlreadyRecordedElsewhere, a positive answer stays true).
-    for (u32 i = 1; i < count; i++) {
-      if (Cell(cells[i]).Covers(a.key, a.bits)) return true;
-    }
-  }
-  u64 out[kMaxInlineCells + 1];
-  u32 out_count;
-  u32 mine = 0;
-  if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return false;
-  candidates->Collect(cells, count, a);
-  if (out_count > words.inline_capacity()) return false;
-  history->RecordOnce();
-  if (!current.is_paired() && out_count == 1) {
-    return words.primary->compare_exchange_strong(observed, out[0], std::memory_order_acq_rel,
-                                                  std::memory_order_relaxed);
-  }
-  if (!words.primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire,
-                                              std::memory_order_relaxed)) {
-    return false;
-  }
-  if (current.is_paired()) {
-    // The extra words change only under the lock: if they still hold what
-    // was read, the outcome computed from them stands.
-    u64 now[kMaxInlineCells];
-    bool same = shadow_word::ReadInlineExtras(words, now) == count;
-    for (u32 i = 1; same && i < count; i++) same = now[i] == cells[i];
-    if (!same) {
-      words.primary->store(observed, std::memory_order_release);
-      return false;
-    }
-  }
-  words.primary->store(shadow_word::PrepareInlineCells(out, out_count, mine, words), std::memory_order_release);
-  return true;
+  RecordWithoutRace rules{a, history, candidates};
+  return TryUpdateInlineWord(WordsAt(word_addr), observed, rules);
 }
 
 // Reports the access's races. The first racing access is reported; if that

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -65,6 +66,17 @@ struct StandInRules {
   }
   void Commit() { committed = true; }
   void MakeRoom(u64* cells, u32* count) { MakeRoomInFullWord(cells, count); }
+  // For TryUpdateInlineWord: the same rewrite, unless told to refuse;
+  // `meanwhile` runs first (another thread's change, made deterministic).
+  bool refuse = false;
+  std::function<void()> meanwhile = {};
+  InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
+    if (meanwhile) meanwhile();
+    if (refuse) return {0, 0};
+    for (u32 i = 0; i < count; i++) out[i] = cells[i];
+    u32 mine = Rewrite(out, &count);
+    return {count, mine};
+  }
 };
 
 ShadowWords WordsFor(uptr addr) { return ShadowWords{ShadowWordFor(addr), SecondaryWordFor(addr), TertiaryWordFor(addr)}; }
@@ -76,6 +88,20 @@ StandInRules Access(const ShadowWords& words, u64 key, StandInRules::Drop drop =
   StandInRules rules{key, drop, drop_sid};
   UpdateShadowWord(words, rules);
   return rules;
+}
+
+// The race-free entry point, with `observed` read just before; `done` is
+// its answer.
+struct InlineTry {
+  bool done;
+  StandInRules rules;
+};
+InlineTry TryInline(const ShadowWords& words, u64 key, StandInRules::Drop drop = StandInRules::Drop::kNothing,
+                    Sid drop_sid = 0, bool refuse = false) {
+  StandInRules rules{key, drop, drop_sid};
+  rules.refuse = refuse;
+  bool done = TryUpdateInlineWord(words, words.primary->load(), rules);
+  return InlineTry{done, rules};
 }
 
 // The word's cells, sorted; only while nobody changes the word.
@@ -104,6 +130,31 @@ std::vector<u64> ReadCells(std::vector<u64> keys) {
 
 class ShadowWordTest : public CoreTest {};
 
+// Slots 1, 2 and 3 read an empty word in turn, through the general entry
+// point or the race-free one: each new cell is kept inline, with the newest
+// accessor's cell in the primary word, and no set is taken. Returns the keys.
+std::vector<u64> AddThreeCells(const ShadowWords& words, bool race_free_entry) {
+  uptr sets_before = CellSetCount();
+  std::vector<u64> keys;
+  for (Sid sid = 1; sid <= 3; sid++) {
+    keys.push_back(KeyOf(sid, 10));
+    StandInRules r{keys.back()};
+    if (race_free_entry) {
+      EXPECT_TRUE(TryUpdateInlineWord(words, words.primary->load(), r));
+    } else {
+      UpdateShadowWord(words, r);
+      EXPECT_TRUE(r.committed);
+    }
+    EXPECT_EQ(r.changes, 1);
+    EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
+    EXPECT_EQ(CellSetCount(), sets_before) << "no set for " << int(sid) << " cells";
+    Cell primary(words.primary->load());
+    EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
+    EXPECT_EQ(primary.is_paired(), sid >= 2);
+  }
+  return keys;
+}
+
 TEST_F(ShadowWordTest, LowRangeWordsHaveThreeInlineWordsAndHighRangeWordsTwo) {
   uptr word = Alloc(8, 8);
   ASSERT_EQ(WordsFor(word).inline_capacity(), 3u);
@@ -117,19 +168,7 @@ TEST_F(ShadowWordTest, LowRangeWordsHaveThreeInlineWordsAndHighRangeWordsTwo) {
 TEST_F(ShadowWordTest, UpToThreeCellsStayInlineChainedByTheMoreBit) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  uptr sets_before = CellSetCount();
-  std::vector<u64> keys;
-  for (Sid sid = 1; sid <= 3; sid++) {
-    keys.push_back(KeyOf(sid, 10));
-    StandInRules r = Access(words, keys.back());
-    EXPECT_EQ(r.changes, 1);
-    EXPECT_TRUE(r.committed);
-    EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
-    EXPECT_EQ(CellSetCount(), sets_before) << "no set for " << int(sid) << " cells";
-    Cell primary(words.primary->load());
-    EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
-    EXPECT_EQ(primary.is_paired(), sid >= 2);
-  }
+  std::vector<u64> keys = AddThreeCells(words, /*race_free_entry=*/false);
   EXPECT_TRUE(words.secondary->load() & shadow_word::kMoreBit);
   EXPECT_FALSE(words.tertiary->load() & shadow_word::kMoreBit);
 
@@ -224,8 +263,95 @@ TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
   ClearShadowWords(word, 8);
 }
 
+// The race-free entry point keeps a word's cells exactly where the general
+// one does, up to the inline words' capacity; beyond it, on a set, on a
+// locked word or when the rules refuse, it leaves the word as it was and
+// says so, without announcing a change.
+TEST_F(ShadowWordTest, TheInlineEntryPointRecordsInlineCellsAndRefusesTheRest) {
+  uptr word = Alloc(8, 8);
+  ShadowWords words = WordsFor(word);
+  uptr sets_before = CellSetCount();
+  std::vector<u64> keys = AddThreeCells(words, /*race_free_entry=*/true);
+  // Found in an extra word: done, nothing changed.
+  InlineTry found = TryInline(words, keys[0]);
+  EXPECT_TRUE(found.done);
+  EXPECT_EQ(found.rules.changes, 0);
+
+  // A fourth cell needs a set; a refusal stays a refusal.
+  u64 before = words.primary->load();
+  for (bool refuse : {false, true}) {
+    InlineTry t = TryInline(words, KeyOf(4, 10), StandInRules::Drop::kNothing, 0, refuse);
+    EXPECT_FALSE(t.done) << "refuse=" << refuse;
+    EXPECT_EQ(t.rules.changes, 0);
+    EXPECT_EQ(words.primary->load(), before);
+    EXPECT_EQ(CellsOf(words), ReadCells(keys));
+  }
+
+  // A change since `observed` was read: refused, the word as it is now.
+  StandInRules stale{KeyOf(5, 10), StandInRules::Drop::kEverythingElse};
+  u64 observed = words.primary->load();
+  Access(words, KeyOf(1, 11), StandInRules::Drop::kOwnOlder);
+  u64 now = words.primary->load();
+  EXPECT_FALSE(TryUpdateInlineWord(words, observed, stale));
+  EXPECT_EQ(words.primary->load(), now);
+  // Another thread takes the word while the outcome is computed, rewrites an
+  // extra word and publishes the same primary value again: caught under the
+  // lock state, the word given back as that thread left it.
+  std::vector<u64> expected = CellsOf(words);
+  std::erase(expected, words.tertiary->load());
+  expected.push_back(Cell(KeyOf(3, 12)).WithMasks(0, 1).raw());
+  std::sort(expected.begin(), expected.end());
+  StandInRules aba{KeyOf(5, 10), StandInRules::Drop::kOneSid, 2};
+  aba.meanwhile = [&] {
+    u64 expected = now;
+    ASSERT_TRUE(words.primary->compare_exchange_strong(expected, Cell::kLockedWord));
+    words.tertiary->store(Cell(KeyOf(3, 12)).WithMasks(0, 1).raw());
+    words.primary->store(now);
+  };
+  EXPECT_FALSE(TryUpdateInlineWord(words, now, aba));
+  EXPECT_EQ(words.primary->load(), now) << "the same primary value";
+  EXPECT_EQ(CellsOf(words), expected);
+
+  // Three cells to one, then to two, through the inline entry point alone.
+  EXPECT_TRUE(TryInline(words, KeyOf(9, 1), StandInRules::Drop::kEverythingElse).done);
+  EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(9, 1)}));
+  EXPECT_FALSE(Cell(words.primary->load()).is_paired());
+  EXPECT_TRUE(TryInline(words, KeyOf(2, 2)).done);
+  EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(9, 1), KeyOf(2, 2)}));
+
+  // A set, and the locked state: refused, untouched.
+  Access(words, KeyOf(3, 2));
+  Access(words, KeyOf(4, 2));
+  u64 handle = words.primary->load();
+  ASSERT_TRUE(Cell(handle).is_handle());
+  EXPECT_FALSE(TryInline(words, KeyOf(5, 2)).done);
+  EXPECT_EQ(words.primary->load(), handle);
+  words.primary->store(Cell::kLockedWord);
+  EXPECT_FALSE(TryInline(words, KeyOf(5, 2)).done);
+  EXPECT_EQ(words.primary->load(), Cell::kLockedWord);
+  words.primary->store(handle);
+  ClearShadowWords(word, 8);
+  EXPECT_EQ(CellSetCount(), sets_before);
+}
+
+// Without a tertiary word, the third cell is already too many for the inline
+// entry point.
+TEST_F(ShadowWordTest, TheInlineEntryPointKeepsTwoCellsWhereThereAreTwoWords) {
+  uptr word = Alloc(8, 8);
+  ShadowWords words = TwoWordsFor(word);
+  EXPECT_TRUE(TryInline(words, KeyOf(1, 1)).done);
+  EXPECT_TRUE(TryInline(words, KeyOf(2, 1)).done);
+  EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(1, 1), KeyOf(2, 1)}));
+  u64 before = words.primary->load();
+  EXPECT_FALSE(TryInline(words, KeyOf(3, 1)).done);
+  EXPECT_EQ(words.primary->load(), before);
+  EXPECT_EQ(words.tertiary, nullptr);
+  ClearShadowWords(word, 8);
+}
+
 // Threads change one word at once: readers each replace their own cell with
-// one of a new epoch and check right after that it is recorded, while a
+// one of a new epoch (through either entry point) and check right after that
+// it is recorded, while a
 // writer now and then makes every other cell redundant. The word keeps going
 // between one cell, the three inline ones and a set. No reader's cell may
 // ever be missing unless a collapse ran meanwhile, and at the end every cell
@@ -254,7 +380,11 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
       for (Epoch e = 1; e <= kRounds || !writer_done.load(); e++) {
         last_epoch[t] = e;
         u64 before = collapses.load();
-        Access(words, KeyOf(sid, e), StandInRules::Drop::kOwnOlder);
+        // Every other round through the race-free entry point, as a range
+        // access does, and the general one if it refuses.
+        if (e % 2 == 0 || !TryInline(words, KeyOf(sid, e), StandInRules::Drop::kOwnOlder).done) {
+          Access(words, KeyOf(sid, e), StandInRules::Drop::kOwnOlder);
+        }
         StandInRules check = Access(words, KeyOf(sid, e));
         u64 after = collapses.load();
         // Changed without finding its own cell: it was lost, unless a

@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import RACERT_VERSION, abi
 from .errors import RacertError
@@ -51,6 +51,18 @@ def backup_path(file: Path) -> Path:
     return Path(str(file) + BACKUP_SUFFIX)
 
 
+def _location_files(goroot: Goroot) -> Iterator[tuple[str, Path, Path]]:
+    """Each race object location: its name, its file and the file's backup."""
+    for location in goroot.locations:
+        file = goroot.path / location
+        yield location, file, backup_path(file)
+
+
+def _recorded_sha256(manifest: dict, location: str) -> str | None:
+    """The sha256 of the object the manifest says racert installed at `location`."""
+    return manifest.get("locations", {}).get(location, {}).get("sha256")
+
+
 def read_manifest(goroot: Goroot) -> dict:
     manifest_file = goroot.path / MANIFEST_LOCATION
     if not manifest_file.is_file():
@@ -66,23 +78,20 @@ def install(goroot: Goroot, race_object: RaceObject) -> list[str]:
     Refuses, changing nothing, a release that calls an entry point the object lacks."""
     abi.require_entry_points(goroot, race_object)
     manifest = read_manifest(goroot)
-    recorded = manifest.get("locations", {})
     plans = []
-    for location in goroot.locations:
-        file = goroot.path / location
-        backup = backup_path(file)
+    for location, file, backup in _location_files(goroot):
         if not file.is_file():
             raise RacertError(f"unexpected GOROOT layout: {file} is missing")
         current = sha256_of_file(file)
         if backup.is_file():
-            known = {recorded.get(location, {}).get("sha256"), sha256_of_file(backup), race_object.sha256}
+            known = {_recorded_sha256(manifest, location), sha256_of_file(backup), race_object.sha256}
             if current not in known:
                 raise RacertError(
                     f"{file} holds an unknown object (sha256 {current[:_SHORT_HASH]}) and a backup of the "
                     f"original exists; run `racert uninstall --force` first or inspect it by hand")
             plans.append((location, file, backup, False))
         else:
-            if (current in (race_object.sha256, recorded.get(location, {}).get("sha256"))
+            if (current in (race_object.sha256, _recorded_sha256(manifest, location))
                     or looks_like_racert(file.read_bytes())):
                 raise RacertError(
                     f"{file} already holds a racert object but no original backup {backup.name} exists; "
@@ -130,20 +139,17 @@ def install(goroot: Goroot, race_object: RaceObject) -> list[str]:
 def uninstall(goroot: Goroot, force: bool) -> list[str]:
     """Restore every backed-up original; returns one line per location for the user."""
     manifest = read_manifest(goroot)
-    recorded = manifest.get("locations", {})
     restorations = []
-    for location in goroot.locations:
-        file = goroot.path / location
-        backup = backup_path(file)
+    for location, file, backup in _location_files(goroot):
         if not backup.is_file():
-            if location in recorded and not force:
+            if location in manifest.get("locations", {}) and not force:
                 raise RacertError(
                     f"{file} was installed by racert but its backup {backup.name} is gone; "
                     f"reinstall Go to recover the official object")
             continue
         if file.is_file() and not force:
             current = sha256_of_file(file)
-            expected = {recorded.get(location, {}).get("sha256"), sha256_of_file(backup)}
+            expected = {_recorded_sha256(manifest, location), sha256_of_file(backup)}
             if current not in expected:
                 raise RacertError(
                     f"{file} changed since racert installed it (sha256 {current[:_SHORT_HASH]}); "
@@ -166,19 +172,16 @@ def status(goroot: Goroot, candidate: RaceObject | None) -> list[LocationStatus]
     """What each location holds. `candidate` is the object racert would install now
     (from --object, $RACERT_OBJECT or build/), if it exists."""
     manifest = read_manifest(goroot)
-    recorded = manifest.get("locations", {})
     build_sha = default_object_sha256()
     results = []
-    for location in goroot.locations:
-        file = goroot.path / location
-        backup = backup_path(file)
+    for location, file, backup in _location_files(goroot):
         backup_sha = sha256_of_file(backup) if backup.is_file() else None
         if not file.is_file():
             results.append(LocationStatus(location, "missing", "missing", None, backup_sha))
             continue
         sha = sha256_of_file(file)
         matches = []
-        if sha == recorded.get(location, {}).get("sha256"):
+        if sha == _recorded_sha256(manifest, location):
             matches.append(
                 f"installed {manifest.get('installed_at', '?')} by racert {manifest.get('racert_version', '?')}"
                 f" from {manifest.get('object_path', '?')}")

@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -114,7 +116,7 @@ func main() {
 		checksum += uint64(len(b))
 	}
 
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 	fmt.Fprintf(os.Stderr, "access_micro ns_per_access fill=%.3f load=%.3f store=%.3f rmw=%.3f accesses=%d\n",
 		ns[0], ns[1], ns[2], ns[3], accessesPerRep)
 }

@@ -10,10 +10,7 @@
 // Output: one "checksum" line that depends only on the constants below.
 package main
 
-import (
-	"fmt"
-	"sync"
-)
+import "racert/bench/internal/workload"
 
 const (
 	workers        = 2
@@ -58,21 +55,6 @@ func runWorker(id int) uint64 {
 
 func main() {
 	longLived := build(longLivedDepth, 1)
-
-	results := make([]uint64, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(id int) {
-			defer wg.Done()
-			results[id] = runWorker(id)
-		}(w)
-	}
-	wg.Wait()
-
-	checksum := walk(longLived)
-	for i, r := range results {
-		checksum = checksum*31 + r + uint64(i)
-	}
-	fmt.Printf("checksum %d\n", checksum)
+	results := workload.RunWorkers(workers, runWorker)
+	workload.PrintChecksum(workload.Fold(walk(longLived), results))
 }

@@ -16,8 +16,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -56,8 +57,7 @@ func raiseTo(candidate uint64) {
 	}
 }
 
-func worker(id int, wg *sync.WaitGroup, backwards *atomic.Int64) {
-	defer wg.Done()
+func worker(id int, backwards *atomic.Int64) {
 	var lastSeen int64
 	for i := 0; i < opsPerWorker; i++ {
 		hits.Add(1)
@@ -79,12 +79,7 @@ func worker(id int, wg *sync.WaitGroup, backwards *atomic.Int64) {
 
 func main() {
 	var backwards atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(fanout)
-	for id := 0; id < fanout; id++ {
-		go worker(id, &wg, &backwards)
-	}
-	wg.Wait()
+	workload.Parallel(fanout, func(id int) { worker(id, &backwards) })
 
 	if backwards.Load() != 0 {
 		fmt.Fprintln(os.Stderr, "atomic counter went backwards")
@@ -94,5 +89,5 @@ func main() {
 	checksum = checksum*31 + uint64(casTicket.Load())
 	checksum = checksum*31 + highWater.Load()
 	checksum = checksum*31 + uint64(atomic.LoadUint32(&flags))
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

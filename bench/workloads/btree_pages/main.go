@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -264,25 +266,14 @@ func (t *tree) contentSum() (sum uint64, entries int) {
 
 func valueOf(key uint64) uint64 { return key*0x9e3779b97f4a7c15 ^ key>>7 }
 
-type xorshift uint64
-
-func (s *xorshift) next() uint64 {
-	x := uint64(*s)
-	x ^= x << 13
-	x ^= x >> 7
-	x ^= x << 17
-	*s = xorshift(x)
-	return x
-}
-
 // fill inserts insertsPerTree keys, with lock/unlock around each insert when
 // mu is not nil, and returns how many lookups missed (always 0).
 func fill(t *tree, mu *sync.Mutex, seed uint64) int {
-	rng := xorshift(seed)
+	rng := workload.Xorshift(seed)
 	misses := 0
 	var recent [lookupEvery]uint64
 	for n := 0; n < insertsPerTree; n++ {
-		key := rng.next()%keySpace + 1
+		key := rng.Next()%keySpace + 1
 		recent[n%lookupEvery] = key
 		if mu != nil {
 			mu.Lock()
@@ -307,22 +298,16 @@ func main() {
 	var sharedMu sync.Mutex
 	misses := make([]int, privateWorkers+sharedWorkers)
 
-	var wg sync.WaitGroup
-	for w := 0; w < privateWorkers+sharedWorkers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			seed := 0x2545f4914f6cdd1d * uint64(w+1)
-			if w < privateWorkers {
-				private[w] = newTree()
-				misses[w] = fill(private[w], nil, seed)
-				private[w].commit()
-			} else {
-				misses[w] = fill(shared, &sharedMu, seed)
-			}
-		}(w)
-	}
-	wg.Wait()
+	workload.Parallel(privateWorkers+sharedWorkers, func(w int) {
+		seed := 0x2545f4914f6cdd1d * uint64(w+1)
+		if w < privateWorkers {
+			private[w] = newTree()
+			misses[w] = fill(private[w], nil, seed)
+			private[w].commit()
+		} else {
+			misses[w] = fill(shared, &sharedMu, seed)
+		}
+	})
 	shared.commit()
 
 	for w, m := range misses {
@@ -342,5 +327,5 @@ func main() {
 	}
 	sum, entries := shared.contentSum()
 	checksum = checksum*31 + sum + uint64(entries)
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

@@ -21,8 +21,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sync"
 	"sync/atomic"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -60,8 +61,7 @@ func addEvents(n uint64) (retries int) {
 	}
 }
 
-func worker(id int, retries *atomic.Int64, wg *sync.WaitGroup) {
-	defer wg.Done()
+func worker(id int, retries *atomic.Int64) {
 	r := 0
 	for i := 0; i < addsPerGoro; i++ {
 		// Quarter steps from 0.25 to 4.0: exactly representable.
@@ -75,12 +75,7 @@ func worker(id int, retries *atomic.Int64, wg *sync.WaitGroup) {
 
 func main() {
 	var retries atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(goroutines)
-	for id := 0; id < goroutines; id++ {
-		go worker(id, &retries, &wg)
-	}
-	wg.Wait()
+	workload.Parallel(goroutines, func(id int) { worker(id, &retries) })
 
 	var want float64
 	for id := 0; id < goroutines; id++ {
@@ -93,5 +88,5 @@ func main() {
 		os.Exit(1)
 	}
 	checksum := math.Float64bits(latency.value())*31 + atomic.LoadUint64(&events)
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

@@ -14,8 +14,7 @@
 package main
 
 import (
-	"fmt"
-	"sync"
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -44,8 +43,7 @@ func generate(out chan<- record) {
 	close(out)
 }
 
-func transform(in <-chan record, out chan<- record, wg *sync.WaitGroup) {
-	defer wg.Done()
+func transform(in <-chan record, out chan<- record) {
 	for r := range in {
 		var score int64
 		for f, v := range r.fields {
@@ -81,17 +79,9 @@ func main() {
 	filtered := make(chan record, bufferSize)
 
 	go generate(generated)
-	var workers sync.WaitGroup
-	workers.Add(transformWorkers)
-	for w := 0; w < transformWorkers; w++ {
-		go transform(generated, transformed, &workers)
-	}
-	go func() {
-		workers.Wait()
-		close(transformed)
-	}()
+	workload.Stage(transformWorkers, transformed, func() { transform(generated, transformed) })
 	go filter(transformed, filtered)
 
 	count, sum, mixed := aggregate(filtered)
-	fmt.Printf("checksum %d\n", count*1_000_003+sum^mixed)
+	workload.PrintChecksum(count*1_000_003 + sum ^ mixed)
 }

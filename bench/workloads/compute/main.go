@@ -10,9 +10,9 @@
 package main
 
 import (
-	"fmt"
 	"slices"
-	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -23,18 +23,6 @@ const (
 	particleCount = 4096
 	particleSteps = 120
 )
-
-// xorshift is a tiny deterministic generator so every run sees identical data.
-type xorshift uint64
-
-func (s *xorshift) next() uint64 {
-	x := uint64(*s)
-	x ^= x << 13
-	x ^= x >> 7
-	x ^= x << 17
-	*s = xorshift(x)
-	return x
-}
 
 func multiplyMatrices(a, b, product [][]int64) {
 	n := len(a)
@@ -53,12 +41,12 @@ func multiplyMatrices(a, b, product [][]int64) {
 	}
 }
 
-func newMatrix(n int, rng *xorshift) [][]int64 {
+func newMatrix(n int, rng *workload.Xorshift) [][]int64 {
 	m := make([][]int64, n)
 	for i := range m {
 		m[i] = make([]int64, n)
 		for j := range m[i] {
-			m[i][j] = int64(rng.next()%1000) - 500
+			m[i][j] = int64(rng.Next()%1000) - 500
 		}
 	}
 	return m
@@ -104,7 +92,7 @@ func stepParticles(ps []particle, steps int) {
 }
 
 func runWorker(id int) uint64 {
-	rng := xorshift(0x9e3779b97f4a7c15 ^ uint64(id+1)*0x1234567)
+	rng := workload.Xorshift(0x9e3779b97f4a7c15 ^ uint64(id+1)*0x1234567)
 	var sum uint64
 
 	a := newMatrix(matrixSize, &rng)
@@ -120,7 +108,7 @@ func runWorker(id int) uint64 {
 		a, product = product, a
 
 		for i := range values {
-			values[i] = int64(rng.next() >> 1)
+			values[i] = int64(rng.Next() >> 1)
 		}
 		slices.Sort(values)
 		for i := 0; i < len(values); i += 97 {
@@ -129,8 +117,8 @@ func runWorker(id int) uint64 {
 
 		for i := range particles {
 			particles[i] = particle{
-				x: int64(rng.next() % (1 << 20)), y: int64(rng.next() % (1 << 20)),
-				vx: int64(rng.next()%2001) - 1000, vy: int64(rng.next()%2001) - 1000,
+				x: int64(rng.Next() % (1 << 20)), y: int64(rng.Next() % (1 << 20)),
+				vx: int64(rng.Next()%2001) - 1000, vy: int64(rng.Next()%2001) - 1000,
 			}
 		}
 		stepParticles(particles, particleSteps)
@@ -143,20 +131,5 @@ func runWorker(id int) uint64 {
 }
 
 func main() {
-	results := make([]uint64, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(id int) {
-			defer wg.Done()
-			results[id] = runWorker(id)
-		}(w)
-	}
-	wg.Wait()
-
-	var checksum uint64
-	for i, r := range results {
-		checksum = checksum*31 + r + uint64(i)
-	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(workload.Fold(0, workload.RunWorkers(workers, runWorker)))
 }

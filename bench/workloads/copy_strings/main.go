@@ -15,10 +15,10 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -31,23 +31,8 @@ const (
 	appendTargetBytes  = 8 << 20
 )
 
-// sampleSum reads every 512th byte: enough to make the data observable
-// without turning the checksum into a per-byte benchmark of its own.
-func sampleSum(b []byte) uint64 {
-	var sum uint64
-	for i := 0; i < len(b); i += 512 {
-		sum += uint64(b[i]) * uint64(i+1)
-	}
-	return sum
-}
-
-func sampleStringSum(s string) uint64 {
-	var sum uint64
-	for i := 0; i < len(s); i += 512 {
-		sum += uint64(s[i]) * uint64(i+1)
-	}
-	return sum
-}
+// sampleStride: every 512th byte is read for the checksum.
+const sampleStride = 512
 
 func bulkCopies(src, dst []byte, round int) uint64 {
 	var sum uint64
@@ -55,7 +40,7 @@ func bulkCopies(src, dst []byte, round int) uint64 {
 		shift := (round*copiesPerRound + c) * 4093 % (len(src) / 2)
 		n := copy(dst, src[shift:])
 		copy(dst[n:], src[:shift])
-		sum += sampleSum(dst[:64<<10])
+		sum += workload.SampleSum(dst[:64<<10], sampleStride)
 		src, dst = dst, src
 	}
 	return sum
@@ -83,7 +68,7 @@ func buildString(round int) uint64 {
 		sb.WriteByte(';')
 	}
 	s := sb.String()
-	return uint64(len(s)) + sampleStringSum(s)
+	return uint64(len(s)) + workload.SampleSum(s, sampleStride)
 }
 
 func appendGrowth(src []byte, round int) uint64 {
@@ -93,7 +78,7 @@ func appendGrowth(src []byte, round int) uint64 {
 		start := (len(out) * 31) % (len(src) - 4096)
 		out = append(out, src[start:start+piece*500]...)
 	}
-	return uint64(len(out)) + sampleSum(out)
+	return uint64(len(out)) + workload.SampleSum(out, sampleStride)
 }
 
 func runWorker(id int) uint64 {
@@ -114,20 +99,5 @@ func runWorker(id int) uint64 {
 }
 
 func main() {
-	results := make([]uint64, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(id int) {
-			defer wg.Done()
-			results[id] = runWorker(id)
-		}(w)
-	}
-	wg.Wait()
-
-	var checksum uint64
-	for i, r := range results {
-		checksum = checksum*31 + r + uint64(i)
-	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(workload.Fold(0, workload.RunWorkers(workers, runWorker)))
 }

@@ -12,9 +12,10 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -79,5 +80,5 @@ func main() {
 		heapSum += uint64(liveHeap[c][pageBytes])
 	}
 	runtime.KeepAlive(liveHeap)
-	fmt.Printf("checksum %d\n", checksum^heapSum<<32)
+	workload.PrintChecksum(checksum ^ heapSum<<32)
 }

@@ -18,9 +18,10 @@
 package main
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -68,5 +69,5 @@ func main() {
 	for key := 0; key < mapKeys; key++ {
 		checksum = checksum*31 + buckets[key]
 	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

@@ -10,8 +10,9 @@
 package main
 
 import (
-	"fmt"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -70,9 +71,5 @@ func main() {
 	}
 	wg.Wait()
 
-	checksum := uint64(shared.updates)*1_000_003 + shared.mixed
-	for i, s := range pairSums {
-		checksum = checksum*31 + s + uint64(i)
-	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(workload.Fold(uint64(shared.updates)*1_000_003+shared.mixed, pairSums))
 }

@@ -17,8 +17,7 @@
 package main
 
 import (
-	"fmt"
-	"sync"
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -76,8 +75,7 @@ func parse(in <-chan *order, out chan<- *order) {
 	close(out)
 }
 
-func enrich(in <-chan *order, out chan<- *order, wg *sync.WaitGroup) {
-	defer wg.Done()
+func enrich(in <-chan *order, out chan<- *order) {
 	for o := range in {
 		for l := range o.lines {
 			ln := &o.lines[l]
@@ -138,18 +136,10 @@ func main() {
 
 	go source(sourced)
 	go parse(sourced, parsed)
-	var workers sync.WaitGroup
-	workers.Add(enrichWorkers)
-	for w := 0; w < enrichWorkers; w++ {
-		go enrich(parsed, enriched, &workers)
-	}
-	go func() {
-		workers.Wait()
-		close(enriched)
-	}()
+	workload.Stage(enrichWorkers, enriched, func() { enrich(parsed, enriched) })
 	go price(enriched, priced)
 	go validate(priced, validated)
 
 	count, sum, mixed := sink(validated)
-	fmt.Printf("checksum %d\n", count*1_000_003+sum^mixed)
+	workload.PrintChecksum(count*1_000_003 + sum ^ mixed)
 }

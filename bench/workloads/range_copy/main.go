@@ -17,8 +17,8 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -31,15 +31,8 @@ const (
 	appendPiece    = 48 << 10
 )
 
-// sampleSum reads every 4096th byte, so the data is observed without a
-// per-byte pass of the checksum's own.
-func sampleSum(b []byte) uint64 {
-	var sum uint64
-	for i := 0; i < len(b); i += 4096 {
-		sum += uint64(b[i]) * uint64(i+1)
-	}
-	return sum
-}
+// sampleStride: every 4096th byte is read for the checksum.
+const sampleStride = 4096
 
 func bulkCopies(a, b []byte, round int) uint64 {
 	var sum uint64
@@ -53,7 +46,7 @@ func bulkCopies(a, b []byte, round int) uint64 {
 			copy(b[n:], a[:shift])
 		}
 		b[c] ^= byte(round + c)
-		sum += sampleSum(b)
+		sum += workload.SampleSum(b, sampleStride)
 		a, b = b, a
 	}
 	return sum
@@ -78,7 +71,7 @@ func bufferWrites(src []byte, round int) uint64 {
 	}
 	out := make([]byte, buf.Len())
 	n, _ := buf.Read(out)
-	return uint64(n) + sampleSum(out[:n])
+	return uint64(n) + workload.SampleSum(out[:n], sampleStride)
 }
 
 func appendGrowth(src []byte, round int) uint64 {
@@ -87,7 +80,7 @@ func appendGrowth(src []byte, round int) uint64 {
 		start := (len(out)*7 + round) % (len(src) - appendPiece)
 		out = append(out, src[start:start+appendPiece]...)
 	}
-	return uint64(len(out)) + sampleSum(out)
+	return uint64(len(out)) + workload.SampleSum(out, sampleStride)
 }
 
 func runWorker(id int) uint64 {
@@ -108,20 +101,5 @@ func runWorker(id int) uint64 {
 }
 
 func main() {
-	results := make([]uint64, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(id int) {
-			defer wg.Done()
-			results[id] = runWorker(id)
-		}(w)
-	}
-	wg.Wait()
-
-	var checksum uint64
-	for i, r := range results {
-		checksum = checksum*31 + r + uint64(i)
-	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(workload.Fold(0, workload.RunWorkers(workers, runWorker)))
 }

@@ -15,8 +15,9 @@
 package main
 
 import (
-	"fmt"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -113,5 +114,5 @@ func main() {
 			checksum += (e.value ^ uint64(key)) * uint64(e.hits+1)
 		}
 	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

@@ -20,6 +20,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -131,5 +133,5 @@ func main() {
 			checksum += (r.hash ^ uint64(len(r.owner))) * uint64(r.version+1)
 		}
 	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

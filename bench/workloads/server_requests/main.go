@@ -30,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -43,38 +45,6 @@ const (
 	neverFires     = time.Hour
 )
 
-// cache is a bounded map with FIFO eviction; every field is guarded by mu.
-type cache struct {
-	mu      sync.Mutex
-	entries map[int][]byte
-	order   []int // keys in insertion order; order[head:] are live candidates
-	head    int
-	evicted int
-}
-
-func (c *cache) put(key int, buf []byte) (previous []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	previous, present := c.entries[key]
-	if !present {
-		for len(c.entries) >= cacheCapacity {
-			oldest := c.order[c.head]
-			c.head++
-			if _, live := c.entries[oldest]; live {
-				delete(c.entries, oldest)
-				c.evicted++
-			}
-		}
-		if c.head > cacheCapacity {
-			c.order = append(c.order[:0], c.order[c.head:]...)
-			c.head = 0
-		}
-		c.order = append(c.order, key)
-	}
-	c.entries[key] = buf
-	return previous
-}
-
 type session struct {
 	key     int
 	user    uint64
@@ -87,7 +57,7 @@ type reply struct {
 }
 
 var (
-	responses = &cache{entries: make(map[int][]byte)}
+	responses = workload.NewCache[int, []byte](cacheCapacity)
 	sessions  sync.Map // int -> *session
 	timerRuns atomic.Int64
 	problems  atomic.Int64
@@ -114,7 +84,7 @@ func handle(request int, replies chan<- reply) {
 		digest = digest*1099511628211 + uint64(buf[i])
 	}
 
-	if previous := responses.put(key, buf); previous != nil {
+	if previous, replaced := responses.Put(key, buf); replaced {
 		// Whoever stored it, an entry for this key has these bytes.
 		mid := len(previous) / 2
 		if len(previous) != len(buf) || previous[mid] != fillByte(key, mid) {
@@ -165,13 +135,11 @@ func main() {
 		}
 	}
 
-	responses.mu.Lock()
-	size := len(responses.entries)
-	responses.mu.Unlock()
+	size, _ := responses.Stats()
 	if size > cacheCapacity || problems.Load() != 0 || timerRuns.Load() != 0 {
 		fmt.Fprintf(os.Stderr, "server_requests: cache size %d, %d problem(s), %d timer(s) fired\n",
 			size, problems.Load(), timerRuns.Load())
 		os.Exit(1)
 	}
-	fmt.Printf("checksum %d\n", checksum)
+	workload.PrintChecksum(checksum)
 }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"racert/bench/internal/workload"
 )
 
 const (
@@ -47,42 +49,6 @@ type entry struct {
 	body []byte
 }
 
-// cache is a bounded map with FIFO eviction; all of it is guarded by mu.
-type cache struct {
-	mu      sync.Mutex
-	entries map[uint64]*entry
-	fifo    []uint64
-	head    int
-	evicted uint64
-}
-
-func (c *cache) get(key uint64) *entry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.entries[key]
-}
-
-func (c *cache) put(e *entry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, present := c.entries[e.key]; !present {
-		for len(c.entries) >= cacheCapacity {
-			oldest := c.fifo[c.head]
-			c.head++
-			if _, live := c.entries[oldest]; live {
-				delete(c.entries, oldest)
-				c.evicted++
-			}
-		}
-		if c.head >= cacheCapacity {
-			c.fifo = append(c.fifo[:0], c.fifo[c.head:]...)
-			c.head = 0
-		}
-		c.fifo = append(c.fifo, e.key)
-	}
-	c.entries[e.key] = e
-}
-
 type session struct {
 	id      uint64
 	hits    atomic.Uint64
@@ -90,7 +56,7 @@ type session struct {
 }
 
 var (
-	responses = &cache{entries: make(map[uint64]*entry)}
+	responses = workload.NewCache[uint64, *entry](cacheCapacity)
 	sessions  sync.Map // uint64 -> *session
 	served    atomic.Uint64
 	fired     atomic.Uint64
@@ -106,7 +72,7 @@ func handle(request uint64, replies chan<- uint64) {
 	key := request/8 + request*40503%keyWindow
 
 	var digest uint64
-	if e := responses.get(key); e != nil {
+	if e, found := responses.Get(key); found {
 		mid := len(e.body) / 2
 		if e.key != key || e.body[mid] != bodyByte(key, mid) {
 			failures.Add(1)
@@ -120,7 +86,7 @@ func handle(request uint64, replies chan<- uint64) {
 	for i := 0; i < len(body); i += 128 {
 		digest = digest*1099511628211 + uint64(body[i])
 	}
-	responses.put(&entry{key: key, body: body})
+	responses.Put(key, &entry{key: key, body: body})
 
 	sid := request * 7919 % sessionKeys
 	v, loaded := sessions.LoadOrStore(sid, &session{id: sid, created: time.Now()})
@@ -209,9 +175,7 @@ loop:
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 
-	responses.mu.Lock()
-	size, evicted := len(responses.entries), responses.evicted
-	responses.mu.Unlock()
+	size, evicted := responses.Stats()
 	live := 0
 	sessions.Range(func(_, _ any) bool { live++; return true })
 	fmt.Printf("requests %d seconds %.1f rate %.0f\n", served.Load(), elapsed,
