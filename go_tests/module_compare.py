@@ -51,7 +51,8 @@ Usage:
     go_tests/module_compare.py --report             # the table from the cache, run nothing
 
 Options: --packages SUBSTRINGS, --go PATH, --racert-object FILE (default build/race_linux.syso),
---timeout S (per package and object, default 300), --recheck N, --tail N.
+--timeout S (per package and object; default the module's timeout_s, else 300),
+--recheck N, --tail N.
 Exit status: 1 when a difference was found, else 0.
 """
 
@@ -87,6 +88,9 @@ class Module:
     # package); None: every package of the module that has test files.
     packages: list[str] | None = None
     why: str = ""
+    # Seconds one go test of this module may take when --timeout is not given
+    # (None: the default, DEFAULT_TIMEOUT_S).
+    timeout_s: float | None = None
 
     @property
     def slug(self) -> str:
@@ -137,8 +141,11 @@ MODULES = [
     Module("go.etcd.io/etcd/client/v3", "v3.7.3"),
     Module("github.com/dgraph-io/badger/v4", "v4.9.6",
            [".", "skl", "y", "table", "trie"],
-           why="the store, its skiplist, utilities, tables; badger/cmd are tools"),
+           why="the store, its skiplist, utilities, tables; badger/cmd are tools",
+           timeout_s=1200),
 ]
+
+DEFAULT_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -467,8 +474,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                                            "run only the matching packages of the modules")
     parser.add_argument("--go", default=None, help="the go binary (default: go on PATH)")
     parser.add_argument("--racert-object", type=Path, default=bench.RACERT_OBJECT)
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds one go test may take (default 300)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds one go test may take, for every module (default: the "
+                             "module's own timeout_s, else 300)")
     parser.add_argument("--budget-minutes", type=float, default=None,
                         help="start no package after this many minutes (cached ones still count)")
     parser.add_argument("--recheck", type=int, default=1,
@@ -557,8 +565,9 @@ def main(argv: list[str] | None = None) -> int:
                             checked = True
                         log_dir = (log_root / f"{module.slug}@{module.version}"
                                    / path.stem / variant)
+                        timeout_s = args.timeout or module.timeout_s or DEFAULT_TIMEOUT_S
                         result = run_one(variant, go, snapshot, package, module_dir, env,
-                                         args.timeout, log_dir, attempt)
+                                         timeout_s, log_dir, attempt)
                         path.parent.mkdir(parents=True, exist_ok=True)
                         path.write_text(json.dumps(result.__dict__, indent=1) + "\n")
                         print(f"[{time.monotonic() - started:6.0f}s] {package} {variant}"

@@ -24,7 +24,10 @@ Usage:
     --packages ...  packages to test (default: the list below)
     --std           every package of `go list std` instead (hours on 2 cores: resumable)
     --jobs N        packages run at the same time (default 1; more makes timings noisy)
-    --timeout S     per-run limit in seconds (default 1800; 600 with --std)
+    --timeout S     per-run limit in seconds (default 1800; 600 with --std): go test's
+                    own -timeout, so a test binary over it panics and prints its
+                    goroutines (reported as TIMEOUT); the run's process group is
+                    killed 60 s later if it is still there
     --stop-after S  start no new package after S seconds (the cache keeps what ran;
                     --stop-after 0 prints the table of what the cache holds)
     --results FILE  the result cache (default: <log dir>/results.jsonl)
@@ -192,7 +195,11 @@ def base_environment() -> dict[str, str]:
     return env
 
 
+GO_TEST_TIMED_OUT = "panic: test timed out"
+
+
 def run_go_test(command: list[str], env: dict[str, str], log_path: Path, timeout: float) -> RunResult:
+    """Runs command; timeout is the test's own limit, the process group is killed 60 s later."""
     start = time.monotonic()
     try:
         # A session of its own, so a timeout kills go, the test binary and its children.
@@ -200,14 +207,14 @@ def run_go_test(command: list[str], env: dict[str, str], log_path: Path, timeout
             command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
-            raw, _ = proc.communicate(timeout=timeout)
+            raw, _ = proc.communicate(timeout=timeout + 60)
             output = raw.decode(errors="replace")
             exit_code: int | None = proc.returncode
-            status = "ok" if proc.returncode == 0 else "FAIL"
+            status = "ok" if proc.returncode == 0 else "TIMEOUT" if GO_TEST_TIMED_OUT in output else "FAIL"
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raw, _ = proc.communicate()
-            output = raw.decode(errors="replace") + f"\n[stdlib_compare: killed after {timeout} s]\n"
+            output = raw.decode(errors="replace") + f"\n[stdlib_compare: killed after {timeout + 60} s]\n"
             exit_code, status = None, "TIMEOUT"
     except OSError as error:
         output, exit_code, status = f"[stdlib_compare: cannot run {command[0]}: {error}]\n", None, "ERROR"
@@ -250,7 +257,8 @@ def run_side(setup: Setup, package: str, side: str) -> RunResult:
     if setup.warmup:
         command, env = setup.command(side, ["test", "-race", "-short", "-count=1", "-run", "^$", package])
         run_go_test(command, env, setup.log_dir / f"{stem}.{side}.warmup.log", setup.timeout)
-    command, env = setup.command(side, ["test", "-race", "-short", "-count=1", package])
+    command, env = setup.command(side, ["test", "-race", "-short", "-count=1", f"-timeout={setup.timeout:.0f}s",
+                                        package])
     result = run_go_test(command, env, setup.log_dir / f"{stem}.{side}.log", setup.timeout)
     if result.status != "ERROR":
         setup.cache.put(package, side, setup.version, sha, result)
