@@ -10,15 +10,6 @@ constinit AccumulatorEntry entries[kSlotCount] = {};
 constinit std::atomic<bool> enabled{false};
 constinit std::atomic<bool> skip_pending_checks{false};
 
-// The bytes of `now` (the holder's private cell) that `seen` (its cell as the
-// accessor found it in the word) does not have yet, as a cell with c's key.
-Cell PendingPart(Cell seen, u64 now) {
-  Cell value(now);
-  u8 writes = value.write_mask() & static_cast<u8>(~seen.write_mask());
-  u8 reads = value.read_mask() & static_cast<u8>(~seen.any_mask());
-  return seen.WithMasks(writes, reads);
-}
-
 // Adds `pending` to the finding if it races with `a`.
 void AddIfRacing(Cell pending, const AccessState& a, RaceFinding* finding) {
   if (pending.any_mask() == 0 || finding->count == kMaxRacingAccesses) return;

@@ -124,6 +124,16 @@ RACERT_ALWAYS_INLINE void AnnounceAccumulatedByte(GoroutineState* g, AccessBits 
   std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
+// The bytes of `now` (a holder's private cell, or its masks) that `seen` (its
+// cell as published or as found in the word) does not have yet, as a cell
+// with seen's key: what is pending. A read of a byte also written is not.
+RACERT_ALWAYS_INLINE Cell PendingPart(Cell seen, u64 now) {
+  Cell value(now);
+  u8 writes = value.write_mask() & static_cast<u8>(~seen.write_mask());
+  u8 reads = value.read_mask() & static_cast<u8>(~seen.any_mask());
+  return seen.WithMasks(writes, reads);
+}
+
 // Out of line (memory_access.cpp): g's accumulated bytes checked against the
 // word's cells and published, or dropped with g's cell (rule 3). Leaves g
 // accumulating nowhere.

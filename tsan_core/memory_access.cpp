@@ -114,6 +114,19 @@ RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, co
   return TryUpdateInlineWord(WordsAt(word_addr), observed, rules);
 }
 
+// One word's access, race-free tier first (inline), else the general path;
+// then the pending bytes of other goroutines' accumulators, if the word may
+// hold any. `finding` (empty on entry) gets the racing accesses found.
+RACERT_ALWAYS_INLINE void CheckAndRecordWord(uptr word_addr, u64 observed, const AccessState& a,
+                                             RaceFinding* finding, PendingHistory* history) {
+  PendingCandidates candidates;
+  if (!UpdateWordWithoutRace(word_addr, observed, a, history, &candidates)) {
+    ApplyToWord(word_addr, a, finding, history);
+  } else if (RACERT_UNLIKELY(candidates.any())) {
+    CheckPendingOfOthers(word_addr, candidates, a, finding);
+  }
+}
+
 // Reports the access's races. The first racing access is reported; if that
 // pair duplicates an earlier report, the next racing access is tried, so a
 // distinct pair hidden behind a duplicate is still reported. With
@@ -195,13 +208,10 @@ void PublishAccumulatedBytes(GoroutineState* g, uptr word_addr, AccessBits bits)
 
 void ResolveAccumulated(GoroutineState* g) {
   uptr word_addr = g->acc_word;
-  Cell value(g->acc_value);
-  Cell published(g->acc_published);
+  Cell pending = PendingPart(Cell(g->acc_published), g->acc_value);
   g->acc_word = 0;
-  u8 writes = value.write_mask() & static_cast<u8>(~published.write_mask());
-  u8 reads = value.read_mask() & static_cast<u8>(~published.any_mask());
-  PublishAccumulatedBytes(g, word_addr, AccessBits{writes, true, false});
-  PublishAccumulatedBytes(g, word_addr, AccessBits{reads, false, false});
+  PublishAccumulatedBytes(g, word_addr, AccessBits{pending.write_mask(), true, false});
+  PublishAccumulatedBytes(g, word_addr, AccessBits{pending.read_mask(), false, false});
   // Cleared only now: a goroutine that changed the word meanwhile may still
   // be reading what was pending (then both check it; reports deduplicate).
   g->acc->state.store(0, std::memory_order_relaxed);
@@ -215,14 +225,7 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;
-  PendingCandidates candidates;
-  std::atomic<u64>* word = ShadowWordFor(addr);
-  if (UpdateWordWithoutRace(word_addr, word->load(std::memory_order_relaxed), a, &history, &candidates)) {
-    if (RACERT_LIKELY(!candidates.any())) return;
-    CheckPendingOfOthers(word_addr, candidates, a, &finding);
-  } else {
-    ApplyToWord(word_addr, a, &finding, &history);
-  }
+  CheckAndRecordWord(word_addr, ShadowWordFor(addr)->load(std::memory_order_relaxed), a, &finding, &history);
   if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, word_addr, finding, addr, size, bits, pc);
 }
 
@@ -252,13 +255,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     // reported one keep their racing cells for later accesses to report.
     RaceFinding finding;
     finding.keep_racing = reported;
-    PendingCandidates candidates;
-    if (UpdateWordWithoutRace(word_addr, observed, a, history, &candidates)) {
-      if (RACERT_LIKELY(!candidates.any())) continue;
-      CheckPendingOfOthers(word_addr, candidates, a, &finding);
-    } else {
-      ApplyToWord(word_addr, a, &finding, history);
-    }
+    CheckAndRecordWord(word_addr, observed, a, &finding, history);
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }
