@@ -31,8 +31,6 @@ bool EnableByteAccumulation() {
 
 void SkipPendingChecksForTesting(bool skip) { skip_pending_checks.store(skip, std::memory_order_relaxed); }
 
-void DisableByteAccumulationForTesting() { enabled.store(false, std::memory_order_release); }
-
 void ClaimAccumulator(GoroutineState* g) {
   if (g->acc || !enabled.load(std::memory_order_acquire)) return;
   AccumulatorEntry& entry = entries[g->sid];

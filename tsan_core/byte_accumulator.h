@@ -93,8 +93,6 @@ AccumulatorEntry& AccumulatorEntryOf(Sid sid);
 // Registers the process-wide fence; from then on goroutines may claim
 // entries. Returns whether accumulation is on.
 bool EnableByteAccumulation();
-// Turns accumulation off for goroutines that claim from now on (tests).
-void DisableByteAccumulationForTesting();
 
 // Claim protocol (slot_pool.cpp). With g's slot mutex held: takes the slot's
 // entry if it is free. ReleaseAccumulator: g has published everything
