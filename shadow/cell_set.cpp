@@ -12,18 +12,21 @@ namespace {
 
 // All sets live in one reserved (not committed) region, so a handle is a
 // 32-bit offset in 16-byte units: 64 GiB of addressable set memory.
+constexpr uptr kHandleUnit = kCellSetHandleUnit;
 constexpr uptr kMaxArenaSize = uptr{64} << 30;
-constexpr uptr kHandleUnit = 16;
 
 constexpr uptr BytesForClass(unsigned size_class) {
   uptr bytes = sizeof(CellSet) + sizeof(u64) * kCellSetCapacity[size_class];
   return (bytes + kHandleUnit - 1) & ~(kHandleUnit - 1);
 }
 
-// Free sets of one size class. The most recent ones are kept as handles in
-// an array, so taking one does not read the freed set's memory under the
-// lock (a cache miss when another thread freed it: 30% of a pointer-passing
-// pipeline's profile); beyond that they are linked through next_free.
+// Free sets of one size class. A set's memory keeps its class for good (it
+// goes back to its own class's list), so a stale handle still addresses a
+// set whose count is within its capacity: CellSetFindCovering relies on it.
+// The most recent ones are kept as handles in an array, so taking one does
+// not read the freed set's memory under the lock (a cache miss when another
+// thread freed it: 30% of a pointer-passing pipeline's profile); beyond that
+// they are linked through next_free.
 constexpr u32 kFreeStackCapacity = 65536;  // 256 KiB per size class, untouched until used
 // Also counts the class's sets, so the statistics cost no atomic
 // read-modify-write on the allocation path: in use = carved - free. The
@@ -38,7 +41,6 @@ struct FreeList {
 };
 
 struct Arena {
-  std::atomic<uptr> base;           // 0 until first use
   uptr size;                        // bytes reserved; 0 means kMaxArenaSize
   SpinMutex init_mutex;
   std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
@@ -46,17 +48,27 @@ struct Arena {
 };
 constinit Arena arena{};
 
+}  // namespace
+
+namespace cell_set_detail {
+constinit std::atomic<uptr> arena_base{0};  // 0 until first use
+}  // namespace cell_set_detail
+
+namespace {
+
+using cell_set_detail::arena_base;
+
 uptr ArenaSize() { return arena.size ? arena.size : kMaxArenaSize; }
 
 uptr ArenaBase() {
-  uptr base = arena.base.load(std::memory_order_acquire);
+  uptr base = arena_base.load(std::memory_order_acquire);
   if (RACERT_LIKELY(base != 0)) return base;
   SpinMutexLock lock(&arena.init_mutex);
-  base = arena.base.load(std::memory_order_relaxed);
+  base = arena_base.load(std::memory_order_relaxed);
   if (base == 0) {
     base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(ArenaSize(), "shadow cell sets"));
     arena.bump.store(kHandleUnit, std::memory_order_relaxed);
-    arena.base.store(base, std::memory_order_release);
+    arena_base.store(base, std::memory_order_release);
   }
   return base;
 }
@@ -70,8 +82,20 @@ unsigned ClassFor(u32 min_capacity) {
 
 }  // namespace
 
-CellSet* CellSetFromHandle(u32 handle) {
-  return reinterpret_cast<CellSet*>(ArenaBase() + uptr{handle} * kHandleUnit);
+u32 SortCellsBySlot(u64* cells, u32 count, u32 mine) {
+  for (u32 i = 1; i < count; i++) {
+    const u64 moving = cells[i];
+    const Sid sid = Cell(moving).sid();
+    const bool moving_is_mine = mine == i;
+    u32 j = i;
+    for (; j > 0 && Cell(cells[j - 1]).sid() > sid; j--) {
+      cells[j] = cells[j - 1];
+      if (mine == j - 1) mine = j;
+    }
+    cells[j] = moving;
+    if (moving_is_mine) mine = j;
+  }
+  return mine;
 }
 
 u32 CellSetAllocate(u32 min_capacity) {
@@ -137,7 +161,7 @@ uptr CellSetArenaReservation() { return ArenaSize(); }
 
 void SetCellSetArenaSize(uptr bytes) {
   SpinMutexLock lock(&arena.init_mutex);
-  RACERT_CHECK(arena.base.load(std::memory_order_relaxed) == 0);
+  RACERT_CHECK(arena_base.load(std::memory_order_relaxed) == 0);
   bytes &= ~((uptr{1} << 20) - 1);
   if (bytes < (uptr{16} << 20)) bytes = uptr{16} << 20;
   arena.size = bytes < kMaxArenaSize ? bytes : kMaxArenaSize;

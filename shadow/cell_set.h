@@ -18,8 +18,19 @@
 // shadow_word.h), which trusts a hit only if the word still holds the handle
 // afterwards (sets are recycled, but their memory is never unmapped, so
 // reading a stale set is safe).
+//
+// Order: a set's cells are sorted by slot id (cells of one slot in the order
+// the race rules left them). The rules do not care about the order; the
+// lock-free check does: a word read by many goroutines between writes holds
+// one cell per reader, and the check runs on every read of it. Sorted by slot,
+// a reader finds its cell by walking from where it found it last
+// (CellSetFindCovering): the same position in every word read by the same
+// goroutines, so one or two cells read instead of half the set.
 #pragma once
 
+#include <atomic>
+
+#include "base/check.h"
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
 
@@ -40,13 +51,29 @@ constexpr u16 kCellSetCapacity[] = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
 constexpr unsigned kCellSetClassCount = sizeof(kCellSetCapacity) / sizeof(kCellSetCapacity[0]);
 constexpr u32 kCellSetMaxCapacity = kCellSetCapacity[kCellSetClassCount - 1];
 
+// Sets are addressed by handle: an offset in units of kCellSetHandleUnit
+// bytes into one reserved arena (cell_set.cpp).
+constexpr uptr kCellSetHandleUnit = 16;
+
 // Allocates an empty set holding at least `min_capacity` cells, unlocked.
 // Returns its handle (never 0).
 u32 CellSetAllocate(u32 min_capacity);
 // Returns a set to its free list. The caller must own it exclusively: no
 // shadow word refers to it any more (the word that did is locked or cleared).
 void CellSetFree(u32 handle);
-CellSet* CellSetFromHandle(u32 handle);
+inline CellSet* CellSetFromHandle(u32 handle);
+
+// Sorts cells[0..count) by slot id, keeping the order of each slot's cells
+// (insertion sort: the rules leave at most a few cells out of place).
+// Returns the new index of cells[mine].
+u32 SortCellsBySlot(u64* cells, u32 count, u32 mine);
+
+// Whether `set`, read without its word's lock, holds a cell with `key` that
+// covers `bits`. Starts at *position (updated on a hit), walks to the cells
+// of the key's slot, then checks those. A set changed meanwhile can only
+// make it miss; whether the set still belongs to the word is the caller's
+// to check (shadow/shadow_word.h).
+inline bool CellSetFindCovering(const CellSet* set, u64 key, AccessBits bits, u32* position);
 
 // Memory statistics for benchmarks and tests.
 uptr CellSetBytesInUse();
@@ -59,5 +86,45 @@ void SetCellSetArenaSize(uptr bytes);
 uptr CellSetCount();
 
 inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }
+
+namespace cell_set_detail {
+// The arena's address; set once, before the first handle is handed out, so
+// any handle read from a shadow word comes after it.
+extern std::atomic<uptr> arena_base;
+}  // namespace cell_set_detail
+
+inline CellSet* CellSetFromHandle(u32 handle) {
+  uptr base = cell_set_detail::arena_base.load(std::memory_order_acquire);
+  return reinterpret_cast<CellSet*>(base + uptr{handle} * kCellSetHandleUnit);
+}
+
+inline bool CellSetFindCovering(const CellSet* set, u64 key, AccessBits bits, u32* position) {
+  // Even in a stale set, count is within the capacity: a set's memory keeps
+  // its size class for good (cell_set.cpp), and count never exceeds it.
+  const u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
+  RACERT_DCHECK(count <= set->capacity());
+  if (count == 0) return false;
+  auto cell_at = [set](u32 i) { return Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)); };
+  u32 i = *position < count ? *position : count - 1;
+  const Cell first = cell_at(i);
+  if (first.Covers(key, bits)) return true;  // the usual case: where it was last time
+  const Sid sid = Cell(key).sid();
+  if (first.sid() < sid) {
+    do {
+      if (++i == count) return false;
+    } while (cell_at(i).sid() < sid);
+  } else {
+    while (i > 0 && cell_at(i - 1).sid() >= sid) i--;
+  }
+  for (; i < count; i++) {
+    Cell c = cell_at(i);
+    if (c.sid() != sid) return false;
+    if (c.Covers(key, bits)) {
+      *position = i;
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace racert

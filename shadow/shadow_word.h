@@ -61,6 +61,8 @@ namespace racert {
 //   void MakeRoom(u64* cells, u32* count);
 //                                a set at kCellSetMaxCapacity is full: shed
 //                                at least one cell
+//   u32* set_position();         where the accessor's cell was last found in
+//                                a cell set (CellSetFindCovering's hint)
 //
 // Updates the word's shadow for one access.
 // The word's inline words: `tertiary` is null where the word has none.
@@ -108,6 +110,18 @@ struct InlineRewrite {
   u32 mine;   // the index of the accessor's cell among them
 };
 
+// Whether a word whose primary value `observed` is a cell-set handle already
+// records the access (the lock-free check: a hit is trusted only if the word
+// still refers to the set afterwards). For the access paths' inline tiers:
+// the shape of a word read by many goroutines between writes, where every
+// read of it ends here. `position`: the accessor's CellSetFindCovering hint.
+RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u64 observed, u64 key,
+                                             AccessBits bits, u32* position) {
+  RACERT_DCHECK(Cell(observed).is_handle());
+  return CellSetFindCovering(CellSetFromHandle(Cell(observed).handle()), key, bits, position) &&
+         primary->load(std::memory_order_acquire) == observed;
+}
+
 // Forgets every access recorded for [addr, addr + size) and recycles the
 // cell sets of those words. Only for memory no goroutine can reach (being
 // allocated or freed): plain stores, no protocol.
@@ -154,6 +168,7 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
   u32 handle = CellSetAllocate(count);
   CellSet* set = CellSetFromHandle(handle);
   for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
+  SortCellsBySlot(set->cells, count, 0);
   set->count = static_cast<u16>(count);
   return Cell::MakeHandle(handle).raw();
 }
@@ -162,7 +177,8 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
 // cell set, checked without locking. A stale read can only make us miss the
 // shortcut, or, after the word was freed and reused, skip recording an access
 // to memory that was reallocated under it.
-inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64 key, AccessBits bits) {
+inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64 key, AccessBits bits,
+                                     u32* set_position) {
   if (current.is_paired()) {
     u64 cells[kMaxInlineCells];
     u32 count = ReadInlineExtras(words, cells);
@@ -171,18 +187,7 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
     }
     return false;
   }
-  if (!current.is_handle()) return false;
-  const CellSet* set = CellSetFromHandle(current.handle());
-  u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
-  u32 capacity = set->capacity();
-  if (count > capacity) count = capacity;
-  for (u32 i = 0; i < count; i++) {
-    if (Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)).Covers(key, bits)) {
-      // Only trust the answer if the word still refers to this set.
-      return words.primary->load(std::memory_order_acquire) == current.raw();
-    }
-  }
-  return false;
+  return current.is_handle() && CellSetWordRecords(words.primary, current.raw(), key, bits, set_position);
 }
 
 // Applies the access to a word that holds a CellSet handle. Returns false if
@@ -220,7 +225,9 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   rules.Commit();
   set->count = static_cast<u16>(count);
   u64 desired = Cell::MakeHandle(handle).raw();
-  if (count <= words.inline_capacity()) {
+  if (count > words.inline_capacity()) {
+    SortCellsBySlot(set->cells, count, mine);
+  } else {
     // Back to inline cells: store them and recycle the set. The extra words
     // are written before the paired primary is published.
     desired = PrepareInlineCells(set->cells, count, mine, words);
@@ -305,7 +312,7 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
       if (++locked_spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
       continue;
     }
-    if (AlreadyRecordedElsewhere(words, current, key, bits)) return;
+    if (AlreadyRecordedElsewhere(words, current, key, bits, rules.set_position())) return;
     rules.BeforeChange();
     if (current.is_handle()) {
       if (UpdateCellSet(words, observed, rules)) return;

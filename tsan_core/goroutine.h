@@ -36,6 +36,9 @@ struct GoroutineState {
   u64 acc_published;
   u64 acc_value;
   AccumulatorEntry* acc;  // the entry it has claimed, or null: no accumulation
+  // Where this goroutine's cell was last found in a cell set: where it looks
+  // first in the next one (shadow/cell_set.h). Any value is valid.
+  u32 cell_set_position;
   History history;
 
   // --- Identity and slot. ---

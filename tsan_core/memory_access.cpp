@@ -56,6 +56,7 @@ struct RecordWithoutRace {
   PendingCandidates* candidates;  // other goroutines' cells that may have bytes pending
 
   u64 key() const { return a.key; }
+  u32* set_position() const { return &history->g->cell_set_position; }
   AccessBits bits() const { return a.bits; }
   void BeforeChange() { history->RecordOnce(); }
   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
@@ -177,9 +178,11 @@ struct PublishAccumulated {
   const AccessState& a;
   RaceFinding* finding;
   bool committed;
+  u32* position;  // the goroutine's cell_set_position
 
   u64 key() const { return a.key; }
   AccessBits bits() const { return a.bits; }
+  u32* set_position() const { return position; }
   void BeforeChange() {}  // every byte's event was recorded when announced
   u32 Rewrite(u64* cells, u32* count) {
     finding->count = 0;
@@ -196,7 +199,7 @@ void PublishAccumulatedBytes(GoroutineState* g, uptr word_addr, AccessBits bits)
   if (bits.mask == 0) return;
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;
-  PublishAccumulated rules{a, &finding, false};
+  PublishAccumulated rules{a, &finding, false, &g->cell_set_position};
   UpdateShadowWord(WordsAt(word_addr), rules);
   if (!rules.committed || !finding.found()) return;
   // Reported as the access it was, with its stack from the history.
@@ -244,6 +247,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     u64 observed = word->load(std::memory_order_relaxed);
     if (Cell(observed).Covers(key, bits)) continue;
+    if (Cell(observed).is_handle() && CellSetWordRecords(word, observed, key, bits, &g->cell_set_position)) continue;
     if (u64 desired = AloneInWordUpdate(observed, key, bits)) {
       history->RecordOnce();
       if (word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel, std::memory_order_relaxed)) {

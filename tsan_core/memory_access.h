@@ -12,6 +12,7 @@
 #include "base/types.h"
 #include "shadow/shadow_cell.h"
 #include "shadow/shadow_map.h"
+#include "shadow/shadow_word.h"
 #include "tsan_core/access_rules.h"
 #include "tsan_core/byte_accumulator.h"
 #include "tsan_core/goroutine.h"
@@ -62,6 +63,15 @@ RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bit
   return MergeIntoOwnCell(current, bits);
 }
 
+// Tiers 3 to 5 of AccessByte (below), for an access tiers 1 and 2 did not
+// take; `observed` is the primary word's value AccessByte read. Out of line,
+// entered by a tail jump: the registers these tiers need would otherwise be
+// saved and restored on every access, tier 1's included (five pushes and
+// pops around its one compare). One per access kind, so that is_write stays
+// a constant inside.
+template <bool kIsWrite>
+RACERT_NOINLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed);
+
 // A 1-byte plain access (Go models every scalar access as one byte).
 //   1. Already recorded for this goroutine's epoch: one load and a compare.
 //   2. The word this goroutine accumulates in, unchanged since it last
@@ -73,14 +83,18 @@ RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bit
 //      next byte of the same loop) and compare-and-swap the new cell; then
 //      accumulate further bytes of this word (2). Still call-free, but for
 //      publishing the previous word's accumulated bytes if that fails.
-//   4. Anything else: the out-of-line slow path.
+//   4. A cell set already holding this goroutine's cell (a word read by many
+//      goroutines between writes): found where it was in the last set, and
+//      the word loaded again (CellSetWordRecords). Loads only.
+//   5. Anything else: the out-of-line slow path.
+// Tiers 1 and 2 are the loops' common cases and need no callee-saved
+// register; the others are entered by a jump (AccessByteNotAccumulated).
 RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
-  AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
+  const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   std::atomic<u64>* word = ShadowWordFor(addr);
-  u64 observed = word->load(std::memory_order_relaxed);
+  const u64 observed = word->load(std::memory_order_relaxed);
   if (RACERT_LIKELY(Cell(observed).Covers(g->plain_key, bits))) return;
-  const uptr word_addr = addr & ~uptr{7};
-  if (g->acc_word == word_addr) {
+  if (g->acc_word == (addr & ~uptr{7})) {
     if (RACERT_LIKELY(observed == g->acc_published && CanAccumulate(observed, bits))) {
       if (Cell(g->acc_value).Covers(g->plain_key, bits)) return;
       if (RACERT_LIKELY(g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr,
@@ -94,15 +108,29 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
     AccessByteSlow(g, addr, is_write, pc, /*history_recorded=*/false);
     return;
   }
+  if (is_write) {
+    AccessByteNotAccumulated<true>(g, addr, pc, observed);
+  } else {
+    AccessByteNotAccumulated<false>(g, addr, pc, observed);
+  }
+}
+
+template <bool kIsWrite>
+RACERT_NOINLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
+  constexpr bool is_write = kIsWrite;
+  const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
+  std::atomic<u64>* word = ShadowWordFor(addr);
   bool history_recorded = false;
-  if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
+  if (Cell(observed).is_handle()) {
+    if (CellSetWordRecords(word, observed, g->plain_key, bits, &g->cell_set_position)) return;
+  } else if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
     // The event goes in before the cell is published, so that a goroutine
     // racing with this access can already restore its stack.
     history_recorded = g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc);
     if (RACERT_LIKELY(history_recorded) &&
         RACERT_LIKELY(word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel,
                                                     std::memory_order_relaxed))) {
-      if (g->acc) StartAccumulating(g, word_addr, desired);
+      if (g->acc) StartAccumulating(g, addr & ~uptr{7}, desired);
       return;
     }
   }

@@ -42,5 +42,59 @@ TEST(CellSetTest, FreedSetsAreReusedOnceEachThroughBothFreeListParts) {
   EXPECT_EQ(CellSetCount(), count_before);
 }
 
+Cell ReadCell(Sid sid, Epoch epoch) { return Cell::Make(sid, epoch, 1, AccessBits{1, false, false}); }
+
+TEST(CellSetTest, SortBySlotKeepsEachSlotsOrderAndFollowsTheAccessorsCell) {
+  // As the rules leave a set: sorted, one cell appended; and fully reversed.
+  std::vector<u64> cells = {ReadCell(1, 5).raw(), ReadCell(3, 7).raw(), ReadCell(3, 2).raw(),
+                            ReadCell(9, 1).raw(), ReadCell(2, 4).raw()};
+  u32 mine = SortCellsBySlot(cells.data(), 5, /*mine=*/4);
+  std::vector<u64> want = {ReadCell(1, 5).raw(), ReadCell(2, 4).raw(), ReadCell(3, 7).raw(),
+                           ReadCell(3, 2).raw(), ReadCell(9, 1).raw()};
+  EXPECT_EQ(cells, want);
+  EXPECT_EQ(mine, 1u);
+
+  std::vector<u64> reversed;
+  for (Sid s = 40; s > 0; s--) reversed.push_back(ReadCell(s, s).raw());
+  mine = SortCellsBySlot(reversed.data(), 40, /*mine=*/0);  // slot 40
+  for (u32 i = 0; i < 40; i++) EXPECT_EQ(Cell(reversed[i]).sid(), i + 1);
+  EXPECT_EQ(mine, 39u);
+}
+
+// The lock-free lookup: found from any starting position, the position
+// updated on a hit, and a cell that does not cover the access not taken
+// for one that does.
+TEST(CellSetTest, FindCoveringWalksToTheSlotFromAnyPosition) {
+  u32 handle = CellSetAllocate(64);
+  CellSet* set = CellSetFromHandle(handle);
+  u32 n = 0;
+  for (Sid s = 0; s < 50; s++) {
+    set->cells[n++] = ReadCell(s, 10).raw();
+    if (s % 7 == 0) set->cells[n++] = Cell::Make(s, 11, 1, AccessBits{2, true, false}).raw();  // a write, bytes 1
+  }
+  set->count = static_cast<u16>(n);
+  for (Sid s = 0; s < 50; s++) {
+    for (u32 start : {0u, n / 2, n - 1, 1000u}) {
+      u32 position = start;
+      ASSERT_TRUE(CellSetFindCovering(set, ReadCell(s, 10).key(), AccessBits{1, false, false}, &position))
+          << "slot " << int{s} << " from " << start;
+      EXPECT_EQ(Cell(set->cells[position]).sid(), s);
+      if (s % 7 == 0) {
+        u32 p = start;
+        EXPECT_TRUE(CellSetFindCovering(set, Cell::Make(s, 11, 1, {}).key(), AccessBits{2, false, false}, &p));
+        EXPECT_FALSE(CellSetFindCovering(set, Cell::Make(s, 11, 1, {}).key(), AccessBits{1, true, false}, &p));
+      }
+      u32 p = start;
+      EXPECT_FALSE(CellSetFindCovering(set, ReadCell(s, 12).key(), AccessBits{1, false, false}, &p));  // epoch
+      EXPECT_FALSE(CellSetFindCovering(set, ReadCell(s, 10).key(), AccessBits{4, false, false}, &p));  // byte
+    }
+  }
+  u32 p = 3;
+  EXPECT_FALSE(CellSetFindCovering(set, ReadCell(200, 10).key(), AccessBits{1, false, false}, &p));
+  set->count = 0;
+  EXPECT_FALSE(CellSetFindCovering(set, ReadCell(0, 10).key(), AccessBits{1, false, false}, &p));
+  CellSetFree(handle);
+}
+
 }  // namespace
 }  // namespace racert

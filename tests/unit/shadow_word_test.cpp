@@ -66,6 +66,8 @@ struct StandInRules {
   }
   void Commit() { committed = true; }
   void MakeRoom(u64* cells, u32* count) { MakeRoomInFullWord(cells, count); }
+  u32 position = 0;
+  u32* set_position() { return &position; }
   // For TryUpdateInlineWord: the same rewrite, unless told to refuse;
   // `meanwhile` runs first (another thread's change, made deterministic).
   bool refuse = false;
