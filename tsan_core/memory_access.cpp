@@ -234,6 +234,40 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
 
 namespace {
 
+// Tiers 3 to 5 of AccessByte (memory_access.h).
+RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, bool is_write, uptr pc,
+                                                   u64 observed) {
+  const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
+  std::atomic<u64>* word = ShadowWordFor(addr);
+  bool history_recorded = false;
+  if (Cell(observed).is_handle()) {
+    if (CellSetWordRecords(word, observed, g->plain_key, bits, &g->cell_set_position)) return;
+  } else if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
+    // The event goes in before the cell is published, so that a goroutine
+    // racing with this access can already restore its stack.
+    history_recorded = g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc);
+    if (RACERT_LIKELY(history_recorded) &&
+        RACERT_LIKELY(word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel,
+                                                    std::memory_order_relaxed))) {
+      if (g->acc) StartAccumulating(g, addr & ~uptr{7}, desired);
+      return;
+    }
+  }
+  AccessByteSlow(g, addr, is_write, pc, history_recorded);
+}
+
+}  // namespace
+
+void ReadByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
+  AccessByteNotAccumulated(g, addr, false, pc, observed);
+}
+
+void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
+  AccessByteNotAccumulated(g, addr, true, pc, observed);
+}
+
+namespace {
+
 void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc, u64 key,
                         PendingHistory* history) {
   if (size == 0) return;

@@ -67,10 +67,10 @@ RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bit
 // take; `observed` is the primary word's value AccessByte read. Out of line,
 // entered by a tail jump: the registers these tiers need would otherwise be
 // saved and restored on every access, tier 1's included (five pushes and
-// pops around its one compare). One per access kind, so that is_write stays
-// a constant inside.
-template <bool kIsWrite>
-RACERT_NOINLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed);
+// pops around its one compare). One per access kind, so that is_write is a
+// constant inside.
+void ReadByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed);
+void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed);
 
 // A 1-byte plain access (Go models every scalar access as one byte).
 //   1. Already recorded for this goroutine's epoch: one load and a compare.
@@ -88,7 +88,8 @@ RACERT_NOINLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, uptr
 //      the word loaded again (CellSetWordRecords). Loads only.
 //   5. Anything else: the out-of-line slow path.
 // Tiers 1 and 2 are the loops' common cases and need no callee-saved
-// register; the others are entered by a jump (AccessByteNotAccumulated).
+// register; the others are entered by a jump (ReadByteNotAccumulated,
+// WriteByteNotAccumulated).
 RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
   const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   std::atomic<u64>* word = ShadowWordFor(addr);
@@ -109,32 +110,10 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
     return;
   }
   if (is_write) {
-    AccessByteNotAccumulated<true>(g, addr, pc, observed);
+    WriteByteNotAccumulated(g, addr, pc, observed);
   } else {
-    AccessByteNotAccumulated<false>(g, addr, pc, observed);
+    ReadByteNotAccumulated(g, addr, pc, observed);
   }
-}
-
-template <bool kIsWrite>
-RACERT_NOINLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
-  constexpr bool is_write = kIsWrite;
-  const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
-  std::atomic<u64>* word = ShadowWordFor(addr);
-  bool history_recorded = false;
-  if (Cell(observed).is_handle()) {
-    if (CellSetWordRecords(word, observed, g->plain_key, bits, &g->cell_set_position)) return;
-  } else if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
-    // The event goes in before the cell is published, so that a goroutine
-    // racing with this access can already restore its stack.
-    history_recorded = g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc);
-    if (RACERT_LIKELY(history_recorded) &&
-        RACERT_LIKELY(word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel,
-                                                    std::memory_order_relaxed))) {
-      if (g->acc) StartAccumulating(g, addr & ~uptr{7}, desired);
-      return;
-    }
-  }
-  AccessByteSlow(g, addr, is_write, pc, history_recorded);
 }
 
 // Forgets every access recorded in [addr, addr + size) (fresh or freed memory).
