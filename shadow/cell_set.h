@@ -69,11 +69,14 @@ inline CellSet* CellSetFromHandle(u32 handle);
 u32 SortCellsBySlot(u64* cells, u32 count, u32 mine);
 
 // Whether `set`, read without its word's lock, holds a cell with `key` that
-// covers `bits`. Starts at *position (updated on a hit), walks to the cells
-// of the key's slot, then checks those. A set changed meanwhile can only
-// make it miss; whether the set still belongs to the word is the caller's
-// to check (shadow/shadow_word.h).
-inline bool CellSetFindCovering(const CellSet* set, u64 key, AccessBits bits, u32* position);
+// covers `bits`. Looks at *position first, and if that is below
+// `published_count` (the count its word's handle carries: Cell::MakeHandle)
+// without reading the set's header; then walks to the cells of the key's
+// slot and checks those, updating *position on a hit. A set changed
+// meanwhile can only make it miss; whether the set still belongs to the word
+// (with the count it published) is the caller's to check
+// (shadow/shadow_word.h).
+inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key, AccessBits bits, u32* position);
 
 // Memory statistics for benchmarks and tests.
 uptr CellSetBytesInUse();
@@ -98,16 +101,19 @@ inline CellSet* CellSetFromHandle(u32 handle) {
   return reinterpret_cast<CellSet*>(base + uptr{handle} * kCellSetHandleUnit);
 }
 
-inline bool CellSetFindCovering(const CellSet* set, u64 key, AccessBits bits, u32* position) {
+inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key, AccessBits bits, u32* position) {
+  auto cell_at = [set](u32 i) { return Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)); };
+  // The usual case: where it was last time, in a set no bigger than it was
+  // when its handle was stored (so within its capacity).
+  if (*position < published_count && cell_at(*position).Covers(key, bits)) return true;
   // Even in a stale set, count is within the capacity: a set's memory keeps
   // its size class for good (cell_set.cpp), and count never exceeds it.
   const u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
   RACERT_DCHECK(count <= set->capacity());
   if (count == 0) return false;
-  auto cell_at = [set](u32 i) { return Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)); };
   u32 i = *position < count ? *position : count - 1;
   const Cell first = cell_at(i);
-  if (first.Covers(key, bits)) return true;  // the usual case: where it was last time
+  if (first.Covers(key, bits)) return true;
   const Sid sid = Cell(key).sid();
   if (first.sid() < sid) {
     do {

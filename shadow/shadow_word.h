@@ -118,7 +118,8 @@ struct InlineRewrite {
 RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u64 observed, u64 key,
                                              AccessBits bits, u32* position) {
   RACERT_DCHECK(Cell(observed).is_handle());
-  return CellSetFindCovering(CellSetFromHandle(Cell(observed).handle()), key, bits, position) &&
+  return CellSetFindCovering(CellSetFromHandle(Cell(observed).handle()), Cell(observed).published_count(), key,
+                             bits, position) &&
          primary->load(std::memory_order_acquire) == observed;
 }
 
@@ -170,7 +171,7 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
   for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
   SortCellsBySlot(set->cells, count, 0);
   set->count = static_cast<u16>(count);
-  return Cell::MakeHandle(handle).raw();
+  return Cell::MakeHandle(handle, count).raw();
 }
 
 // Whether the access is already recorded in the extra inline words or the
@@ -224,7 +225,7 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
   set->count = static_cast<u16>(count);
-  u64 desired = Cell::MakeHandle(handle).raw();
+  u64 desired = Cell::MakeHandle(handle, count).raw();
   if (count > words.inline_capacity()) {
     SortCellsBySlot(set->cells, count, mine);
   } else {

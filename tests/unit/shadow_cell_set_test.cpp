@@ -61,9 +61,9 @@ TEST(CellSetTest, SortBySlotKeepsEachSlotsOrderAndFollowsTheAccessorsCell) {
   EXPECT_EQ(mine, 39u);
 }
 
-// The lock-free lookup: found from any starting position, the position
-// updated on a hit, and a cell that does not cover the access not taken
-// for one that does.
+// The lock-free lookup: found from any starting position, with or without
+// the count its handle published, the position updated on a hit, and a cell
+// that does not cover the access not taken for one that does.
 TEST(CellSetTest, FindCoveringWalksToTheSlotFromAnyPosition) {
   u32 handle = CellSetAllocate(64);
   CellSet* set = CellSetFromHandle(handle);
@@ -75,24 +75,30 @@ TEST(CellSetTest, FindCoveringWalksToTheSlotFromAnyPosition) {
   set->count = static_cast<u16>(n);
   for (Sid s = 0; s < 50; s++) {
     for (u32 start : {0u, n / 2, n - 1, 1000u}) {
-      u32 position = start;
-      ASSERT_TRUE(CellSetFindCovering(set, ReadCell(s, 10).key(), AccessBits{1, false, false}, &position))
-          << "slot " << int{s} << " from " << start;
-      EXPECT_EQ(Cell(set->cells[position]).sid(), s);
-      if (s % 7 == 0) {
+      for (u32 published : {0u, n}) {
+        const u64 write_key = Cell::Make(s, 11, 1, {}).key();
+        u32 position = start;
+        ASSERT_TRUE(CellSetFindCovering(set, published, ReadCell(s, 10).key(), {1, false, false}, &position))
+            << "slot " << int{s} << " from " << start << ", published " << published;
+        EXPECT_EQ(Cell(set->cells[position]).sid(), s);
+        if (s % 7 == 0) {
+          u32 p = start;
+          EXPECT_TRUE(CellSetFindCovering(set, published, write_key, {2, false, false}, &p));
+          EXPECT_FALSE(CellSetFindCovering(set, published, write_key, {1, true, false}, &p));
+        }
         u32 p = start;
-        EXPECT_TRUE(CellSetFindCovering(set, Cell::Make(s, 11, 1, {}).key(), AccessBits{2, false, false}, &p));
-        EXPECT_FALSE(CellSetFindCovering(set, Cell::Make(s, 11, 1, {}).key(), AccessBits{1, true, false}, &p));
+        EXPECT_FALSE(CellSetFindCovering(set, published, ReadCell(s, 12).key(), {1, false, false}, &p));  // epoch
+        EXPECT_FALSE(CellSetFindCovering(set, published, ReadCell(s, 10).key(), {4, false, false}, &p));  // byte
       }
-      u32 p = start;
-      EXPECT_FALSE(CellSetFindCovering(set, ReadCell(s, 12).key(), AccessBits{1, false, false}, &p));  // epoch
-      EXPECT_FALSE(CellSetFindCovering(set, ReadCell(s, 10).key(), AccessBits{4, false, false}, &p));  // byte
     }
   }
   u32 p = 3;
-  EXPECT_FALSE(CellSetFindCovering(set, ReadCell(200, 10).key(), AccessBits{1, false, false}, &p));
+  EXPECT_FALSE(CellSetFindCovering(set, n, ReadCell(200, 10).key(), AccessBits{1, false, false}, &p));
+  // Past the published count, only the header's count says what is there.
   set->count = 0;
-  EXPECT_FALSE(CellSetFindCovering(set, ReadCell(0, 10).key(), AccessBits{1, false, false}, &p));
+  p = 0;
+  EXPECT_FALSE(CellSetFindCovering(set, 0, ReadCell(0, 10).key(), AccessBits{1, false, false}, &p));
+  EXPECT_TRUE(CellSetFindCovering(set, 1, ReadCell(0, 10).key(), AccessBits{1, false, false}, &p));
   CellSetFree(handle);
 }
 

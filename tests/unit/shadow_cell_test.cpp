@@ -38,11 +38,15 @@ TEST(ShadowCellTest, FieldsRoundTripAtTheirExtremes) {
 
 TEST(ShadowCellTest, HandlesAndTheLockedWordAreNeverCellsNorMatchAKey) {
   for (u32 handle : {1u, 2u, 0x7fffffffu, 0xfffffffeu}) {
-    Cell h = Cell::MakeHandle(handle);
-    EXPECT_TRUE(h.is_handle());
-    EXPECT_EQ(h.handle(), handle);
-    EXPECT_EQ(h.any_mask(), 0);
-    EXPECT_EQ(h.generation(), 0) << "no goroutine key has generation 0";
+    for (u32 count : {0u, 4u, 254u, 255u, 8192u}) {
+      Cell h = Cell::MakeHandle(handle, count);
+      EXPECT_TRUE(h.is_handle());
+      EXPECT_FALSE(h.is_paired());
+      EXPECT_EQ(h.handle(), handle);
+      EXPECT_EQ(h.published_count(), count < 255 ? count : 255u);
+      EXPECT_EQ(h.any_mask(), 0);
+      EXPECT_EQ(h.generation(), 0) << "no goroutine key has generation 0";
+    }
   }
   Cell locked(Cell::kLockedWord);
   EXPECT_TRUE(locked.is_locked());
