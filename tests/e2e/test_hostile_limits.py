@@ -246,9 +246,13 @@ def test_signal_storm_during_reports(either_binary):
 def signal_mid_reports(binary: Path, sig: int, args: list[str]) -> tuple[hr.ProgramRun, float]:
     """Starts 5000 reports, sends `sig` once 3 are out; returns the run and the
     seconds from the signal to the exit."""
+    # The default disposition for the signal, whatever the suite inherited: a
+    # suite started as a background job of a non-interactive shell has SIGINT
+    # ignored, and Go keeps a signal ignored at start ignored.
     proc = subprocess.Popen([str(binary), "-mode=reports", "-n=5000", *args],
                             env=hr.clean_env(f"{FAST} suppress_equal_stacks=0"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     head = b""
     while head.count(b"WARNING: DATA RACE") < 3:
         chunk = os.read(proc.stderr.fileno(), 1 << 16)
