@@ -77,6 +77,10 @@ u32 SortCellsBySlot(u64* cells, u32 count, u32 mine);
 // (with the count it published) is the caller's to check
 // (shadow/shadow_word.h).
 inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key, AccessBits bits, u32* position);
+// CellSetFindCovering's first look alone: the cell at `position`, if that is
+// below `published_count`. No walk, no header: few enough registers for the
+// access path's inline part.
+inline bool CellSetCoversAt(const CellSet* set, u32 published_count, u32 position, u64 key, AccessBits bits);
 
 // Memory statistics for benchmarks and tests.
 uptr CellSetBytesInUse();
@@ -101,11 +105,16 @@ inline CellSet* CellSetFromHandle(u32 handle) {
   return reinterpret_cast<CellSet*>(base + uptr{handle} * kCellSetHandleUnit);
 }
 
+inline bool CellSetCoversAt(const CellSet* set, u32 published_count, u32 position, u64 key, AccessBits bits) {
+  // Below the count the handle published, the cell is within the set's
+  // capacity whatever happened to the set since.
+  return position < published_count && Cell(__atomic_load_n(&set->cells[position], __ATOMIC_RELAXED)).Covers(key, bits);
+}
+
 inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key, AccessBits bits, u32* position) {
   auto cell_at = [set](u32 i) { return Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)); };
-  // The usual case: where it was last time, in a set no bigger than it was
-  // when its handle was stored (so within its capacity).
-  if (*position < published_count && cell_at(*position).Covers(key, bits)) return true;
+  // The usual case: where it was last time.
+  if (CellSetCoversAt(set, published_count, *position, key, bits)) return true;
   // Even in a stale set, count is within the capacity: a set's memory keeps
   // its size class for good (cell_set.cpp), and count never exceeds it.
   const u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);

@@ -123,6 +123,16 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
          primary->load(std::memory_order_acquire) == observed;
 }
 
+// CellSetWordRecords with the first look only (CellSetCoversAt): for
+// AccessByte's inline part, which must stay free of callee-saved registers.
+RACERT_ALWAYS_INLINE bool CellSetWordRecordsAt(const std::atomic<u64>* primary, u64 observed, u64 key,
+                                               AccessBits bits, u32 position) {
+  RACERT_DCHECK(Cell(observed).is_handle());
+  return CellSetCoversAt(CellSetFromHandle(Cell(observed).handle()), Cell(observed).published_count(), position, key,
+                         bits) &&
+         primary->load(std::memory_order_acquire) == observed;
+}
+
 // Forgets every access recorded for [addr, addr + size) and recycles the
 // cell sets of those words. Only for memory no goroutine can reach (being
 // allocated or freed): plain stores, no protocol.

@@ -87,9 +87,9 @@ void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed
 //      goroutines between writes): found where it was in the last set, and
 //      the word loaded again (CellSetWordRecords). Loads only.
 //   5. Anything else: the out-of-line slow path.
-// Tiers 1 and 2 are the loops' common cases and need no callee-saved
-// register; the others are entered by a jump (ReadByteNotAccumulated,
-// WriteByteNotAccumulated).
+// Tiers 1 and 2 and tier 4's first look are the loops' common cases and
+// need (almost) no callee-saved register; the rest is entered by a jump
+// (ReadByteNotAccumulated, WriteByteNotAccumulated).
 RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
   const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   std::atomic<u64>* word = ShadowWordFor(addr);
@@ -108,6 +108,9 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
     }
     AccessByteSlow(g, addr, is_write, pc, /*history_recorded=*/false);
     return;
+  }
+  if (Cell(observed).is_handle() && CellSetWordRecordsAt(word, observed, g->plain_key, bits, g->cell_set_position)) {
+    return;  // tier 4's usual case: the cell where it was in the last set
   }
   if (is_write) {
     WriteByteNotAccumulated(g, addr, pc, observed);
