@@ -82,6 +82,15 @@ unsigned ClassFor(u32 min_capacity) {
 
 }  // namespace
 
+void PlaceLastCellBySlot(u64* cells, u32 count) {
+  if (count < 2) return;
+  const u64 last = cells[count - 1];
+  const Sid sid = Cell(last).sid();
+  u32 j = count - 1;
+  for (; j > 0 && Cell(cells[j - 1]).sid() > sid; j--) cells[j] = cells[j - 1];
+  cells[j] = last;
+}
+
 u32 SortCellsBySlot(u64* cells, u32 count, u32 mine) {
   for (u32 i = 1; i < count; i++) {
     const u64 moving = cells[i];

@@ -67,6 +67,11 @@ inline CellSet* CellSetFromHandle(u32 handle);
 // (insertion sort: the rules leave at most a few cells out of place).
 // Returns the new index of cells[mine].
 u32 SortCellsBySlot(u64* cells, u32 count, u32 mine);
+// The same for cells[0..count) sorted but for the last one (a rewrite that
+// kept the order and appended one cell): moves it into place, shifting only
+// the cells of higher slots. Cheaper than the sort in the critical section
+// of a word many goroutines change.
+void PlaceLastCellBySlot(u64* cells, u32 count);
 
 // Whether `set`, read without its word's lock, holds a cell with `key` that
 // covers `bits`. Looks at *position first, and if that is below

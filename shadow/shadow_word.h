@@ -56,7 +56,10 @@ namespace racert {
 //                                the rules: rewrite cells[0..*count) for the
 //                                access (room for one more), return the index
 //                                of the accessor's cell. May be called again
-//                                from scratch when the word changed meanwhile;
+//                                from scratch when the word changed meanwhile.
+//                                Keeping the cells' order and appending a new
+//                                cell keeps a cell set sorted cheaply (any
+//                                other order is correct, only slower);
 //   void Commit();               the last Rewrite is the one that was published
 //   void MakeRoom(u64* cells, u32* count);
 //                                a set at kCellSetMaxCapacity is full: shed
@@ -214,7 +217,9 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
+  bool made_room = false;
   if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
+    made_room = true;
     u32 count = set->count;
     rules.MakeRoom(set->cells, &count);
     RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
@@ -237,7 +242,14 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   set->count = static_cast<u16>(count);
   u64 desired = Cell::MakeHandle(handle, count).raw();
   if (count > words.inline_capacity()) {
-    SortCellsBySlot(set->cells, count, mine);
+    // Back in slot order (cell_set.h). The race rules keep the order of the
+    // cells they keep and append the accessor's cell if none had its key, so
+    // only that one can be out of place; making room may move any.
+    if (RACERT_UNLIKELY(made_room)) {
+      SortCellsBySlot(set->cells, count, mine);
+    } else if (mine == count - 1) {
+      PlaceLastCellBySlot(set->cells, count);
+    }
   } else {
     // Back to inline cells: store them and recycle the set. The extra words
     // are written before the paired primary is published.

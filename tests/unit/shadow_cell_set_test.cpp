@@ -61,6 +61,22 @@ TEST(CellSetTest, SortBySlotKeepsEachSlotsOrderAndFollowsTheAccessorsCell) {
   EXPECT_EQ(mine, 39u);
 }
 
+TEST(CellSetTest, PlaceLastCellMovesOnlyTheAppendedCell) {
+  std::vector<u64> cells = {ReadCell(1, 5).raw(), ReadCell(3, 7).raw(), ReadCell(3, 2).raw(), ReadCell(9, 1).raw(),
+                            ReadCell(3, 9).raw()};
+  PlaceLastCellBySlot(cells.data(), 5);
+  std::vector<u64> want = {ReadCell(1, 5).raw(), ReadCell(3, 7).raw(), ReadCell(3, 2).raw(), ReadCell(3, 9).raw(),
+                           ReadCell(9, 1).raw()};
+  EXPECT_EQ(cells, want) << "after the cells of its slot, before the higher ones";
+  cells.push_back(ReadCell(0, 1).raw());
+  PlaceLastCellBySlot(cells.data(), 6);
+  EXPECT_EQ(Cell(cells[0]).sid(), 0);
+  cells.push_back(ReadCell(200, 1).raw());
+  PlaceLastCellBySlot(cells.data(), 7);
+  EXPECT_EQ(Cell(cells[6]).sid(), 200);
+  for (u32 i = 1; i < 7; i++) EXPECT_LE(Cell(cells[i - 1]).sid(), Cell(cells[i]).sid());
+}
+
 // The lock-free lookup: found from any starting position, with or without
 // the count its handle published, the position updated on a hit, and a cell
 // that does not cover the access not taken for one that does.
