@@ -126,6 +126,35 @@ void MapShadow(uptr addr, uptr size) {
   }
 }
 
+namespace {
+
+struct WrittenRunVisit {
+  uptr app_begin;
+  uptr app_end;
+  void (*visit)(uptr, uptr, void*);
+  void* context;
+};
+
+void VisitAppPartOfShadowRun(uptr shadow_begin, uptr shadow_end, void* context) {
+  auto* walk = static_cast<WrittenRunVisit*>(context);
+  uptr begin = shadow_begin - kPrimaryOffset;
+  uptr end = shadow_end - kPrimaryOffset;
+  if (begin < walk->app_begin) begin = walk->app_begin;
+  if (end > walk->app_end) end = walk->app_end;
+  if (begin < end) walk->visit(begin, end, walk->context);
+}
+
+}  // namespace
+
+void ForEachWrittenShadowRun(uptr addr, uptr size, void (*visit)(uptr, uptr, void*), void* context) {
+  if (size == 0) return;
+  WrittenRunVisit walk{addr, addr + size, visit, context};
+  uptr shadow_begin = reinterpret_cast<uptr>(ShadowWordFor(addr));
+  uptr shadow_end = reinterpret_cast<uptr>(ShadowWordFor(addr + size - 1)) + sizeof(u64);
+  ForEachPopulatedPageRun(RoundDown(shadow_begin, kPageSize), RoundUp(shadow_end, kPageSize),
+                          VisitAppPartOfShadowRun, &walk);
+}
+
 void UseShadowPerArena() {
   SpinMutexLock lock(&registry.mutex);
   registry.per_arena = true;
