@@ -107,6 +107,21 @@ void ForEachPopulatedPageRun(uptr begin, uptr end, void (*visit)(uptr, uptr, voi
   SysClose(static_cast<int>(fd));
 }
 
+uptr AddressSpaceInUse() {
+  sptr fd = SysOpen("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+  if (SysFailed(fd)) return 0;
+  char text[128];
+  sptr got = SysRead(static_cast<int>(fd), text, sizeof(text));
+  SysClose(static_cast<int>(fd));
+  if (SysFailed(got)) return 0;
+  // The first field is the total size in pages.
+  uptr pages = 0;
+  sptr i = 0;
+  for (; i < got && text[i] >= '0' && text[i] <= '9'; i++) pages = pages * 10 + static_cast<uptr>(text[i] - '0');
+  if (i == 0 || i == got || text[i] != ' ') return 0;
+  return pages * kPageSize;
+}
+
 void ReleaseMemoryToOS(uptr begin, uptr end) {
   uptr first_page = RoundUp(begin, kPageSize);
   uptr end_page = RoundDown(end, kPageSize);

@@ -53,6 +53,10 @@ int MapFixedNoReplaceError(uptr addr, uptr size);
 void ForEachPopulatedPageRun(uptr begin, uptr end, void (*visit)(uptr run_begin, uptr run_end, void* context),
                              void* context);
 
+// The process's mapped address space in bytes (VmSize, what `ulimit -v`
+// limits), from /proc/self/statm; 0 when it cannot be read.
+uptr AddressSpaceInUse();
+
 // Gives the pages fully inside [begin, end) back to the kernel
 // (MADV_DONTNEED). They stay mapped and read back as zero afterwards; partial
 // pages at either end are left untouched.

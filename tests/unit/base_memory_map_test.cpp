@@ -166,5 +166,17 @@ TEST(MemoryMapTest, PopulatedPageRunsAreTheWrittenPages) {
   UnmapOrDie(memory, pages * kPageSize);
 }
 
+TEST(MemoryMapTest, AddressSpaceInUseCountsReservations) {
+  uptr before = AddressSpaceInUse();
+  ASSERT_GT(before, 0u);
+  const uptr size = uptr{1} << 30;
+  void* reserved = ReserveAnonymousOrDie(size, "counted");
+  uptr during = AddressSpaceInUse();
+  UnmapOrDie(reserved, size);
+  // Other threads of the test process may map or unmap a little meanwhile.
+  EXPECT_GT(during, before + size - (uptr{64} << 20));
+  EXPECT_LT(during, before + size + (uptr{64} << 20));
+}
+
 }  // namespace
 }  // namespace racert
