@@ -29,9 +29,9 @@ constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
 // Checked at start, before the first shadow is mapped: racert reserves its big
 // ranges with MAP_NORESERVE, which costs no memory but counts against
 // RLIMIT_AS in full. Under a limit too small for them, racert reserves only
-// what the program uses (heap shadow per 64 MiB arena, sync object counts for
-// the heap window only) and gives the cell sets an eighth of the limit, and
-// says so once. A run that then needs more than the limit allows stops at the
+// what the program uses (heap shadow per 64 MiB arena, cell sets as carved,
+// up to an eighth of the limit, sync object counts for the heap window only),
+// and says so once. A run that then needs more than the limit allows stops at the
 // mapping that failed, with a message naming the limit.
 void CheckAddressSpaceLimit() {
   u64 limit = SysAddressSpaceLimit();
@@ -45,9 +45,9 @@ void CheckAddressSpaceLimit() {
   char line[600];
   uptr n = Format(line, sizeof(line),
                   "racert: note: the address-space limit (ulimit -v) of %zu KiB is below the %zu GiB racert "
-                  "reserves by default; it maps heap shadow per 64 MiB arena, gives the shadow cell sets %zu MiB "
-                  "and counts sync objects only in the heap (slower frees elsewhere); a run that needs more stops "
-                  "with a message (ulimit -v unlimited lifts the limit)\n",
+                  "reserves by default; it maps heap shadow per 64 MiB arena, maps the shadow cell sets as they "
+                  "are needed (up to %zu MiB) and counts sync objects only in the heap (slower frees elsewhere); a "
+                  "run that needs more stops with a message (ulimit -v unlimited lifts the limit)\n",
                   static_cast<uptr>(limit / 1024), need / kGiB, CellSetArenaReservation() >> 20);
   WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
 }

@@ -120,9 +120,9 @@ def racert_lines(stderr: str) -> list[str]:
 
 LIMIT_NOTE = re.compile(
     r"racert: note: the address-space limit \(ulimit -v\) of (?P<limit>\d+) KiB is below the \d+ GiB racert "
-    r"reserves by default; it maps heap shadow per 64 MiB arena, gives the shadow cell sets \d+ MiB and counts "
-    r"sync objects only in the heap \(slower frees elsewhere\); a run that needs more stops with a message "
-    r"\(ulimit -v unlimited lifts the limit\)"
+    r"reserves by default; it maps heap shadow per 64 MiB arena, maps the shadow cell sets as they are needed "
+    r"\(up to \d+ MiB\) and counts sync objects only in the heap \(slower frees elsewhere\); a run that needs "
+    r"more stops with a message \(ulimit -v unlimited lifts the limit\)"
 )
 LIMIT_FATAL = re.compile(
     r"racert: FATAL: cannot (map|reserve) (?P<bytes>\d+) bytes \(\d+ MiB\) for (?P<what>.+): out of address space "
