@@ -23,6 +23,17 @@
 //	                 channel handshake, then written by main after they are
 //	                 joined: no race; with -race-at-end, one goroutine still
 //	                 reads word 0 unsynchronized when main writes it: one race
+//	-mode=farheap    the heap grows in pieces far apart in Go's race-mode heap
+//	                 window: one PROT_NONE page at the heap's current end and at
+//	                 the start of every arena hint (4 GiB apart, 0xc0<<32 up to
+//	                 0xdf<<32) not listed in -free-hints makes Go skip those
+//	                 hints; then -gib GiB is allocated in -chunk-mib MiB slices
+//	                 and kept alive (one word of each written, the rest never
+//	                 touched). Main hands every slice's first word to a
+//	                 goroutine through a channel (no race), then a goroutine and
+//	                 main write the last word of the last slice unsynchronized
+//	                 (one race, in the farthest arena). Prints where the heap
+//	                 pieces are and how much address space they span
 //
 // Every mode prints its result line on stdout and, at the end, the peak RSS
 // ("hostile: peak RSS <kB> kB", from /proc/self/status).
@@ -36,11 +47,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 var (
@@ -52,6 +65,9 @@ var (
 	exitOnTerm = flag.Bool("exit-on-term", false, "reports: os.Exit(0) on SIGTERM")
 	rounds     = flag.Int("rounds", 10, "churn: rounds")
 	raceAtEnd  = flag.Bool("race-at-end", false, "readers: one unsynchronized read of word 0")
+	freeHints  = flag.String("free-hints", "31", "farheap: comma-separated arena hints (1..31) left usable")
+	gib        = flag.Float64("gib", 0.25, "farheap: GiB allocated and kept alive")
+	chunkMiB   = flag.Int("chunk-mib", 128, "farheap: size of each allocation")
 )
 
 //go:noinline
@@ -221,6 +237,137 @@ func readers() {
 	fmt.Printf("hostile: %d words read by %d goroutines, sums equal %v\n", len(xs), len(sums), allEqual(sums))
 }
 
+// Go's race-mode arena hints on linux/amd64: 0xc0<<32 + i<<32 for i in 0..31,
+// tried in that order, each grown upwards until a reservation collides.
+const (
+	heapWindowBegin   = uintptr(0xc0) << 32
+	heapWindowEnd     = uintptr(0xe0) << 32
+	hintStep          = uintptr(1) << 32
+	arenaSize         = uintptr(64) << 20
+	mapFixedNoreplace = 0x100000
+)
+
+// block maps one inaccessible page at addr, so that any heap reservation
+// covering it fails and Go moves on to its next hint.
+func block(addr uintptr) {
+	got, _, errno := syscall.Syscall6(syscall.SYS_MMAP, addr, 4096, syscall.PROT_NONE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|mapFixedNoreplace, ^uintptr(0), 0)
+	if errno != 0 || got != addr {
+		check(fmt.Errorf("cannot block the page at %#x: %v (got %#x)", addr, errno, got))
+	}
+}
+
+// heapPieces: the maximal runs of mappings in the heap window that hold no
+// blocking page, from /proc/self/maps.
+func heapPieces(blocked map[uintptr]bool) [][2]uintptr {
+	f, err := os.Open("/proc/self/maps")
+	check(err)
+	defer f.Close()
+	var pieces [][2]uintptr
+	lines := bufio.NewScanner(f)
+	for lines.Scan() {
+		bounds := strings.SplitN(strings.Fields(lines.Text())[0], "-", 2)
+		begin, err := strconv.ParseUint(bounds[0], 16, 64)
+		check(err)
+		end, err := strconv.ParseUint(bounds[1], 16, 64)
+		check(err)
+		b, e := uintptr(begin), uintptr(end)
+		if b < heapWindowBegin || b >= heapWindowEnd || (blocked[b] && e-b == 4096) {
+			continue
+		}
+		if n := len(pieces); n > 0 && pieces[n-1][1] == b {
+			pieces[n-1][1] = e
+		} else {
+			pieces = append(pieces, [2]uintptr{b, e})
+		}
+	}
+	return pieces
+}
+
+func farHeap() {
+	free := map[uintptr]bool{}
+	for _, field := range strings.Split(*freeHints, ",") {
+		if field == "" {
+			continue
+		}
+		i, err := strconv.Atoi(field)
+		check(err)
+		if i < 1 || i > 31 {
+			check(fmt.Errorf("-free-hints: %d is not in 1..31", i))
+		}
+		free[uintptr(i)] = true
+	}
+	blocked := map[uintptr]bool{}
+	pieces := heapPieces(blocked)
+	if len(pieces) == 0 || pieces[0][0] != heapWindowBegin {
+		check(fmt.Errorf("the heap does not start at %#x: %v", heapWindowBegin, pieces))
+	}
+	end := (pieces[0][1] + arenaSize - 1) &^ (arenaSize - 1)
+	block(end)
+	blocked[end] = true
+	for i := uintptr(1); i < 32; i++ {
+		if !free[i] {
+			block(heapWindowBegin + i*hintStep)
+			blocked[heapWindowBegin+i*hintStep] = true
+		}
+	}
+
+	chunk := *chunkMiB << 20
+	count := int(*gib * float64(1<<30) / float64(chunk))
+	if count < 1 {
+		count = 1
+	}
+	slices := make([][]int, count)
+	for i := range slices {
+		slices[i] = make([]int, chunk/8)
+		slices[i][len(slices[i])/2] = i
+	}
+	// Every first word goes to a goroutine through a channel: ordered, no race.
+	handed := make(chan []int)
+	sum := make(chan int)
+	go func() {
+		s := 0
+		for xs := range handed {
+			xs[0]++
+			s += xs[0]
+		}
+		sum <- s
+	}()
+	for _, xs := range slices {
+		xs[0] = 1
+		handed <- xs
+	}
+	close(handed)
+	total := <-sum
+	for _, xs := range slices {
+		total += xs[0] // after the goroutine's writes: ordered by the channel
+	}
+
+	last := slices[len(slices)-1]
+	target := &last[len(last)-1]
+	done := make(chan bool)
+	go func() {
+		store(target, 1)
+		done <- true
+	}()
+	store(target, 2)
+	<-done
+
+	pieces = heapPieces(blocked)
+	var parts []string
+	var used uintptr
+	for _, p := range pieces {
+		parts = append(parts, fmt.Sprintf("[%#x, %#x)", p[0], p[1]))
+		used += p[1] - p[0]
+	}
+	span := pieces[len(pieces)-1][1] - pieces[0][0]
+	fmt.Printf("hostile: %d slices of %d MiB, first words %d, race at %#x\n", count, *chunkMiB, total,
+		uintptr(unsafe.Pointer(target)))
+	fmt.Printf("hostile: heap in %d pieces %s: %.1f GiB mapped, spanning %.1f GiB\n", len(pieces),
+		strings.Join(parts, " "), float64(used)/(1<<30), float64(span)/(1<<30))
+	runtime.KeepAlive(slices)
+}
+
 func allEqual(xs []int) bool {
 	for _, x := range xs {
 		if x != xs[0] {
@@ -266,6 +413,8 @@ func main() {
 		churn()
 	case "readers":
 		readers()
+	case "farheap":
+		farHeap()
 	default:
 		check(fmt.Errorf("unknown -mode %q", *mode))
 	}
