@@ -30,7 +30,9 @@
 //	                 hints; then -gib GiB is allocated in -chunk-mib MiB slices
 //	                 and kept alive (one word of each written, the rest never
 //	                 touched). Main hands every slice's first word to a
-//	                 goroutine through a channel (no race), then a goroutine and
+//	                 goroutine through a channel, and two goroutines add 1000
+//	                 each to a word of the last slice under a sync.Mutex that
+//	                 lives in that slice too (no race); then a goroutine and
 //	                 main write the last word of the last slice unsynchronized
 //	                 (one race, in the farthest arena). Prints where the heap
 //	                 pieces are and how much address space they span
@@ -343,7 +345,25 @@ func farHeap() {
 		total += xs[0] // after the goroutine's writes: ordered by the channel
 	}
 
+	// A mutex inside the last slice (no pointers, so it may overlay ints) guards
+	// another word of it: sync objects in the farthest arena, no race.
 	last := slices[len(slices)-1]
+	mu := (*sync.Mutex)(unsafe.Pointer(&last[len(last)-16]))
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1000; i++ {
+				mu.Lock()
+				last[len(last)-8]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	guarded := last[len(last)-8]
+
 	target := &last[len(last)-1]
 	done := make(chan bool)
 	go func() {
@@ -361,8 +381,8 @@ func farHeap() {
 		used += p[1] - p[0]
 	}
 	span := pieces[len(pieces)-1][1] - pieces[0][0]
-	fmt.Printf("hostile: %d slices of %d MiB, first words %d, race at %#x\n", count, *chunkMiB, total,
-		uintptr(unsafe.Pointer(target)))
+	fmt.Printf("hostile: %d slices of %d MiB, first words %d, guarded word %d, race at %#x\n", count, *chunkMiB,
+		total, guarded, uintptr(unsafe.Pointer(target)))
 	fmt.Printf("hostile: heap in %d pieces %s: %.1f GiB mapped, spanning %.1f GiB\n", len(pieces),
 		strings.Join(parts, " "), float64(used)/(1<<30), float64(span)/(1<<30))
 	runtime.KeepAlive(slices)
