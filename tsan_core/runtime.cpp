@@ -38,7 +38,14 @@ void CheckAddressSpaceLimit() {
   if (limit == ~u64{0}) return;
   const uptr heap_shadow = 3 * (kGoHeapWindowEnd - kGoHeapWindowBegin);
   const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() + kGoRuntimeAllowance;
-  if (limit >= need) return;
+  if (limit >= need) {
+    // Enough for the default reservations, but the heap counts against the
+    // limit too: a 130 GiB heap under a 572 GiB limit left no room for the
+    // 64 GiB cell-set arena reserved at its first use. Mapped as needed, the
+    // arena takes only what the sets use.
+    SetCellSetArenaSize(CellSetArenaReservation());
+    return;
+  }
   UseShadowPerArena();
   SyncCountOnlyHeapWindow();
   SetCellSetArenaSize(static_cast<uptr>(limit / 8));
