@@ -111,12 +111,13 @@ constexpr uptr kStartHeadroomWarning = 1536 * kMiB;
 constexpr uptr kHeapHeadroomWarning = 1024 * kMiB;
 
 // Per-arena mode only (an address-space limit is set). When the limit runs
-// out, the mapping that fails is usually Go's own reservation of the next
-// heap arena, not racert's, and Go then stops with "too many address space
-// collisions for -race mode", "failed to reserve page summary memory" or
-// "pthread_create failed" (a thread stack), which do not name the limit. So after racert maps shadow, it checks what
-// is left: not enough for Go to start at all is fatal here, with the figures;
-// little left gets one warning, printed before Go's message would be.
+// out, the mapping that fails is often Go's own (the next heap arena, page
+// summaries, a thread stack), not racert's, and Go then stops with "too many
+// address space collisions for -race mode", "failed to reserve page summary
+// memory" or "pthread_create failed", which do not name the limit. So after
+// racert maps shadow, it checks what is left: not enough for Go to start at
+// all is fatal here, with the figures; little left gets one warning, printed
+// before Go's message would be.
 void CheckHeadroomLocked(uptr app_begin, uptr app_end, bool heap) {
   u64 limit = SysAddressSpaceLimit();
   uptr in_use = AddressSpaceInUse();

@@ -31,8 +31,8 @@ constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
 // RLIMIT_AS in full. Under a limit too small for them, racert reserves only
 // what the program uses (heap shadow per 64 MiB arena, cell sets as carved,
 // up to an eighth of the limit, sync object counts for the heap window only),
-// and says so once. A run that then needs more than the limit allows stops at the
-// mapping that failed, with a message naming the limit.
+// and says so once. A run that then needs more than the limit allows stops at
+// the mapping that failed, with a message naming the limit.
 void CheckAddressSpaceLimit() {
   u64 limit = SysAddressSpaceLimit();
   if (limit == ~u64{0}) return;
