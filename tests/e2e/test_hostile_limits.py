@@ -530,6 +530,18 @@ def test_heap_grown_past_the_race_window_under_a_limit_above_the_default_reserva
     check_far_heap_run(result, slices=260, min_pieces=2, min_span_gib=130)
 
 
+def test_heap_past_the_race_window_with_shadow_per_arena(racert_binary):
+    """6 GiB from the last hint (0xdf00000000) end at 0xe080000000; under a 40 GB
+    limit racert shadows per arena, past the window too, and counts sync
+    objects only inside it (the mutex in the last slice is looked up): the
+    race is found, nothing else."""
+    result = run([racert_binary, "-mode=farheap", "-gib=6", "-chunk-mib=512", "-free-hints=31"],
+                 address_space_kib=40_000_000, timeout=120)
+    split_note(result, 40_000_000)
+    check_far_heap_run(result, slices=12, min_pieces=2, min_span_gib=130)
+    assert int(FAR_HEAP.search(result.stdout).group("race"), 16) >= 0xe000000000, hr.describe(result)
+
+
 def test_big_allocations_cost_no_time_per_untouched_byte(big_heap_runs):
     """Go reports each allocation and free to the runtime. Clearing the shadow of
     a 512 MiB slice word by word took racert 4.6 s for 12 GiB (the official
