@@ -32,29 +32,31 @@ What each case showed when it was written (Go 1.26.8, 2 cores):
 * A heap in pieces far apart (-mode=farheap: one PROT_NONE page at the start
   of the arena hints Go should skip). 2 slices of 128 MiB, the heap jumping
   from 0xc000000000 to 0xdf00000000 (124 GiB up): both objects find the one
-  race in the far arena, none on the first words handed over through a
-  channel or on a word guarded by a mutex that lives in the far slice (sync
-  objects in the far arena). Smallest ``ulimit -v`` that runs (3
-  runs of 3): official 2700000 KiB, racert 3400000 before, 2900000 now (the
-  cell-set arena no longer takes limit/8 up front). 12 GiB in 24 slices of 512
-  MiB, 4 pieces spanning 100 GiB (28 GiB, 8 pieces with
-  RACERT_HOSTILE_LONG=1): both find the race, none false; racert took 4.6 s
-  (11 s on a busy machine) because every allocation cleared its shadow word by
-  word, the official object 0.03 s; now racert reads only shadow pages the
-  kernel says were written: 0.03 s, peak RSS 21 MB (official 34 MB). Smallest
-  limit: official ~45800000 KiB, racert ~59600000 before, ~52200000 now
-  (bisected; a heap byte costs racert 4 bytes of address space, the official
-  object 3.5); below it one FATAL naming the 512 MiB shadow mapping, or the
-  warning and then Go's message (before: Go's message alone, e.g. at 48500000
-  KiB). 100 GiB (measured by hand): racert 0.42 s, 128 MB; official 0.18 s,
-  140 MB. 130 GiB: Go grows its last hint past 0xe000000000 (to 0xe180000000);
-  racert reports the race there, the official object loses it silently (exit
-  0); racert took about 100 s for it before the page-map change, 0.5 s now.
-  The same under ulimit -v 600000000 KiB (above racert's ~460 GiB default
-  reservations, so no per-arena mode): before, FATAL "cannot reserve
-  68719476736 bytes (65536 MiB) for shadow cell sets" after the report, the
-  130 GiB heap having taken the room; now the cell-set arena is mapped as
-  needed under any limit, and the run completes.
+  race in the far arena, none on the first words handed over through a channel
+  or on a word guarded by a mutex that lives in the far slice (sync objects in
+  the far arena). Smallest ``ulimit -v`` that runs (3 runs of 3): official
+  2700000 KiB, racert 3400000 before, 2900000 now (the cell-set arena no
+  longer takes limit/8 up front). 12 GiB in 24 slices of 512 MiB, 4 pieces
+  spanning 100 GiB (28 GiB, 8 pieces with RACERT_HOSTILE_LONG=1): both find
+  the race, none false; racert took 4.6 s (11 s on a busy machine) because
+  every allocation cleared its shadow word by word, the official object 0.03
+  s; now racert reads only shadow pages the kernel says were written: 0.03 s,
+  peak RSS 21 MB (official 34 MB). Smallest limit: official ~45800000 KiB,
+  racert ~59600000 before, ~52200000 now (bisected; a heap byte costs racert 4
+  bytes of address space, the official object 3.5); below it one FATAL naming
+  the 512 MiB shadow mapping, or the warning and then Go's message (before:
+  Go's message alone, e.g. at 48500000 KiB). 100 GiB (measured by hand):
+  racert 0.42 s, 128 MB; official 0.18 s, 140 MB. 130 GiB: Go grows its last
+  hint past 0xe000000000 (to 0xe180000000); racert reports the race there, the
+  official object loses it silently (exit 0); racert took about 100 s for it
+  before the page-map change, 0.5 s now. The same under ulimit -v 600000000
+  KiB (above racert's ~460 GiB default reservations, so no per-arena mode):
+  before, FATAL "cannot reserve 68719476736 bytes (65536 MiB) for shadow cell
+  sets" after the report, the 130 GiB heap having taken the room; now the
+  cell-set arena is mapped as needed under any limit, and the run completes. 6
+  GiB from the last hint (0xdf00000000) already end at 0xe080000000: the
+  official object misses the race at 0xe07ffffff8 (exit 0, also under a 40 GB
+  limit); racert finds it, also under that limit with shadow per arena.
 * Data and bss of a very large binary (go_tests/limits/bigdata): the Go linker
   refuses a symbol of 2e9 bytes and a data segment past 2 GiB, so 1.75 GiB of
   bss is about the most a Go program can have. Both objects find the race on
@@ -522,7 +524,7 @@ def test_heap_grown_past_the_race_window_under_a_limit_above_the_default_reserva
     so no note and the whole window's shadow at once; but 130 GiB of heap count
     too. Before, the 64 GiB cell-set arena, reserved at its first use after the
     heap had grown, no longer fitted: FATAL after the report. Now the arena is
-    mapped as needed under any limit, and the run completes."""
+    mapped as needed under any limit, and the run completes. 6 GiB from the last hint (0xdf00000000) already end at 0xe080000000: the official object misses the race at 0xe07ffffff8 (exit 0, also under a 40 GB limit); racert finds it, also under that limit with shadow per arena."""
     hints = ",".join(str(i) for i in range(1, 32))
     result = run([racert_binary, "-mode=farheap", "-gib=130", "-chunk-mib=512", f"-free-hints={hints}"],
                  address_space_kib=600_000_000, timeout=120)
