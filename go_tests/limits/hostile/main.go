@@ -36,6 +36,15 @@
 //	                 main write the last word of the last slice unsynchronized
 //	                 (one race, in the farthest arena). Prints where the heap
 //	                 pieces are and how much address space they span
+//	-mode=reuse      -rounds rounds: a -chunk-mib MiB slice, one word in every
+//	                 64 written by a new goroutine that nothing orders before
+//	                 what follows (main only sleeps until it is done); every
+//	                 -keep-every-th slice is kept, the others dropped and
+//	                 collected, so later slices reuse their memory and main
+//	                 writes the same words there: no race, as long as freeing
+//	                 and allocating forget the old accesses. Then a goroutine and
+//	                 main write one word of the last kept slice unsynchronized:
+//	                 one race. Prints how many distinct addresses the slices had
 //
 // Every mode prints its result line on stdout and, at the end, the peak RSS
 // ("hostile: peak RSS <kB> kB", from /proc/self/status).
@@ -65,11 +74,12 @@ var (
 	goroutines = flag.Int("goroutines", 64, "readers: reading goroutines")
 	signals    = flag.Bool("signals", false, "reports: send SIGUSR1/SIGINT to the process during the reports")
 	exitOnTerm = flag.Bool("exit-on-term", false, "reports: os.Exit(0) on SIGTERM")
-	rounds     = flag.Int("rounds", 10, "churn: rounds")
+	rounds     = flag.Int("rounds", 10, "churn, reuse: rounds")
 	raceAtEnd  = flag.Bool("race-at-end", false, "readers: one unsynchronized read of word 0")
 	freeHints  = flag.String("free-hints", "31", "farheap: comma-separated arena hints (1..31) left usable")
 	gib        = flag.Float64("gib", 0.25, "farheap: GiB allocated and kept alive")
-	chunkMiB   = flag.Int("chunk-mib", 128, "farheap: size of each allocation")
+	chunkMiB   = flag.Int("chunk-mib", 128, "farheap, reuse: size of each allocation")
+	keepEvery  = flag.Int("keep-every", 4, "reuse: keep every n-th slice alive")
 )
 
 //go:noinline
@@ -388,6 +398,68 @@ func farHeap() {
 	runtime.KeepAlive(slices)
 }
 
+//go:noinline
+func writeEvery64(xs []int, v int) {
+	for i := 0; i < len(xs); i += 64 {
+		xs[i] = v
+	}
+}
+
+// setFlag and flagSet pass a signal the race detector does not see (no
+// instrumentation): what the writer did before stays unordered with what the
+// reader does after, as with two goroutines that merely happen to run in turn.
+//
+//go:norace
+//go:noinline
+func setFlag(p *int32) { *p = 1 }
+
+//go:norace
+//go:noinline
+func flagSet(p *int32) bool { return *p != 0 }
+
+func reuse() {
+	var kept [][]int
+	addresses := map[uintptr]bool{}
+	for r := 0; r < *rounds; r++ {
+		xs := make([]int, (*chunkMiB<<20)/8)
+		addresses[uintptr(unsafe.Pointer(&xs[0]))] = true
+		finished := new(int32)
+		// Arguments, not captured variables: main sets its xs to nil below,
+		// which would race with the goroutine reading a shared variable.
+		go func(xs []int, r int, finished *int32) {
+			writeEvery64(xs, r)
+			setFlag(finished)
+		}(xs, r, finished)
+		for !flagSet(finished) {
+			time.Sleep(time.Millisecond)
+		}
+		if r%*keepEvery == 0 {
+			kept = append(kept, xs)
+		}
+		xs = nil
+		runtime.GC()
+		runtime.GC()
+		// The next slice may land on the dropped one's memory: main writes
+		// the words the goroutine wrote there.
+		next := make([]int, (*chunkMiB<<20)/8)
+		addresses[uintptr(unsafe.Pointer(&next[0]))] = true
+		writeEvery64(next, -r)
+		next = nil
+		runtime.GC()
+	}
+	last := kept[len(kept)-1]
+	target := &last[len(last)-1]
+	done := make(chan bool)
+	go func() {
+		store(target, 1)
+		done <- true
+	}()
+	store(target, 2)
+	<-done
+	fmt.Printf("hostile: %d rounds of %d MiB, %d kept, %d distinct addresses, race at %#x\n", *rounds, *chunkMiB,
+		len(kept), len(addresses), uintptr(unsafe.Pointer(target)))
+}
+
 func allEqual(xs []int) bool {
 	for _, x := range xs {
 		if x != xs[0] {
@@ -435,6 +507,8 @@ func main() {
 		readers()
 	case "farheap":
 		farHeap()
+	case "reuse":
+		reuse()
 	default:
 		check(fmt.Errorf("unknown -mode %q", *mode))
 	}
