@@ -1,6 +1,7 @@
 #include "base/memory_map.h"
 
 #include <errno.h>     // ENOMEM, EEXIST (constants only)
+#include <fcntl.h>     // O_RDONLY, O_CLOEXEC (constants only)
 #include <sys/mman.h>  // PROT_*, MAP_*, MADV_* (constants only)
 
 #include "base/fatal.h"
@@ -65,6 +66,61 @@ int MapFixedNoReplaceError(uptr addr, uptr size) {
 }
 
 bool MapFixedNoReplace(uptr addr, uptr size) { return MapFixedNoReplaceError(addr, size) == 0; }
+
+void ForEachPopulatedPageRun(uptr begin, uptr end, void (*visit)(uptr, uptr, void*), void* context) {
+  if (begin >= end) return;
+  sptr fd = SysOpen("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+  if (SysFailed(fd)) {
+    visit(begin, end, context);
+    return;
+  }
+  // One 64-bit entry per page: bit 63 present, bit 62 swapped out.
+  constexpr u64 kPresentOrSwapped = (u64{1} << 63) | (u64{1} << 62);
+  constexpr uptr kBatch = 512;  // entries per read: 4 KiB on the stack, 2 MiB of address space
+  u64 entries[kBatch];
+  bool in_run = false;
+  uptr run_begin = 0;
+  uptr page = begin;
+  while (page < end) {
+    uptr count = (end - page) / kPageSize;
+    if (count > kBatch) count = kBatch;
+    sptr got = SysPread(static_cast<int>(fd), entries, count * sizeof(u64), (page / kPageSize) * sizeof(u64));
+    if (SysFailed(got) || got < static_cast<sptr>(sizeof(u64))) {
+      // Unreadable from here on: everything left may hold data.
+      if (!in_run) run_begin = page;
+      in_run = true;
+      break;
+    }
+    uptr read = static_cast<uptr>(got) / sizeof(u64);
+    for (uptr i = 0; i < read; i++, page += kPageSize) {
+      bool populated = (entries[i] & kPresentOrSwapped) != 0;
+      if (populated && !in_run) {
+        run_begin = page;
+        in_run = true;
+      } else if (!populated && in_run) {
+        visit(run_begin, page, context);
+        in_run = false;
+      }
+    }
+  }
+  if (in_run) visit(run_begin, end, context);
+  SysClose(static_cast<int>(fd));
+}
+
+uptr AddressSpaceInUse() {
+  sptr fd = SysOpen("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+  if (SysFailed(fd)) return 0;
+  char text[128];
+  sptr got = SysRead(static_cast<int>(fd), text, sizeof(text));
+  SysClose(static_cast<int>(fd));
+  if (SysFailed(got)) return 0;
+  // The first field is the total size in pages.
+  uptr pages = 0;
+  sptr i = 0;
+  for (; i < got && text[i] >= '0' && text[i] <= '9'; i++) pages = pages * 10 + static_cast<uptr>(text[i] - '0');
+  if (i == 0 || i == got || text[i] != ' ') return 0;
+  return pages * kPageSize;
+}
 
 void ReleaseMemoryToOS(uptr begin, uptr end) {
   uptr first_page = RoundUp(begin, kPageSize);

@@ -40,6 +40,23 @@ bool MapFixedNoReplace(uptr addr, uptr size);
 // range is in use, ENOMEM when the address-space limit or the kernel refuses.
 int MapFixedNoReplaceError(uptr addr, uptr size);
 
+// Calls visit(run_begin, run_end, context) for each maximal run of pages in
+// [begin, end) (page-aligned) that may hold non-zero data: present in memory
+// or swapped out, per /proc/self/pagemap. The other pages of a private
+// anonymous mapping were never written since it was made or last released
+// with ReleaseMemoryToOS, so they read as zero and need not be read at all
+// (reading them would map the zero page and cost a page-table entry each).
+// When the page map cannot be read, the whole remaining range is one run: a
+// caller then reads what it would have read without this function. Opens the
+// file on each call, so it always describes the calling process (also in a
+// forked child).
+void ForEachPopulatedPageRun(uptr begin, uptr end, void (*visit)(uptr run_begin, uptr run_end, void* context),
+                             void* context);
+
+// The process's mapped address space in bytes (VmSize, what `ulimit -v`
+// limits), from /proc/self/statm; 0 when it cannot be read.
+uptr AddressSpaceInUse();
+
 // Gives the pages fully inside [begin, end) back to the kernel
 // (MADV_DONTNEED). They stay mapped and read back as zero afterwards; partial
 // pages at either end are left untouched.

@@ -95,6 +95,10 @@ sptr SysRead(int fd, void* buf, uptr count) {
   return Syscall3(SYS_read, Arg(fd), Arg(buf), count);
 }
 
+sptr SysPread(int fd, void* buf, uptr count, u64 offset) {
+  return Syscall4(SYS_pread64, Arg(fd), Arg(buf), count, offset);
+}
+
 sptr SysOpen(const char* path, int flags, int mode) {
   return Syscall4(SYS_openat, Arg(AT_FDCWD), Arg(path), Arg(flags), Arg(mode));
 }

@@ -19,6 +19,8 @@ sptr SysMadvise(void* addr, uptr length, int advice);
 
 sptr SysWrite(int fd, const void* buf, uptr count);
 sptr SysRead(int fd, void* buf, uptr count);
+// pread64: reads at `offset` without moving the file position.
+sptr SysPread(int fd, void* buf, uptr count, u64 offset);
 // openat(AT_FDCWD, ...): relative paths resolve against the current directory.
 sptr SysOpen(const char* path, int flags, int mode);
 sptr SysClose(int fd);

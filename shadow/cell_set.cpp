@@ -2,10 +2,14 @@
 
 #include <atomic>
 
+#include <errno.h>  // EEXIST (constant only)
+
 #include "base/check.h"
 #include "base/fatal.h"
+#include "base/format.h"
 #include "base/memory_map.h"
 #include "base/spin_mutex.h"
+#include "shadow/shadow_map.h"
 
 namespace racert {
 namespace {
@@ -42,6 +46,7 @@ struct FreeList {
 
 struct Arena {
   uptr size;                        // bytes reserved; 0 means kMaxArenaSize
+  std::atomic<uptr> mapped;         // bytes from base that are mapped (all of size unless grown on demand)
   SpinMutex init_mutex;
   std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
   FreeList free_lists[kCellSetClassCount];
@@ -60,17 +65,61 @@ using cell_set_detail::arena_base;
 
 uptr ArenaSize() { return arena.size ? arena.size : kMaxArenaSize; }
 
+// Under an address-space limit (SetCellSetArenaSize), reserving the whole
+// arena up front would take address space the heap may need (a limit/8
+// arena was the one mapping that failed in runs whose sets used a few MiB).
+// There the arena starts at a fixed address no other mapping uses (between
+// racert's tertiary shadow and the high application range, see
+// shadow/shadow_map.h) and grows in place, chunk by chunk, as sets are carved.
+constexpr uptr kGrowableArenaBase = uptr{0x400000000000};
+constexpr uptr kGrowChunk = uptr{16} << 20;
+static_assert(kGrowableArenaBase >= kAppLowEnd + kTertiaryOffset &&
+                  kGrowableArenaBase + kMaxArenaSize <= kAppHighBegin,
+              "the growable cell-set arena must lie outside application and shadow ranges");
+
 uptr ArenaBase() {
   uptr base = arena_base.load(std::memory_order_acquire);
   if (RACERT_LIKELY(base != 0)) return base;
   SpinMutexLock lock(&arena.init_mutex);
   base = arena_base.load(std::memory_order_relaxed);
   if (base == 0) {
-    base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(ArenaSize(), "shadow cell sets"));
+    uptr mapped = ArenaSize();
+    int error = EEXIST;
+    if (arena.size != 0) {
+      mapped = kGrowChunk < ArenaSize() ? kGrowChunk : ArenaSize();
+      error = MapFixedNoReplaceError(kGrowableArenaBase, mapped);
+      if (error != 0 && error != EEXIST) FatalMappingFailed("map", mapped, "shadow cell sets", error);
+    }
+    if (error == 0) {
+      base = kGrowableArenaBase;
+    } else {
+      // The fixed range is taken (or no limit): one reservation of the whole arena.
+      mapped = ArenaSize();
+      base = reinterpret_cast<uptr>(ReserveAnonymousOrDie(mapped, "shadow cell sets"));
+    }
+    arena.mapped.store(mapped, std::memory_order_relaxed);
     arena.bump.store(kHandleUnit, std::memory_order_relaxed);
     arena_base.store(base, std::memory_order_release);
   }
   return base;
+}
+
+// Maps the arena up to at least `needed` bytes (needed <= ArenaSize()).
+void GrowArena(uptr needed) {
+  SpinMutexLock lock(&arena.init_mutex);
+  uptr base = arena_base.load(std::memory_order_relaxed);
+  uptr mapped = arena.mapped.load(std::memory_order_relaxed);
+  while (mapped < needed) {
+    uptr chunk = ArenaSize() - mapped < kGrowChunk ? ArenaSize() - mapped : kGrowChunk;
+    if (int error = MapFixedNoReplaceError(base + mapped, chunk)) {
+      char what[120];
+      Format(what, sizeof(what), "more shadow cell sets (%zu MiB mapped so far, at 0x%zx)", mapped >> 20,
+             base + mapped);
+      FatalMappingFailed("map", chunk, what, error);
+    }
+    mapped += chunk;
+    arena.mapped.store(mapped, std::memory_order_release);
+  }
 }
 
 unsigned ClassFor(u32 min_capacity) {
@@ -136,6 +185,7 @@ u32 CellSetAllocate(u32 min_capacity) {
               "fewer goroutines touching the same words at once, or freeing such memory, keeps it lower",
               ArenaSize());
       }
+      if (offset + bytes > arena.mapped.load(std::memory_order_acquire)) GrowArena(offset + bytes);
       handle = static_cast<u32>(offset / kHandleUnit);
       list.carved.store(list.carved.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

@@ -92,8 +92,9 @@ uptr CellSetBytesInUse();
 // Address space the arena reserves on first use (committed only where touched):
 // 64 GiB unless SetCellSetArenaSize chose less (under an address-space limit).
 uptr CellSetArenaReservation();
-// Before the first set is allocated: reserve `bytes` (rounded down to 1 MiB,
-// at most the default) instead.
+// Before the first set is allocated (under an address-space limit): let the
+// arena hold at most `bytes` (rounded down to 1 MiB, at most the default), and
+// map it in 16 MiB steps as sets are carved instead of reserving it at once.
 void SetCellSetArenaSize(uptr bytes);
 uptr CellSetCount();
 

@@ -7,6 +7,7 @@
 #include "base/memory_map.h"
 #include "base/spin_mutex.h"
 #include "base/format.h"
+#include "base/syscalls.h"
 
 namespace racert {
 namespace {
@@ -24,6 +25,8 @@ struct ShadowRegistry {
   SpinMutex mutex;
   unsigned count;
   bool per_arena;  // UseShadowPerArena: no whole-window reservation
+  bool heap_mapped;  // a heap arena has been shadowed (in per-arena mode)
+  bool headroom_warned;
   MappedRange ranges[kMaxMappedRanges];
 };
 // Go's heap arena size on linux/amd64: the granule of per-arena shadow.
@@ -95,6 +98,56 @@ void MapMissingPagesLocked(uptr begin, uptr end, uptr offset) {
   }
 }
 
+constexpr uptr kMiB = uptr{1} << 20;
+// What Go's runtime reserves after it registers data and bss and before its
+// heap can hold anything, at the least, in every supported release: page
+// summaries (the leaf level alone is 512 MiB; Go 1.21+ adds a 512 MiB
+// scavenger index) and the arena index, then the first 64 MiB heap arena,
+// whose shadow racert maps (3 x 64 MiB). Below this, the run cannot start.
+constexpr uptr kGoStartMinimum = 850 * kMiB;
+// Warn when less than this is left: at start, what Go 1.26 reserves (~1.1 GiB,
+// measured) plus a few arenas; later, four 64 MiB arenas with their shadow.
+constexpr uptr kStartHeadroomWarning = 1536 * kMiB;
+constexpr uptr kHeapHeadroomWarning = 1024 * kMiB;
+
+// Per-arena mode only (an address-space limit is set). When the limit runs
+// out, the mapping that fails is often Go's own (the next heap arena, page
+// summaries, a thread stack), not racert's, and Go then stops with "too many
+// address space collisions for -race mode", "failed to reserve page summary
+// memory" or "pthread_create failed", which do not name the limit. So after
+// racert maps shadow, it checks what is left: not enough for Go to start at
+// all is fatal here, with the figures; little left gets one warning, printed
+// before Go's message would be.
+void CheckHeadroomLocked(uptr app_begin, uptr app_end, bool heap) {
+  u64 limit = SysAddressSpaceLimit();
+  uptr in_use = AddressSpaceInUse();
+  if (limit == ~u64{0} || in_use == 0) return;
+  uptr left = limit > in_use ? static_cast<uptr>(limit) - in_use : 0;
+  bool starting = !heap && !registry.heap_mapped;
+  if (heap) registry.heap_mapped = true;
+  uptr app_mib = (app_end - app_begin) / kMiB;
+  if (starting && left < kGoStartMinimum) {
+    Fatal("the address-space limit (ulimit -v) of %zu KiB leaves %zu MiB after the program's data and bss "
+          "[0x%zx, 0x%zx) (%zu MiB) and their shadow (3 bytes per byte, %zu MiB): Go's runtime reserves at least "
+          "%zu MiB more to start (page summaries, its first 64 MiB heap arena and that arena's shadow); raise the "
+          "limit above %zu KiB, plus 4 bytes per byte of heap the program uses, or lift it (ulimit -v unlimited)",
+          static_cast<uptr>(limit / 1024), left / kMiB, app_begin, app_end, app_mib, 3 * app_mib,
+          kGoStartMinimum / kMiB, (in_use + kGoStartMinimum) / 1024);
+  }
+  if (registry.headroom_warned || left >= (starting ? kStartHeadroomWarning : kHeapHeadroomWarning)) return;
+  registry.headroom_warned = true;
+  char line[700];
+  uptr n = Format(line, sizeof(line),
+                  "racert: warning: %zu MiB of the address-space limit (ulimit -v) of %zu KiB are left after "
+                  "mapping shadow for [0x%zx, 0x%zx) (%zu MiB); under racert a byte of heap takes 4 bytes of "
+                  "address space (itself and 3 of shadow)%s; if the program then stops in Go's runtime (\"too "
+                  "many address space collisions for -race mode\", \"failed to reserve\", \"out of memory\", "
+                  "\"pthread_create failed\"), the limit is the cause: raise it (ulimit -v unlimited)\n",
+                  left / kMiB, static_cast<uptr>(limit / 1024), app_begin, app_end, app_mib,
+                  starting ? ", and Go's runtime reserves about 1.1 GiB more to start" : "");
+  WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
+}
+
 }  // namespace
 
 void MapShadow(uptr addr, uptr size) {
@@ -124,6 +177,36 @@ void MapShadow(uptr addr, uptr size) {
   for (unsigned i = 0; i < offset_count; i++) {
     MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize), offsets[i]);
   }
+  if (registry.per_arena) CheckHeadroomLocked(begin, end, addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd);
+}
+
+namespace {
+
+struct WrittenRunVisit {
+  uptr app_begin;
+  uptr app_end;
+  void (*visit)(uptr, uptr, void*);
+  void* context;
+};
+
+void VisitAppPartOfShadowRun(uptr shadow_begin, uptr shadow_end, void* context) {
+  auto* walk = static_cast<WrittenRunVisit*>(context);
+  uptr begin = shadow_begin - kPrimaryOffset;
+  uptr end = shadow_end - kPrimaryOffset;
+  if (begin < walk->app_begin) begin = walk->app_begin;
+  if (end > walk->app_end) end = walk->app_end;
+  if (begin < end) walk->visit(begin, end, walk->context);
+}
+
+}  // namespace
+
+void ForEachWrittenShadowRun(uptr addr, uptr size, void (*visit)(uptr, uptr, void*), void* context) {
+  if (size == 0) return;
+  WrittenRunVisit walk{addr, addr + size, visit, context};
+  uptr shadow_begin = reinterpret_cast<uptr>(ShadowWordFor(addr));
+  uptr shadow_end = reinterpret_cast<uptr>(ShadowWordFor(addr + size - 1)) + sizeof(u64);
+  ForEachPopulatedPageRun(RoundDown(shadow_begin, kPageSize), RoundUp(shadow_end, kPageSize),
+                          VisitAppPartOfShadowRun, &walk);
 }
 
 void UseShadowPerArena() {

@@ -64,6 +64,16 @@ RACERT_ALWAYS_INLINE std::atomic<u64>* TertiaryWordFor(uptr addr) {
 // taken by another mapping).
 void MapShadow(uptr addr, uptr size);
 
+// Calls visit(begin, end, context) for the parts [begin, end) of application
+// range [addr, addr + size) (already shadowed) whose primary shadow words may
+// be non-zero; all other words of the range have zero primary shadow. For
+// clearing the shadow of big allocations: Go's heap grows into fresh arenas
+// whose shadow was never written, and reading all of it would cost a read per
+// word and map a zero page per 512 words (a 1 GiB allocation: 128 Mi reads).
+// The parts come in address order; 8-byte aligned, except at the range's ends.
+void ForEachWrittenShadowRun(uptr addr, uptr size, void (*visit)(uptr begin, uptr end, void* context),
+                             void* context);
+
 // Under an address-space limit too small for the whole heap window's shadow
 // (see CheckAddressSpaceLimit in tsan_core/runtime.cpp): shadow heap memory
 // per 64 MiB heap arena as Go announces it, instead of the whole window at

@@ -119,5 +119,64 @@ TEST(MemoryMapTest, ReleaseMemoryToOSZeroesWholePagesOnly) {
   UnmapOrDie(memory, size);
 }
 
+struct Runs {
+  uptr begin[16];
+  uptr end[16];
+  int count = 0;
+};
+
+void RecordRun(uptr begin, uptr end, void* context) {
+  auto* runs = static_cast<Runs*>(context);
+  ASSERT_LT(runs->count, 16);
+  runs->begin[runs->count] = begin;
+  runs->end[runs->count] = end;
+  runs->count++;
+}
+
+TEST(MemoryMapTest, PopulatedPageRunsAreTheWrittenPages) {
+  // 1100 pages: more than one read of the page map.
+  const uptr pages = 1100;
+  char* memory = static_cast<char*>(ReserveAnonymousOrDie(pages * kPageSize, "populated runs"));
+  uptr base = reinterpret_cast<uptr>(memory);
+  memory[3 * kPageSize] = 1;
+  for (uptr p = 510; p < 515; p++) memory[p * kPageSize + 9] = 2;  // across the first batch's end
+  memory[(pages - 1) * kPageSize] = 3;
+  Runs runs;
+  ForEachPopulatedPageRun(base, base + pages * kPageSize, RecordRun, &runs);
+  ASSERT_EQ(runs.count, 3);
+  EXPECT_EQ(runs.begin[0], base + 3 * kPageSize);
+  EXPECT_EQ(runs.end[0], base + 4 * kPageSize);
+  EXPECT_EQ(runs.begin[1], base + 510 * kPageSize);
+  EXPECT_EQ(runs.end[1], base + 515 * kPageSize);
+  EXPECT_EQ(runs.begin[2], base + (pages - 1) * kPageSize);
+  EXPECT_EQ(runs.end[2], base + pages * kPageSize);
+
+  // Released pages read as zero again and are no longer reported.
+  ReleaseMemoryToOS(base + 510 * kPageSize, base + 515 * kPageSize);
+  Runs after;
+  ForEachPopulatedPageRun(base, base + pages * kPageSize, RecordRun, &after);
+  ASSERT_EQ(after.count, 2);
+  EXPECT_EQ(after.begin[1], base + (pages - 1) * kPageSize);
+
+  // An untouched range has no run; an empty range none either.
+  Runs none;
+  ForEachPopulatedPageRun(base + 4 * kPageSize, base + 500 * kPageSize, RecordRun, &none);
+  ForEachPopulatedPageRun(base, base, RecordRun, &none);
+  EXPECT_EQ(none.count, 0);
+  UnmapOrDie(memory, pages * kPageSize);
+}
+
+TEST(MemoryMapTest, AddressSpaceInUseCountsReservations) {
+  uptr before = AddressSpaceInUse();
+  ASSERT_GT(before, 0u);
+  const uptr size = uptr{1} << 30;
+  void* reserved = ReserveAnonymousOrDie(size, "counted");
+  uptr during = AddressSpaceInUse();
+  UnmapOrDie(reserved, size);
+  // Other threads of the test process may map or unmap a little meanwhile.
+  EXPECT_GT(during, before + size - (uptr{64} << 20));
+  EXPECT_LT(during, before + size + (uptr{64} << 20));
+}
+
 }  // namespace
 }  // namespace racert

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "base/memory_map.h"
 #include "shadow/cell_set.h"
 #include "shadow/shadow_map.h"
 #include "tsan_core/sync_table.h"
@@ -44,6 +45,26 @@ TEST(AddressSpaceLimitDeathTest, SmallCellSetArenaEndsWithAMessageNamingTheLimit
   EXPECT_EXIT(run(), ::testing::ExitedWithCode(66),
               "racert: FATAL: shadow cell-set arena exhausted: 16 MiB of sets hold words that need three or more "
               "cells, the most the address-space limit \\(ulimit -v\\) leaves for them; raise the limit");
+}
+
+TEST(AddressSpaceLimitDeathTest, CellSetArenaGrowsAsSetsAreCarved) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto run = [] {
+    SetCellSetArenaSize(uptr{1} << 30);
+    uptr before = AddressSpaceInUse();
+    CellSetAllocate(4);
+    // One 16 MiB step, not the 1 GiB the arena may grow to.
+    if (AddressSpaceInUse() - before > (uptr{32} << 20)) _exit(2);
+    // About 40 MiB of the largest sets (64 KiB each), each written at both ends.
+    for (int i = 0; i < 640; i++) {
+      CellSet* set = CellSetFromHandle(CellSetAllocate(kCellSetMaxCapacity));
+      set->cells[0] = 1;
+      set->cells[kCellSetMaxCapacity - 1] = 2;
+    }
+    uptr grown = AddressSpaceInUse() - before;
+    CheckOrFail(grown >= (uptr{40} << 20) && grown <= (uptr{80} << 20), 3);
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
