@@ -20,10 +20,10 @@ module cache) and then, in this order:
                    the cache on file contents, so std is compiled once for both); a test
                    that fails with racert counts as matching only if it fails with the
                    official object too, and TestRace must list as many cases as there
-  4. programs      every go_tests/programs/* built with `racert go build -race`, internal
+  4. programs      every tests/e2e/fixtures/programs/* built with `racert go build -race`, internal
                    and external linking, run: exit 0, "OK <name>", no race report
   5. install       a copy of the release's tree: status says official, `racert install`,
-                   status says racert, the copy's own go builds go_tests/demo/racy with
+                   status says racert, the copy's own go builds tests/e2e/fixtures/demo/racy with
                    -race and the binary runs racert (its banner, a race report, exit 66,
                    no symbol of the official object), `racert uninstall`, and every file
                    in the race directories is byte for byte what it was
@@ -57,7 +57,7 @@ from racert_cli import elf  # noqa: E402
 RACERT = REPO_ROOT / "racert"
 GO_RELEASE = REPO_ROOT / "scripts" / "go_release.sh"
 SUITE_SCRIPT = REPO_ROOT / "go_tests" / "run_go_race_suite.sh"
-DEMO = REPO_ROOT / "go_tests" / "demo" / "racy" / "main.go"
+DEMO = hg.RACY_DEMO_DIR / "main.go"
 SUITE_TIMEOUT_S = 1800
 BUILD_WORKERS = 2
 RACE_DIRECTORIES = ("src/runtime/race", "src/runtime/race/internal/amd64v1", "src/runtime/race/internal/amd64v3")
@@ -223,7 +223,7 @@ def run_programs(row: Row, go_binary: Path, work: Path, environment: dict[str, s
     toolchain = hg.Toolchain(go=str(go_binary), version=row.version)
     names = hg.program_names()
     if not names:
-        raise StepError("no programs under go_tests/programs")
+        raise StepError("no programs under tests/e2e/fixtures/programs")
     for mode, flags in hg.LINK_MODES.items():
         out_dir = work / f"programs-{mode}"
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -343,7 +343,7 @@ def run_release(version: str, arguments: argparse.Namespace, log_dir: Path) -> R
 
         with tempfile.TemporaryDirectory(prefix=f"go-matrix-{version}-") as temporary:
             work = Path(temporary)
-            log(f"{row.version}: go_tests/programs, internal and external linking")
+            log(f"{row.version}: tests/e2e/fixtures/programs, internal and external linking")
             run_programs(row, go_binary, work, environment)
             log(f"{row.version}: install / status / uninstall on a copy of the tree")
             try:

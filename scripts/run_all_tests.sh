@@ -7,7 +7,7 @@
 #   4. unit        CMake build + ctest (GoogleTest, tests/unit)
 #   5. e2e         python3 -m pytest -q tests/e2e
 #   6. go-matrix   scripts/go_matrix.py --ci: runtime/race (racert and official),
-#                  go_tests/programs in both link modes and an install round trip
+#                  tests/e2e/fixtures/programs in both link modes and an install round trip
 #                  on real Go 1.19, 1.23 and 1.27 (the "ci" lines of
 #                  scripts/go_releases.txt, fetched in stage 1); the full matrix
 #                  of every release is `scripts/go_matrix.py`

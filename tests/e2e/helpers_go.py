@@ -25,9 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The Go programs the e2e tests build, one directory per program.
+FIXTURES_DIR = REPO_ROOT / "tests" / "e2e" / "fixtures"
+PROGRAMS_DIR = FIXTURES_DIR / "programs"
+RACY_DEMO_DIR = FIXTURES_DIR / "demo" / "racy"
+# The limits program of test_hostile_limits.py (not yet under FIXTURES_DIR) and
+# the comparison scripts.
 GO_TESTS_DIR = REPO_ROOT / "go_tests"
-PROGRAMS_DIR = GO_TESTS_DIR / "programs"
-RACY_DEMO_DIR = GO_TESTS_DIR / "demo" / "racy"
 
 # Where Debian's backported Go 1.23 lives; tested as a second toolchain when present.
 DEBIAN_GO_1_23 = Path("/usr/lib/go-1.23/bin/go")
@@ -178,7 +182,7 @@ def racert_goroot(toolchain: Toolchain) -> Path:
 
 
 def program_names() -> list[str]:
-    """Every self-checking program under go_tests/programs (one directory each)."""
+    """Every self-checking program under tests/e2e/fixtures/programs (one directory each)."""
     return sorted(p.parent.name for p in PROGRAMS_DIR.glob("*/main.go"))
 
 

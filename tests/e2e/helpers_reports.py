@@ -2,7 +2,7 @@
 
 Used by test_gorace_options.py, test_json_reports.py and test_report_content.py:
 
-* ``GoBuilds`` builds the Go programs of go_tests/reports once per session and
+* ``GoBuilds`` builds the Go programs of tests/e2e/fixtures/reports once per session and
   toolchain (``racert go build -race`` / ``go test -race -c`` through
   helpers_go, so racert is invoked the one way the e2e tests agree on).
 * ``run_program`` runs a race binary with a scrubbed environment and a given
@@ -31,7 +31,7 @@ import pytest
 
 import helpers_go as hg
 
-REPORTS_DIR = hg.GO_TESTS_DIR / "reports"
+REPORTS_DIR = hg.FIXTURES_DIR / "reports"
 
 # Variables that would change the programs' behaviour behind a test's back.
 _SCRUBBED_ENV = ("GORACE", "GOMAXPROCS", "GODEBUG", "GOTRACEBACK", "GOROOT", "GOCACHE", "GOFLAGS", "RACERT_GO")
@@ -151,7 +151,7 @@ class GoBuilds:
             raise BuildError(f"building {what} with {toolchain.id} failed:\n{proc.stdout}{proc.stderr}")
 
     def program(self, toolchain: hg.Toolchain, name: str) -> Path:
-        """go_tests/reports/<name>/main.go built with -race."""
+        """tests/e2e/fixtures/reports/<name>/main.go built with -race."""
 
         def build() -> Path:
             output = self._out_dir / toolchain.id / name
@@ -162,7 +162,7 @@ class GoBuilds:
         return self._cached((toolchain.id, name), build)
 
     def test_binary(self, toolchain: hg.Toolchain, name: str) -> Path:
-        """go_tests/reports/<name>/*_test.go built with ``go test -race -c``."""
+        """tests/e2e/fixtures/reports/<name>/*_test.go built with ``go test -race -c``."""
 
         def build() -> Path:
             output = self._out_dir / toolchain.id / f"{name}.test"
@@ -196,7 +196,7 @@ class GoBuilds:
 
 
     def official_program(self, toolchain: hg.Toolchain, name: str) -> Path:
-        """go_tests/reports/<name> built by plain ``go build -race`` against the
+        """tests/e2e/fixtures/reports/<name> built by plain ``go build -race`` against the
         toolchain's own GOROOT, i.e. with Go's official race object: the oracle
         for "same report format". Skips the test if that GOROOT's object is not
         the official one (e.g. after ``racert install``)."""
@@ -536,7 +536,7 @@ def expected_frame_locations(source: Path, *pairs: tuple[str, str]) -> list[tupl
 
 
 def simple_stacks(source: Path, go_version: str) -> frozenset:
-    """The two stacks of go_tests/reports/simple's race, as a stack_pair, for a
+    """The two stacks of tests/e2e/fixtures/reports/simple's race, as a stack_pair, for a
     binary built with Go release `go_version`."""
     racer_side = expected_frame_locations(
         source,

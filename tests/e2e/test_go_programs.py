@@ -1,6 +1,6 @@
 """End-to-end: race-free Go programs built with racert's object behave.
 
-Each program under go_tests/programs checks its own results and prints
+Each program under tests/e2e/fixtures/programs checks its own results and prints
 "OK <name>" as its last line. Built with ``racert go build -race`` for every
 toolchain x link mode, each must exit 0, print that line, and print neither a
 race report (the programs are race-free: any report is a false positive) nor

@@ -1,6 +1,6 @@
 """End-to-end: every GORACE option of the README table, through real Go programs.
 
-Programs (go_tests/reports, built once per session and toolchain):
+Programs (tests/e2e/fixtures/reports, built once per session and toolchain):
   simple     one race, then prints "simple: after the race" (ordered after
              both racing stores), exit 66 by default
   background no race; leaves a goroutine blocked and returns from main
@@ -190,8 +190,8 @@ def assert_simple_race_reported_stripped(run: hr.ProgramRun) -> hr.ParsedOutput:
         # Go's TestOutput case: a substring in the middle of the file name.
         ("strip_path_prefix=/main.", "go"),
         ('strip_path_prefix="/main."', "go"),
-        (f"strip_path_prefix={hg.REPO_ROOT}/", "go_tests/reports/simple/main.go"),
-        (f"strip_path_prefix='{hg.REPO_ROOT}/go_tests'", "/reports/simple/main.go"),
+        (f"strip_path_prefix={hg.REPO_ROOT}/", "tests/e2e/fixtures/reports/simple/main.go"),
+        (f"strip_path_prefix='{hg.REPO_ROOT}/tests/e2e/fixtures'", "/reports/simple/main.go"),
         ("strip_path_prefix=reports/", "simple/main.go"),
         ("strip_path_prefix=/no/such/prefix/", SIMPLE_FILE),
     ],

@@ -1,7 +1,7 @@
 """A race whose first conflicting earlier access pairs with the writer exactly as
 an earlier report did (a duplicate under suppress_equal_stacks) while another
 earlier access makes a distinct pair: the distinct pair must be reported, as
-the official runtime does (go_tests/reports/hidden_pair)."""
+the official runtime does (tests/e2e/fixtures/reports/hidden_pair)."""
 
 from __future__ import annotations
 

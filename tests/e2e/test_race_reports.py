@@ -1,6 +1,6 @@
 """End-to-end: racert reports a real data race the way Go's race detector does.
 
-The README demo (go_tests/demo/racy) has two goroutines incrementing one plain
+The README demo (tests/e2e/fixtures/demo/racy) has two goroutines incrementing one plain
 counter with no synchronization. Built with ``racert go build -race`` and run
 with ``GORACE=atexit_sleep_ms=0``, it must print a race report, the
 ``Found N data race(s)`` line at exit (N >= 1), and exit with status 66.

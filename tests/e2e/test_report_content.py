@@ -1,6 +1,6 @@
 """End-to-end: what race reports say, checked frame by frame.
 
-Each Go program under go_tests/reports marks the lines the reports must point
+Each Go program under tests/e2e/fixtures/reports marks the lines the reports must point
 at with ``// LINE:<name>`` comments; the expected stacks below are built from
 those markers (function, file, line), so nothing depends on hard-coded line
 numbers, and every frame of every stack checked is compared in full and in

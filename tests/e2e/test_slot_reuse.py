@@ -2,7 +2,7 @@
 
 The race runtime gives goroutines a bounded number of identities (README: 256
 slots, "Known limit"), reused when a goroutine ends and taken from live ones
-when more are alive. The program go_tests/slots/handover (see its header
+when more are alive. The program tests/e2e/fixtures/slots/handover (see its header
 comment) puts a writer's access and a reader's access on either side of such
 hand-overs, in four variants, named as it prints them:
 
@@ -57,7 +57,7 @@ import pytest
 import helpers_go as hg
 import helpers_reports as hr
 
-SOURCE = hg.GO_TESTS_DIR / "slots" / "handover" / "main.go"
+SOURCE = hg.FIXTURES_DIR / "slots" / "handover" / "main.go"
 # The variants of the program, by the name it prints, and the flags selecting them.
 VARIANT_FLAGS = {
     "reuse_race": ["-handover=reuse"],

@@ -1,7 +1,7 @@
 """End-to-end: GORACE suppressions=FILE and print_suppressions, with the
 official race object as the oracle.
 
-go_tests/reports/suppress is built twice per toolchain: with racert (``racert
+tests/e2e/fixtures/reports/suppress is built twice per toolchain: with racert (``racert
 go build -race``) and with the toolchain's own official object (plain ``go
 build -race``). Each case writes a suppression file, runs both binaries with
 the same GORACE and the same scenario, and requires the same outcome: exit
@@ -91,7 +91,7 @@ def describe_both(runs: dict[str, hr.ProgramRun]) -> str:
     return "\n".join(f"--- {who}: {hr.describe(run)}" for who, run in runs.items())
 
 
-# (id, suppression file, scenario of go_tests/reports/suppress)
+# (id, suppression file, scenario of tests/e2e/fixtures/reports/suppress)
 ORACLE_CASES = [
     ("function", "race:main.writer\n", "main"),
     ("leading-star", "race:*writer\n", "main"),

@@ -1,7 +1,7 @@
 // Command hostile drives the race runtime to its limits for
 // tests/e2e/test_hostile_limits.py. One binary, one mode per run:
 //
-//	-mode=race       one data race (the same shape as go_tests/reports/simple),
+//	-mode=race       one data race (the same shape as tests/e2e/fixtures/reports/simple),
 //	                 then "hostile: done"; used under a small `ulimit -v` and
 //	                 with GORACE log_path pointing at a full disk
 //	-mode=forkexec   a race, then it runs itself as a child (-mode=race, which
