@@ -14,7 +14,7 @@ module cache) and then, in this order:
   1. entry points  `racert status`: the object exports every __tsan_* entry point the
                    release's runtime sources reference
   2. runtime/race  `go test -race -count=1 -v runtime/race` through racert
-                   (go_tests/run_go_race_suite.sh): TestRace's "Passed N of M", TestOutput,
+                   (scripts/run_go_race_suite.sh): TestRace's "Passed N of M", TestOutput,
                    every other top-level test
   3. official      the same suite with the release's own object, same GOCACHE (cmd/go keys
                    the cache on file contents, so std is compiled once for both); a test
@@ -56,7 +56,7 @@ from racert_cli import elf  # noqa: E402
 
 RACERT = REPO_ROOT / "racert"
 GO_RELEASE = REPO_ROOT / "scripts" / "go_release.sh"
-SUITE_SCRIPT = REPO_ROOT / "go_tests" / "run_go_race_suite.sh"
+SUITE_SCRIPT = REPO_ROOT / "scripts" / "run_go_race_suite.sh"
 DEMO = hg.RACY_DEMO_DIR / "main.go"
 SUITE_TIMEOUT_S = 1800
 BUILD_WORKERS = 2

@@ -1,5 +1,5 @@
 // Program soak: a request-serving program kept busy for a fixed time, to watch
-// a race runtime's memory and speed over a long run (go_tests/long_runs.py).
+// a race runtime's memory and speed over a long run (scripts/long_runs.py).
 //
 // A few dispatchers each start requests in batches, one short goroutine per
 // request, and wait for every reply of a batch on a buffered channel. Each

@@ -1,6 +1,6 @@
 """End-to-end: Go's own race-detector test suite (runtime/race) with racert.
 
-go_tests/run_go_race_suite.sh runs ``racert go test -race -count=1 -v
+scripts/run_go_race_suite.sh runs ``racert go test -race -count=1 -v
 runtime/race`` once per toolchain (session fixture); the tests below read its
 log. They are split so a failure names what broke:
 
@@ -23,7 +23,7 @@ import pytest
 import helpers_go as hg
 
 TOOLCHAINS = hg.discover_toolchains()
-SUITE_SCRIPT = hg.GO_TESTS_DIR / "run_go_race_suite.sh"
+SUITE_SCRIPT = hg.SCRIPTS_DIR / "run_go_race_suite.sh"
 # Cold private GOCACHE: the suite's children compile race-instrumented std.
 SUITE_TIMEOUT_S = 1800
 

@@ -1,7 +1,7 @@
 """End-to-end: the module comparison and the long-run scripts work, on small inputs.
 
 The real runs fetch modules through the Go module proxy and take many minutes
-(``go_tests/module_compare.py``, ``go_tests/long_runs.py soak``); here:
+(``scripts/module_compare.py``, ``scripts/long_runs.py soak``); here:
 
 * module_compare's verdicts (same / excluded / flaky / explained / different) on made-up
   results;
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import helpers_go as hg
 
-sys.path.insert(0, str(hg.GO_TESTS_DIR))
+sys.path.insert(0, str(hg.SCRIPTS_DIR))
 
 import module_compare as mc  # noqa: E402
 
@@ -133,7 +133,7 @@ def test_one_package_with_each_object(tmp_path):
 
 def test_long_runs_short_versions():
     hg.require_racert_cli()
-    script = str(hg.GO_TESTS_DIR / "long_runs.py")
+    script = str(hg.SCRIPTS_DIR / "long_runs.py")
     soak = subprocess.run([sys.executable, script, "soak", "--minutes", "0.25", "--interval", "2"],
                           cwd=hg.REPO_ROOT, capture_output=True, text=True, timeout=900)
     for variant in mc.VARIANTS:

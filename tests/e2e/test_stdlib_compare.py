@@ -1,9 +1,9 @@
 """End-to-end: a few standard-library test suites pass the same with racert.
 
-Runs go_tests/stdlib_compare.py for a small, quick subset (sync, sync/atomic,
+Runs scripts/stdlib_compare.py for a small, quick subset (sync, sync/atomic,
 context) with every toolchain: each package must pass or fail exactly as with
 the official object, and racert must print no race report. The full package
-list is run by hand or in CI: ``go_tests/stdlib_compare.py``.
+list is run by hand or in CI: ``scripts/stdlib_compare.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 import helpers_go as hg
 
 TOOLCHAINS = hg.discover_toolchains()
-SCRIPT = hg.GO_TESTS_DIR / "stdlib_compare.py"
+SCRIPT = hg.SCRIPTS_DIR / "stdlib_compare.py"
 QUICK_PACKAGES = ["sync", "sync/atomic", "context"]
 
 

@@ -18,7 +18,7 @@ timings (timings.tsv) are kept under build/stdlib-compare/<GOVERSION>/ (see
 --log-dir).
 
 Usage:
-    go_tests/stdlib_compare.py [--go PATH] [--packages PKG ... | --std] [--jobs N]
+    scripts/stdlib_compare.py [--go PATH] [--packages PKG ... | --std] [--jobs N]
 
     --go PATH       the go binary (default: `go` on PATH); racert gets it as RACERT_GO
     --packages ...  packages to test (default: the list below)

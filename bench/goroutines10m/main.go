@@ -1,6 +1,6 @@
 // Program goroutines10m: creates 10 million goroutines over its run, 100 000
 // alive at once, to measure a race runtime's memory and time per goroutine
-// (go_tests/long_runs.py goroutines).
+// (scripts/long_runs.py goroutines).
 //
 // Waves: each wave starts -alive goroutines that all block on the wave's gate
 // channel; when every one of them has started, the gate is closed, each

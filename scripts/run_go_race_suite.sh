@@ -2,7 +2,7 @@
 # Run Go's own race-detector test suite (runtime/race) against racert's object
 # and print Go's summary of it.
 #
-#   go_tests/run_go_race_suite.sh [--go PATH_TO_GO] [--run REGEX]
+#   scripts/run_go_race_suite.sh [--go PATH_TO_GO] [--run REGEX]
 #
 #   --go PATH    the Go toolchain to test with (passed to racert as RACERT_GO);
 #                default: racert's default, the machine's `go`

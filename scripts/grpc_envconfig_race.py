@@ -35,7 +35,7 @@ Exit status 0 when the observation supports the explanation (racert reports
 the envconfig write at 750 RPCs and the official object at the smaller count),
 else 1.
 
-Usage: go_tests/explained/grpc_envconfig_race.py [--runs N] [--rpcs 750,200]
+Usage: scripts/grpc_envconfig_race.py [--runs N] [--rpcs 750,200]
        [--racert-object FILE] [--go PATH]
 """
 
@@ -48,8 +48,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "go_tests"))
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import gotest_macro as macro  # noqa: E402

@@ -43,12 +43,12 @@ every report logged and matching) counts as explained, not different; the
 table prints the explanation and the command.
 
 Usage:
-    go_tests/module_compare.py                      # every module, in list order
-    go_tests/module_compare.py --modules zap,bbolt  # names are substrings of module paths
-    go_tests/module_compare.py --modules grpc --packages internal/transport
-    go_tests/module_compare.py --budget-minutes 40  # start no package after 40 minutes
-    go_tests/module_compare.py --list               # prepare the modules, print the packages
-    go_tests/module_compare.py --report             # the table from the cache, run nothing
+    scripts/module_compare.py                      # every module, in list order
+    scripts/module_compare.py --modules zap,bbolt  # names are substrings of module paths
+    scripts/module_compare.py --modules grpc --packages internal/transport
+    scripts/module_compare.py --budget-minutes 40  # start no package after 40 minutes
+    scripts/module_compare.py --list               # prepare the modules, print the packages
+    scripts/module_compare.py --report             # the table from the cache, run nothing
 
 Options: --packages SUBSTRINGS, --go PATH, --racert-object FILE (default build/race_linux.syso),
 --timeout S (per package and object; default the module's timeout_s, else 300),
@@ -175,7 +175,7 @@ EXPLAINED = [
             "misses a control goroutine that writes once and synchronizes with nothing: its "
             "silence is history lost in the goroutine churn (ThreadSanitizer's slot reuse), "
             "not an ordering racert misses",
-        reproduce="go_tests/explained/grpc_envconfig_race.py"),
+        reproduce="scripts/grpc_envconfig_race.py"),
 ]
 
 

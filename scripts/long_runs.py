@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Long runs under the official object and racert: memory over time, and 10M goroutines.
 
-    go_tests/long_runs.py soak [--minutes 10] [--sequential]
-    go_tests/long_runs.py goroutines [--total 10000000] [--alive 100000]
+    scripts/long_runs.py soak [--minutes 10] [--sequential]
+    scripts/long_runs.py goroutines [--total 10000000] [--alive 100000]
 
 soak: builds bench/soak (a request-serving program: short request goroutines
 filling fresh 2-6 KiB buffers byte by byte, a bounded mutex-guarded cache with
@@ -25,7 +25,7 @@ compares racert's last-minute median with the official's. Runs shorter than 10
 minutes use the second half of the run instead of the last 5 minutes, and
 medians over a third of that.
 
-goroutines: builds go_tests/goroutines10m (10M goroutines created in waves of
+goroutines: builds bench/goroutines10m (10M goroutines created in waves of
 100k that are all alive at once) both ways, runs each alone (official first),
 and prints wall time, CPU time and peak RSS (wait4's ru_maxrss).
 
@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 import run as bench  # noqa: E402  (build commands, object checks, rusage runs)
 
 # Where each program's main.go is: the soak shares the bench module's code.
-SOURCE_DIRS = {"soak": bench.BENCH_DIR / "soak", "goroutines10m": REPO_ROOT / "go_tests" / "goroutines10m"}
+SOURCE_DIRS = {"soak": bench.BENCH_DIR / "soak", "goroutines10m": bench.BENCH_DIR / "goroutines10m"}
 OUT_DIR = bench.BUILD_DIR / "long_runs"
 VARIANTS = ("official", "racert")
 
