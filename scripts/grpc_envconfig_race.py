@@ -50,11 +50,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
-sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-import gotest_macro as macro  # noqa: E402
+import bench_gotest_macro as macro  # noqa: E402
+import bench_run as bench  # noqa: E402
 import module_compare as mc  # noqa: E402
-import run as bench  # noqa: E402
 
 GRPC = next(m for m in mc.MODULES if m.path == "google.golang.org/grpc")
 PACKAGE = "google.golang.org/grpc/internal/transport"

@@ -48,9 +48,9 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "bench"))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-import run as bench  # noqa: E402  (build commands, object checks, rusage runs)
+import bench_run as bench  # noqa: E402  (build commands, object checks, rusage runs)
 
 # Where each program's main.go is: the soak shares the bench module's code.
 SOURCE_DIRS = {"soak": bench.BENCH_DIR / "soak", "goroutines10m": bench.BENCH_DIR / "goroutines10m"}

@@ -70,10 +70,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "bench"))
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-import gotest_macro as macro  # noqa: E402  (fetching modules, running one go test)
-import run as bench  # noqa: E402  (paths, go version, sha256)
+import bench_gotest_macro as macro  # noqa: E402  (fetching modules, running one go test)
+import bench_run as bench  # noqa: E402  (paths, go version, sha256)
 
 WORK_DIR = bench.BUILD_DIR / "module_compare"
 VARIANTS = macro.VARIANTS  # ("official", "racert")
@@ -183,7 +183,7 @@ EXPLAINED = [
 
 
 def module_dir_of(go_word: str, module: Module) -> Path:
-    # gotest_macro.prepare_module makes WORK_DIR/module-<word>.
+    # bench_gotest_macro.prepare_module makes WORK_DIR/module-<word>.
     return WORK_DIR / f"module-{go_word}-{module.slug}@{module.version}"
 
 
@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no module matches {args.modules}", file=sys.stderr)
             return 2
 
-    # gotest_macro keeps its scratch modules and checks under its WORK_DIR: ours go here.
+    # bench_gotest_macro keeps its scratch modules and checks under its WORK_DIR: ours go here.
     macro.WORK_DIR = WORK_DIR
     env = macro.go_environment(go)
     try:

@@ -1,6 +1,6 @@
 // Package workload is what the benchmark programs (bench/workloads/*,
 // bench/soak) have in common: goroutines started and waited for, the one
-// output line bench/run.py compares across variants, a deterministic
+// output line scripts/bench_run.py compares across variants, a deterministic
 // generator and a bounded cache.
 package workload
 
@@ -58,7 +58,7 @@ func Stage[T any](n int, out chan<- T, body func()) {
 }
 
 // PrintChecksum prints the workload's one line on stdout. It must depend only
-// on the workload's constants: bench/run.py flags a variant whose line
+// on the workload's constants: scripts/bench_run.py flags a variant whose line
 // differs from the others'.
 func PrintChecksum(sum uint64) {
 	fmt.Printf("checksum %d\n", sum)

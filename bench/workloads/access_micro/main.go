@@ -15,7 +15,7 @@
 // least disturbed by other processes on a shared machine. In a -race build
 // each access is a call into the race runtime, so the difference between
 // runtimes per access is the runtime's own cost on its fast path;
-// bench/micro.py compares the variants.
+// scripts/bench_micro.py compares the variants.
 //
 // Output: one "checksum" line on stdout that depends only on the constants
 // below, and one informational line on stderr, nanoseconds per access of the

@@ -2,7 +2,7 @@
 """Per-access cost of the race runtimes, from the access_micro workload.
 
 Builds bench/workloads/access_micro in the same variants and the same way as
-bench/run.py (plain, floor, official, racert; floor and racert through the racert
+scripts/bench_run.py (plain, floor, official, racert; floor and racert through the racert
 CLI), runs them interleaved for --runs rounds, and reads the line the program
 prints on stderr:
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as bench  # noqa: E402  (bench/run.py: the shared build and run machinery)
+import bench_run as bench  # noqa: E402  (scripts/bench_run.py: the shared build and run machinery)
 
 WORKLOAD = "access_micro"
 PHASES = ("fill", "load", "store", "rmw")

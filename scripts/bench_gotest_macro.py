@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import run as bench  # noqa: E402  (bench/run.py: paths, object snapshots, load accounting)
+import bench_run as bench  # noqa: E402  (scripts/bench_run.py: paths, object snapshots, load accounting)
 
 WORK_DIR = bench.BUILD_DIR / "gotest_macro"
 VARIANTS = ("official", "racert")

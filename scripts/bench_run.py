@@ -643,7 +643,7 @@ def add_go_arguments(parser: argparse.ArgumentParser, timeout: float, timeout_he
 
 def add_measure_arguments(parser: argparse.ArgumentParser, results_prefix: str,
                           variants_note: str = "") -> None:
-    """The options `measure` reads, for this script and bench/micro.py; --runs is checked
+    """The options `measure` reads, for this script and scripts/bench_micro.py; --runs is checked
     by check_runs after parsing."""
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS),
                         help=f"comma-separated subset of {','.join(ALL_VARIANTS)} "
@@ -686,7 +686,7 @@ def measure(args: argparse.Namespace, go: str, workloads: list[str],
     """Prepares the objects, builds every workload in every variant, runs the rounds and
     checks the outputs. Returns the run's metadata and the cells; raises BenchError when
     the setup fails. Uses args.racert_object, args.no_object_build, args.runs and
-    args.timeout (bench/micro.py calls it too).
+    args.timeout (scripts/bench_micro.py calls it too).
     """
     racert_object = args.racert_object.resolve()
     racert_problem = prepare_objects(racert_object, variants, build=not args.no_object_build)
