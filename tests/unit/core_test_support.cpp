@@ -11,48 +11,22 @@
 #include <set>
 #include <mutex>
 
-#include "go_api/go_abi.h"
+#include "shadow/shadow_map.h"
 #include "tsan_core/report_output.h"
 #include "tsan_core/runtime.h"
 #include "tsan_core/runtime_options.h"
 #include "tsan_core/symbolizer.h"
 
-extern "C" {
-void __tsan_init(void** thr, void** proc, racert::go_abi::Callback callback);
-void __tsan_map_shadow(racert::uptr addr, racert::uptr size);
-void __tsan_go_start(void* parent, void** thr, void* pc);
-}
-
 namespace racert::core_test {
 namespace {
-
-std::mutex names_mutex;
-// Names handed out by the fake symbolizers. Kept for the process lifetime, as
-// Go's pclntab strings are (set nodes never move).
-const char* Interned(const std::string& name) {
-  static std::set<std::string> names;
-  std::lock_guard<std::mutex> lock(names_mutex);
-  return names.insert(name).first->c_str();
-}
-
-std::string Hex(const char* prefix, uptr value) {
-  char text[48];
-  snprintf(text, sizeof(text), "%s%" PRIxPTR, prefix, value);
-  return text;
-}
-
-std::atomic<u64> callback_symbolize_code;
-std::atomic<u64> callback_unexpected;
 
 uptr report_read_offset = 0;
 
 TestRuntime* InitializeOnce() {
-  // GORACE from the environment would change the options under test.
-  unsetenv("GORACE");
   auto* runtime = new TestRuntime{};
-  __tsan_init(reinterpret_cast<void**>(&runtime->init_context), &runtime->proc, FakeGoCallback);
+  StartRuntimeForTests(runtime);
   g_options.atexit_sleep_ms = 0;
-  __tsan_map_shadow(kFakeHeapBase, kFakeHeapSize);
+  MapShadow(kFakeHeapBase, kFakeHeapSize);
   void* real = mmap(reinterpret_cast<void*>(kRealMemoryBase), kRealMemorySize, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (real != reinterpret_cast<void*>(kRealMemoryBase)) {
@@ -66,12 +40,25 @@ TestRuntime* InitializeOnce() {
     abort();
   }
   SetReportFd(runtime->report_fd);
-  __tsan_go_start(runtime->init_context, reinterpret_cast<void**>(&runtime->main_goroutine),
-                  reinterpret_cast<void*>(NewPc()));
+  runtime->main_goroutine = StartGoroutine(runtime->init_context, NewPc());
   return runtime;
 }
 
 }  // namespace
+
+std::string Hex(const char* prefix, uptr value) {
+  char text[48];
+  snprintf(text, sizeof(text), "%s%" PRIxPTR, prefix, value);
+  return text;
+}
+
+const char* Interned(const std::string& name) {
+  // Set nodes never move, so the strings stay where they are.
+  static std::mutex names_mutex;
+  static std::set<std::string> names;
+  std::lock_guard<std::mutex> lock(names_mutex);
+  return names.insert(name).first->c_str();
+}
 
 TestRuntime& Runtime() {
   static TestRuntime* runtime = InitializeOnce();
@@ -100,31 +87,6 @@ uptr FakeSymbolize(uptr pc, CodeFrame* frames, uptr max_frames) {
   frames[0] = CodeFrame{Interned(FakeFunctionName(pc)), "file.go", pc & 0xffff, 0};
   return 1;
 }
-
-void FakeGoCallback(uptr command, void* context) {
-  if (command != go_abi::kSymbolizeCode) {
-    callback_unexpected++;
-    return;
-  }
-  callback_symbolize_code++;
-  auto* ctx = static_cast<go_abi::SymbolizeCodeContext*>(context);
-  uptr q = ctx->pc;
-  if (q >= kFakeInlinedBegin && q < kFakeInlinedEnd) {
-    ctx->func = Interned(Hex("inl_", q));
-    ctx->file = "inline.go";
-    ctx->line = q & 0xffff;
-    ctx->offset = q & 0xff;
-    ctx->pc = q + kFakeInlinedCallerDelta;
-  } else {
-    ctx->func = Interned(Hex("gofn_", q));
-    ctx->file = "go_file.go";
-    ctx->line = q & 0xffff;
-    ctx->offset = 0x2a;
-  }
-  ctx->resolved = 1;
-}
-
-GoCallbackCounts GoCallbackCountsSoFar() { return GoCallbackCounts{callback_symbolize_code.load(), callback_unexpected.load()}; }
 
 std::string TakeReportText() {
   int fd = Runtime().report_fd;

@@ -1,12 +1,16 @@
-// Shared fixture for the detection-core unit tests (tests/unit/core_*_test.cpp).
+// Shared fixture for the detection-core unit tests (tests/unit/core_*_test.cpp)
+// and the entry point tests (go_api_entry_points_test.cpp).
 //
 // The tests play the part of Go's scheduler: they create simulated goroutines
 // and call the core exactly as the entry points would, one step at a time, so
 // every interleaving is chosen by the test and the outcome is deterministic.
 //
 // The core keeps process-global state, so there is one runtime per process:
-// Runtime() initializes it on first use through __tsan_init (the same path Go
-// takes, with GORACE unset and a fake Go callback), then
+// Runtime() initializes it on first use through StartRuntimeForTests, which
+// each test binary defines once: racert_unit_tests through the core's own
+// InitializeRuntime with default options (the binary links no go_api code, so
+// the core is tested alone), racert_go_api_tests through __tsan_init (the path
+// Go takes, with GORACE unset and a fake Go callback). Then Runtime()
 //   - maps shadow for a fake application range inside Go's heap window
 //     (kFakeHeapBase, kFakeHeapSize); the core never dereferences application
 //     memory except in atomics, so these addresses need not be real memory,
@@ -14,8 +18,9 @@
 //     "file.go", line pc & 0xffff, offset 0),
 //   - redirects race reports into an in-memory file that the tests read back,
 //   - starts the main goroutine (report number 1) from the init context.
-// Other test files that need the runtime must use Runtime() too, never call
-// __tsan_init themselves (a second init would start a second "main").
+// Other test files that need the runtime must use Runtime() too, never
+// initialize the runtime themselves (a second init would start a second
+// "main").
 //
 // Isolation between tests sharing the process: every address handed out by
 // CoreTest::Alloc is fresh, every pc from NewPc() is unique (so no two reports
@@ -48,12 +53,22 @@ constexpr uptr kRealMemoryBase = kFakeHeapBase + kFakeHeapSize - kRealMemorySize
 struct TestRuntime {
   GoroutineState* init_context;  // report number 0
   GoroutineState* main_goroutine;  // report number 1
-  void* proc;
+  void* proc;  // what __tsan_init handed out; null when started through the core
   int report_fd;
 };
 
+// Starts the runtime and sets init_context (and proc, where there is one).
+// Defined once per test binary (see above).
+void StartRuntimeForTests(TestRuntime* runtime);
+
 // Initializes the runtime once per process (see above) and returns it.
 TestRuntime& Runtime();
+
+// `name` kept for the process lifetime, as Go's pclntab strings are: what the
+// fake symbolizers hand out.
+const char* Interned(const std::string& name);
+// `prefix` followed by `value` in lower-case hex, no "0x".
+std::string Hex(const char* prefix, uptr value);
 
 // A program counter never returned before in this process. Lines derived
 // from it (pc & 0xffff) are never 0.
@@ -66,26 +81,6 @@ std::string FakeFrameText(uptr pc);
 
 // The code symbolizer the fixture installs (tsan_core/symbolizer.h signature).
 uptr FakeSymbolize(uptr pc, CodeFrame* frames, uptr max_frames);
-
-// The callback handed to __tsan_init, standing in for runtime.racecallbackthunk.
-// Command 1 (symbolize code) answers like Go does (docs/go-race-abi-notes.md §12) for a
-// made-up program:
-//   - a pc q in [kFakeInlinedBegin, kFakeInlinedEnd) is an inlined call: the
-//     frame is "inl_<hex q>" at inline.go:<q & 0xffff> +0x<q & 0xff>, and
-//     ctx.pc becomes q + kFakeInlinedCallerDelta (the logical caller's pc in
-//     the same physical function, outside that range);
-//   - any other q is a physical frame "gofn_<hex q>" at
-//     go_file.go:<q & 0xffff> +0x2a, ctx.pc left unchanged.
-// Every other command is counted as unexpected (the core must not make it).
-constexpr uptr kFakeInlinedBegin = uptr{0x7000000};
-constexpr uptr kFakeInlinedEnd = uptr{0x7100000};
-constexpr uptr kFakeInlinedCallerDelta = uptr{0x200000};
-void FakeGoCallback(uptr command, void* context);
-struct GoCallbackCounts {
-  u64 symbolize_code;
-  u64 unexpected;
-};
-GoCallbackCounts GoCallbackCountsSoFar();
 
 // Report text written since the last call (by any test in this process).
 std::string TakeReportText();

@@ -1,7 +1,7 @@
 // The extern "C" __tsan_* entry points, called as Go's runtime calls them
 // (docs/go-race-abi-notes.md §10), with symbolization going through the Go callback
 // protocol (§12) of the fake callback installed by __tsan_init.
-#include "tests/unit/core_test_support.h"
+#include "tests/unit/go_api_test_support.h"
 
 #include <cinttypes>
 #include <cstring>
@@ -47,7 +47,7 @@ namespace {
 
 using AtomicEntry = void (*)(void* thr, uptr cpc, uptr pc, u8* args);
 
-class CoreCApiTest : public CoreTest {
+class GoApiEntryPointsTest : public CoreTest {
  protected:
   void SetUp() override {
     CoreTest::SetUp();
@@ -99,7 +99,7 @@ class CoreCApiTest : public CoreTest {
   std::vector<void*> started_;
 };
 
-TEST_F(CoreCApiTest, InitHandedOutContextsAndProcsAreNonNull) {
+TEST_F(GoApiEntryPointsTest, InitHandedOutContextsAndProcsAreNonNull) {
   EXPECT_NE(Runtime().init_context, nullptr);
   EXPECT_NE(Runtime().proc, nullptr);
   void* proc = nullptr;
@@ -110,7 +110,7 @@ TEST_F(CoreCApiTest, InitHandedOutContextsAndProcsAreNonNull) {
   __tsan_map_shadow(kFakeHeapBase, 4096);
 }
 
-TEST_F(CoreCApiTest, WriteThenReadPcRacesAndIsReportedThroughTheGoCallback) {
+TEST_F(GoApiEntryPointsTest, WriteThenReadPcRacesAndIsReportedThroughTheGoCallback) {
   uptr x = Alloc(8);
   uptr pc_go_a = NewPc(), pc_go_b = NewPc();
   void* a = GoStart(RootThr(), pc_go_a);
@@ -146,7 +146,7 @@ TEST_F(CoreCApiTest, WriteThenReadPcRacesAndIsReportedThroughTheGoCallback) {
   EXPECT_GT(GoCallbackCountsSoFar().symbolize_code, 0u);
 }
 
-TEST_F(CoreCApiTest, InlinedFramesAreExpandedFromOnePc) {
+TEST_F(GoApiEntryPointsTest, InlinedFramesAreExpandedFromOnePc) {
   // A pc whose pc - 1 the callback reports as inlined: two frames, the
   // inlined one first, then its logical caller (queried without another -1).
   uptr x = Alloc(8);
@@ -172,7 +172,7 @@ TEST_F(CoreCApiTest, InlinedFramesAreExpandedFromOnePc) {
   EXPECT_NE(report.find(std::string(":\n") + inlined + caller + "\nPrevious write"), std::string::npos) << report;
 }
 
-TEST_F(CoreCApiTest, WritePcPushesTheCallerOnlyForTheAccess) {
+TEST_F(GoApiEntryPointsTest, WritePcPushesTheCallerOnlyForTheAccess) {
   uptr x = Alloc(8);
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -192,7 +192,7 @@ TEST_F(CoreCApiTest, WritePcPushesTheCallerOnlyForTheAccess) {
       << report;
 }
 
-TEST_F(CoreCApiTest, ReadAndWriteRanges) {
+TEST_F(GoApiEntryPointsTest, ReadAndWriteRanges) {
   uptr base = Alloc(100, 8);
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -208,7 +208,7 @@ TEST_F(CoreCApiTest, ReadAndWriteRanges) {
   EXPECT_EQ(TakeRaces(), 1u) << "write after b's concurrent range read";
 }
 
-TEST_F(CoreCApiTest, ReleaseAcquireReleaseMergeAndReleaseAcquireOrder) {
+TEST_F(GoApiEntryPointsTest, ReleaseAcquireReleaseMergeAndReleaseAcquireOrder) {
   uptr x = Alloc(8), y = Alloc(8), z = Alloc(8);
   uptr lock = Alloc(8), wg = Alloc(8), slot = Alloc(8);
   void* a = GoStart(RootThr());
@@ -242,7 +242,7 @@ TEST_F(CoreCApiTest, ReleaseAcquireReleaseMergeAndReleaseAcquireOrder) {
   EXPECT_EQ(TakeRaces(), 1u) << "and without sync they race";
 }
 
-TEST_F(CoreCApiTest, IgnoreSyncMakesReleaseANoOpButKeepsCheckingAccesses) {
+TEST_F(GoApiEntryPointsTest, IgnoreSyncMakesReleaseANoOpButKeepsCheckingAccesses) {
   uptr x = Alloc(8), lock = Alloc(8);
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -257,7 +257,7 @@ TEST_F(CoreCApiTest, IgnoreSyncMakesReleaseANoOpButKeepsCheckingAccesses) {
   EXPECT_EQ(TakeRaces(), 1u);
 }
 
-TEST_F(CoreCApiTest, MallocAndFree) {
+TEST_F(GoApiEntryPointsTest, MallocAndFree) {
   uptr obj = Alloc(32, 16), data = Alloc(8);
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -274,7 +274,7 @@ TEST_F(CoreCApiTest, MallocAndFree) {
   EXPECT_EQ(TakeRaces(), 1u) << "free dropped the sync object";
 }
 
-TEST_F(CoreCApiTest, FinalizerGoroutineAcquiresEverything) {
+TEST_F(GoApiEntryPointsTest, FinalizerGoroutineAcquiresEverything) {
   uptr x = Alloc(8);
   void* a = GoStart(RootThr());
   void* fin = GoStart(RootThr());
@@ -284,7 +284,7 @@ TEST_F(CoreCApiTest, FinalizerGoroutineAcquiresEverything) {
   EXPECT_EQ(TakeRaces(), 0u);
 }
 
-TEST_F(CoreCApiTest, GoEndMarksTheGoroutineFinished) {
+TEST_F(GoApiEntryPointsTest, GoEndMarksTheGoroutineFinished) {
   uptr x = Alloc(8);
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -379,7 +379,7 @@ void CheckAtomicValues(void* thr, T* target, AtomicEntry load, AtomicEntry store
   EXPECT_EQ(*target, static_cast<T>(big + 42));
 }
 
-TEST_F(CoreCApiTest, Atomic32OperationsComputeTheRightValuesAndTouchOnlyFourBytes) {
+TEST_F(GoApiEntryPointsTest, Atomic32OperationsComputeTheRightValuesAndTouchOnlyFourBytes) {
   uptr mem = AllocReal(16, 8);
   memset(reinterpret_cast<void*>(mem), 0xab, 16);
   u32* target = reinterpret_cast<u32*>(mem + 4);
@@ -392,7 +392,7 @@ TEST_F(CoreCApiTest, Atomic32OperationsComputeTheRightValuesAndTouchOnlyFourByte
   EXPECT_EQ(TakeRaces(), 0u) << "one goroutine";
 }
 
-TEST_F(CoreCApiTest, Atomic64OperationsComputeTheRightValues) {
+TEST_F(GoApiEntryPointsTest, Atomic64OperationsComputeTheRightValues) {
   uptr mem = AllocReal(24, 8);
   memset(reinterpret_cast<void*>(mem), 0xab, 24);
   u64* target = reinterpret_cast<u64*>(mem + 8);
@@ -405,7 +405,7 @@ TEST_F(CoreCApiTest, Atomic64OperationsComputeTheRightValues) {
   EXPECT_EQ(TakeRaces(), 0u);
 }
 
-TEST_F(CoreCApiTest, PlainWriteRacesWithAnAtomicAndAtomicsDoNotRaceWithEachOther) {
+TEST_F(GoApiEntryPointsTest, PlainWriteRacesWithAnAtomicAndAtomicsDoNotRaceWithEachOther) {
   u32* flag = reinterpret_cast<u32*>(AllocReal(8, 8));
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -433,7 +433,7 @@ TEST_F(CoreCApiTest, PlainWriteRacesWithAnAtomicAndAtomicsDoNotRaceWithEachOther
   EXPECT_NE(report.find("Previous write at " + GoAddress(reinterpret_cast<uptr>(flag))), std::string::npos) << report;
 }
 
-TEST_F(CoreCApiTest, AtomicReportShowsTheAtomicPcAndItsCaller) {
+TEST_F(GoApiEntryPointsTest, AtomicReportShowsTheAtomicPcAndItsCaller) {
   u64* word = reinterpret_cast<u64*>(AllocReal(8, 8));
   void* a = GoStart(RootThr());
   void* b = GoStart(RootThr());
@@ -455,7 +455,7 @@ TEST_F(CoreCApiTest, AtomicReportShowsTheAtomicPcAndItsCaller) {
       << report;
 }
 
-TEST_F(CoreCApiTest, AtomicsSynchronize) {
+TEST_F(GoApiEntryPointsTest, AtomicsSynchronize) {
   u32* flag = reinterpret_cast<u32*>(AllocReal(8, 8));
   uptr data = Alloc(8);
   void* producer = GoStart(RootThr());
@@ -472,7 +472,7 @@ TEST_F(CoreCApiTest, AtomicsSynchronize) {
   EXPECT_EQ(TakeRaces(), 0u);
 }
 
-TEST_F(CoreCApiTest, UntrackedAtomicsUnderIgnoreSyncWorkOnMemoryWithoutShadow) {
+TEST_F(GoApiEntryPointsTest, UntrackedAtomicsUnderIgnoreSyncWorkOnMemoryWithoutShadow) {
   // Go wraps atomics on addresses outside its tracked ranges in ignore-sync;
   // the object must do the bare operation and touch no shadow (this local
   // variable lives on the test's stack, far outside the shadowed range).
