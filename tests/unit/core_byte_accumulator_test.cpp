@@ -199,5 +199,92 @@ TEST_F(CoreByteAccumulatorTest, ConcurrentFillAndWriterReportEveryWordsRace) {
   EXPECT_EQ(TakeRaces(), static_cast<u64>(kWords));
 }
 
+// ---- The module's own rules, without the runtime -----------------------------
+
+constexpr AccessBits kWrite(u8 mask) { return AccessBits{mask, true, false}; }
+constexpr AccessBits kRead(u8 mask) { return AccessBits{mask, false, false}; }
+
+TEST(ByteAccumulatorRules, TheStateKeepsTheWordAndTheCellsMasks) {
+  for (uptr word : {uptr{0}, uptr{8}, uptr{0xc000123458}, kAppLowEnd - 8, kAppHighEnd - 8}) {
+    for (u64 masks : {u64{0}, u64{0x0001}, u64{0x8000}, u64{0xff00}, u64{0xffff}}) {
+      u64 cell = Cell::Make(7, 1234, 1, kWrite(0x01)).key() | masks;
+      u64 state = PackAccumulatorState(word, cell);
+      EXPECT_EQ(AccumulatorStateWord(state), word) << std::hex << word << " " << masks;
+      EXPECT_EQ(state & Cell::kMaskBits, masks) << std::hex << word << " " << masks;
+    }
+  }
+}
+
+TEST(ByteAccumulatorRules, ReadsAlwaysAccumulateWritesOnlyIntoACellWithAWrittenByte) {
+  u64 read_only = Cell::Make(2, 5, 0, kRead(0x01)).raw();
+  u64 written = Cell::Make(2, 5, 0, kWrite(0x01)).raw();
+  EXPECT_TRUE(CanAccumulate(read_only, kRead(0x02)));
+  EXPECT_TRUE(CanAccumulate(written, kRead(0x02)));
+  EXPECT_FALSE(CanAccumulate(read_only, kWrite(0x02)));
+  EXPECT_TRUE(CanAccumulate(written, kWrite(0x02)));
+}
+
+TEST(ByteAccumulatorRules, PendingIsWhatThePrivateCellHasBeyondThePublishedOne) {
+  struct Case {
+    u8 seen_writes, seen_reads, now_writes, now_reads;
+    u8 want_writes, want_reads;
+  };
+  const Case cases[] = {
+      {0x01, 0x00, 0x01, 0x00, 0x00, 0x00},  // nothing new
+      {0x01, 0x00, 0x0f, 0x00, 0x0e, 0x00},  // written bytes added
+      {0x00, 0x01, 0x00, 0x07, 0x00, 0x06},  // read bytes added
+      {0x01, 0x00, 0x01, 0x02, 0x00, 0x02},  // a read next to a write
+      {0x00, 0x01, 0x01, 0x00, 0x01, 0x00},  // a read byte now written
+      {0x03, 0x00, 0x03, 0x04, 0x00, 0x04},
+      {0x01, 0x02, 0x01, 0x02, 0x00, 0x00},  // a read already published
+      {0x02, 0x00, 0x02, 0x01, 0x00, 0x01},
+  };
+  for (const Case& c : cases) {
+    Cell seen = Cell::Make(9, 77, 2, kWrite(0)).WithMasks(c.seen_writes, c.seen_reads);
+    u64 now = seen.WithMasks(c.now_writes, c.now_reads).raw();
+    Cell pending = PendingPart(seen, now);
+    EXPECT_EQ(pending.key(), seen.key());
+    EXPECT_EQ(pending.write_mask(), c.want_writes) << int(c.seen_writes) << "/" << int(c.now_writes);
+    EXPECT_EQ(pending.read_mask(), c.want_reads) << int(c.seen_reads) << "/" << int(c.now_reads);
+  }
+}
+
+// MayHavePendingBytes: only an unordered plain cell of the accessor's
+// generation, whose slot's entry announces that very key, may have pending
+// bytes the access could conflict with.
+TEST(ByteAccumulatorRules, OnlyAnUnorderedCellWhoseEntryAnnouncesItsKeyMayHavePendingBytes) {
+  constexpr Sid kOther = 200;  // a slot the accessor does not own
+  constexpr Generation kGen = 3;
+  Epoch clock[kSlotCount] = {};
+  clock[kOther] = 10;  // the accessor knows kOther up to epoch 10
+  AccessState write{};
+  write.sid = 1;
+  write.generation = kGen;
+  write.clock = clock;
+  write.bits = kWrite(0x01);
+  write.owns_key_slot = true;
+  write.own_first = 1;
+  write.own_last = 1;
+  AccessState read = write;
+  read.bits = kRead(0x01);
+
+  Cell unordered = Cell::Make(kOther, 11, kGen, kWrite(0x02));
+  AccumulatorEntry& entry = AccumulatorEntryOf(kOther);
+  u64 saved_key = entry.key.load();
+  entry.key.store(unordered.key());
+  EXPECT_TRUE(MayHavePendingBytes(unordered, write));
+  EXPECT_TRUE(MayHavePendingBytes(unordered, read)) << "it has a written byte";
+  EXPECT_FALSE(MayHavePendingBytes(Cell::Make(kOther, 10, kGen, kWrite(0x02)), write)) << "ordered";
+  EXPECT_FALSE(MayHavePendingBytes(Cell::Make(kOther, 11, kGen - 1, kWrite(0x02)), write)) << "older generation";
+  EXPECT_FALSE(MayHavePendingBytes(Cell::Make(kOther, 11, kGen, AccessBits{0x02, true, true}), write)) << "atomic";
+  Cell reads_only = Cell::Make(kOther, 11, kGen, kRead(0x02));
+  entry.key.store(reads_only.key());
+  EXPECT_FALSE(MayHavePendingBytes(reads_only, read)) << "nothing written, nothing a read conflicts with";
+  EXPECT_TRUE(MayHavePendingBytes(reads_only, write));
+  entry.key.store(Cell::Make(kOther, 12, kGen, kWrite(0)).key());
+  EXPECT_FALSE(MayHavePendingBytes(unordered, write)) << "the entry moved on to a later epoch";
+  entry.key.store(saved_key);
+}
+
 }  // namespace
 }  // namespace racert::core_test
