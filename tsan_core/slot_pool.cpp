@@ -32,8 +32,10 @@ struct Slot {
   // reads it without: epochs only grow within a generation, and any value
   // read was issued before the read.
   std::atomic<Epoch> epoch;
-  // The current owner's first epoch; written under mutex, read without it.
-  std::atomic<Epoch> owner_first_epoch;
+  // The current owner's first epoch and the generation it belongs to
+  // (OwnerSince); written under mutex, read without it. 0 after a reset:
+  // generation 0 is never current, so it matches no stamp.
+  std::atomic<u64> owner_since;
   // No cell of an earlier owner names an epoch of this slot above this one:
   // the newest epoch its finished owners recorded an access under
   // (History::LastAccessEpoch), or, once the slot was taken from a live
@@ -70,6 +72,9 @@ constinit SlotPool pool{};
 static_assert(kSlotCount == 1u << (8 * sizeof(Sid)), "steal_hand wraps exactly at the slot count");
 
 constexpr Epoch kDefaultMaxEpoch = 0xfffffff0u;
+
+// Slot::owner_since: a first epoch with its generation, in one word.
+constexpr u64 OwnerSince(Generation generation, Epoch first) { return (u64{generation} << 32) | first; }
 
 Epoch MaxEpoch() { return pool.max_epoch ? pool.max_epoch : kDefaultMaxEpoch; }
 
@@ -182,7 +187,7 @@ void AttachLocked(GoroutineState* g, Sid sid) {
   g->has_slot = true;
   g->epoch = first;
   g->slot_first_epoch = first;
-  slot.owner_first_epoch.store(first, std::memory_order_relaxed);
+  slot.owner_since.store(OwnerSince(gen, first), std::memory_order_relaxed);
   g->slot_inherited_epoch = g->clock.Get(sid);
   g->clock.Set(sid, first);
   RecordOwner(slot, g);
@@ -271,7 +276,10 @@ void AcquireAllSlots(GoroutineState* g) {
   }
 }
 
-Epoch SlotOwnerFirstEpoch(Sid sid) { return pool.slots[sid].owner_first_epoch.load(std::memory_order_relaxed); }
+bool SlotOwnedSince(Sid sid, Generation generation, Epoch epoch) {
+  u64 since = pool.slots[sid].owner_since.load(std::memory_order_relaxed);
+  return (since >> 32) == generation && static_cast<Epoch>(since) <= epoch;
+}
 
 bool FindSlotOwner(Sid sid, Epoch epoch, Generation generation, SlotOwnerRecord* out) {
   Slot& slot = pool.slots[sid];
@@ -315,7 +323,7 @@ void ResetIfRequested() {
     Slot& slot = pool.slots[s];
     slot.owner = nullptr;  // owners re-attach (and refresh keys) at their next sync
     slot.epoch.store(0, std::memory_order_relaxed);
-    slot.owner_first_epoch.store(0, std::memory_order_relaxed);
+    slot.owner_since.store(0, std::memory_order_relaxed);
     // Journals keep the older generations' owners (cells of those can still
     // race, see JournalEntry); once the generation wraps no such cell is left.
     if (wrapped) slot.journal_count = 0;

@@ -24,8 +24,9 @@
 // consistent clock). Races that straddle a reset are missed; nothing is
 // reported falsely.
 //
-// Locking: a goroutine performs every synchronization operation holding its
-// own slot's mutex (LockOwnSlot). Order: pool mutex -> slot mutex -> sync
+// Locking: a goroutine performs every synchronization operation that changes
+// its clock holding its own slot's mutex (LockOwnSlot); an acquire that
+// changes nothing takes no lock (sync_ops.cpp). Order: pool mutex -> slot mutex -> sync
 // table bucket. A reset takes the pool mutex and every slot mutex.
 #pragma once
 
@@ -71,10 +72,13 @@ void DetachSlot(GoroutineState* g);
 // Requires g's slot to be locked.
 void AcquireAllSlots(GoroutineState* g);
 
-// The first epoch of sid's current owner: epochs of sid from there on are
-// all that one goroutine's. Read without the slot's lock (it only grows
-// within a generation), so it may be stale by one hand-over.
-Epoch SlotOwnerFirstEpoch(Sid sid);
+// Whether sid's current owner started at or before `epoch` of reset
+// generation `generation`: then epochs of sid from `epoch` on are all that
+// one goroutine's. Read without the slot's lock (the owner's first epoch
+// only grows within a generation), so it may be stale by one hand-over; the
+// generation is read in the same load, so an answer is never about an
+// owner of another generation.
+bool SlotOwnedSince(Sid sid, Generation generation, Epoch epoch);
 
 // Who owned `sid` at `epoch` of reset generation `generation`; false if the
 // journal no longer remembers.

@@ -22,21 +22,23 @@ void LearnAboutOwnSlot(GoroutineState* g, const SyncClock& source) {
   if (seen > g->slot_inherited_epoch) g->slot_inherited_epoch = seen;
 }
 
-// Whether g already knows everything var's clock holds, without reading the
-// clock: the clock is exactly one release's (sid, epoch), and g knows that
-// epoch through the goroutine that made it. If sid's current owner started
-// at or before that epoch, every epoch of sid from there on is that one
-// goroutine's, so knowing any of them means knowing its clock at the release
-// (a goroutine's clock only grows). If the slot changed hands since, g's
-// entry may come from the later owner: no shortcut.
-bool AlreadyKnows(const GoroutineState* g, const SyncVar& var) {
-  if (!var.stamp.names_a_release()) return false;
-  Sid sid = var.stamp.sid;
-  return g->clock.Get(sid) >= var.stamp.epoch && SlotOwnerFirstEpoch(sid) <= var.stamp.epoch;
+// Whether g already knows everything a clock stamped `stamp` holds, without
+// reading the clock: the clock is exactly one release's (sid, epoch), and g
+// knows that epoch through the goroutine that made it. If sid's current
+// owner started at or before that epoch, every epoch of sid from there on is
+// that one goroutine's, so knowing any of them means knowing its clock at the
+// release (a goroutine's clock only grows). If the slot changed hands since,
+// g's entry may come from the later owner: no shortcut. Nor across a reset:
+// g's clock and the stamp must be of one generation, and so must the owner's
+// first epoch it is compared with.
+bool AlreadyKnows(const GoroutineState* g, ReleaseStamp stamp) {
+  if (!stamp.names_a_release() || stamp.generation != g->clock_generation) return false;
+  return g->clock.Get(stamp.sid) >= stamp.epoch && SlotOwnedSince(stamp.sid, stamp.generation, stamp.epoch);
 }
 
 // The stamp of a clock that is now exactly g's (before its epoch advances).
-ReleaseStamp StampOf(const GoroutineState* g) { return ReleaseStamp{g->sid, g->epoch}; }
+// g holds its slot, so its clock is of the current generation.
+ReleaseStamp StampOf(const GoroutineState* g) { return ReleaseStamp{g->sid, g->clock_generation, g->epoch}; }
 
 void ApplyEdge(SyncVar* var, void* arg) {
   EdgeRequest* request = static_cast<EdgeRequest*>(arg);
@@ -47,7 +49,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
   // Acquires of a clock g already has (a mutex relocked by its last holder,
   // an RWMutex's reader side while no writer came, an atomic loaded again)
   // are the common case: skip their 1 KiB joins.
-  bool known = AlreadyKnows(g, *var);
+  bool known = AlreadyKnows(g, var->stamp());
   switch (request->edge) {
     case Edge::kAcquire:
       if (known) break;
@@ -56,17 +58,17 @@ void ApplyEdge(SyncVar* var, void* arg) {
       break;
     case Edge::kRelease:
       sync.CopyFrom(mine);
-      var->stamp = StampOf(g);
+      var->set_stamp(StampOf(g));
       request->released = true;
       break;
     case Edge::kReleaseMerge:
       // max(S, T) is T itself when T already holds S.
       if (known) {
         sync.CopyFrom(mine);
-        var->stamp = StampOf(g);
+        var->set_stamp(StampOf(g));
       } else {
         sync.Join(mine);
-        var->stamp = ReleaseStamp{};
+        var->set_stamp(ReleaseStamp{});
       }
       request->released = true;
       break;
@@ -77,7 +79,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
         LearnAboutOwnSlot(g, sync);
         sync.SwapJoin(&mine);
       }
-      var->stamp = StampOf(g);  // S is the old T either way
+      var->set_stamp(StampOf(g));  // S is the old T either way
       request->released = true;
       break;
     case Edge::kAcquireRelease:
@@ -86,7 +88,7 @@ void ApplyEdge(SyncVar* var, void* arg) {
         sync.JoinInto(&mine);
       }
       sync.CopyFrom(mine);
-      var->stamp = StampOf(g);
+      var->set_stamp(StampOf(g));
       request->released = true;
       break;
   }
@@ -150,7 +152,41 @@ bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, 
   return request.succeeded;
 }
 
-void Acquire(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kAcquire); }
+namespace {
+
+// An acquire whose sync object holds nothing g does not know (no release
+// there yet, or a stamped clock g already knows) changes nothing: not g's
+// clock, nor its epoch, key or slot. Such an acquire is decided from the
+// stamp alone, read without any lock (PeekReleaseStamp); the locked path would
+// decide the same had it run at the moment the stamp was read, which lies
+// within this call. Every release the program ordered before this acquire
+// had finished before the call (its bucket unlocked), so it is seen; a
+// release still in progress is concurrent with the acquire and may as well
+// come after it. Skipping the slot lock skips three things that only matter
+// for an acquire that changes g's clock: publishing accumulated bytes (their
+// check uses g's clock, which stays as it was), noticing a taken slot (g
+// keeps its old key until its next synchronization, as it would until this
+// one) and a pending reset (the next synchronization runs it). A reset in
+// between is caught by the generations AlreadyKnows compares.
+bool AcquireChangesNothing(const GoroutineState* g, uptr addr) {
+  ReleaseStamp stamp;
+  switch (PeekReleaseStamp(addr, &stamp)) {
+    case StampPeek::kNone:
+      return true;
+    case StampPeek::kFound:
+      return AlreadyKnows(g, stamp);
+    case StampPeek::kBusy:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Acquire(GoroutineState* g, uptr addr) {
+  if (IgnoringSync(g) || AcquireChangesNothing(g, addr)) return;
+  Synchronize(g, addr, Edge::kAcquire);
+}
 void Release(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kRelease); }
 void ReleaseMerge(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kReleaseMerge); }
 void ReleaseAcquire(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kReleaseAcquire); }

@@ -14,10 +14,22 @@ namespace {
 
 constexpr uptr kBucketCount = uptr{1} << 20;
 
+// Lock-free readers (PeekReleaseStamp) walk a bucket's chain while a removal
+// may unlink and free one of its SyncVars. `version` is odd while a removal
+// is in progress and advances by two with each; a reader that finds it
+// unchanged after reading a link or a field read nothing a removal wrote,
+// and one that finds it changed gives up. A reader may still load from a
+// SyncVar freed meanwhile: InternalAlloc never unmaps small blocks
+// (base/internal_alloc.h), so such a load reads stale bytes, which the
+// version check then discards, and never faults. Insertions need no version:
+// a new SyncVar is complete before the release store of the head publishes it.
 struct Bucket {
   SpinMutex mutex;
-  SyncVar* head;
+  std::atomic<u32> version;
+  SyncVar* head;  // written under mutex; loaded atomically by readers without it
 };
+static_assert(sizeof(Bucket) == 16, "four buckets per cache line");
+static_assert(sizeof(SyncVar) <= 64, "SyncVars are small blocks, never unmapped (PeekReleaseStamp relies on it)");
 
 // A count of SyncVars per 4 KiB page of application memory lets
 // RemoveSyncVars, which the GC sweeper calls for every freed object, skip
@@ -61,7 +73,17 @@ Bucket* Buckets() {
   return buckets;
 }
 
-Bucket& BucketFor(uptr addr) { return Buckets()[MixHash64(addr) & (kBucketCount - 1)]; }
+uptr BucketIndex(uptr addr) { return MixHash64(addr) & (kBucketCount - 1); }
+Bucket& BucketFor(uptr addr) { return Buckets()[BucketIndex(addr)]; }
+
+// Brackets a removal from a bucket (its lock held) for lock-free readers.
+void BeginRemoval(Bucket& bucket) {
+  bucket.version.store(bucket.version.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+void EndRemoval(Bucket& bucket) {
+  bucket.version.store(bucket.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
 
 bool Counted(uptr addr) { return addr - table.counted_begin < table.counted_size; }
 RegionCounter& RegionCount(uptr addr) { return table.region_counts[(addr - table.counted_begin) >> kRegionShift]; }
@@ -77,11 +99,35 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
     var = InternalNew<SyncVar>();
     var->addr = addr;
     var->next = bucket.head;
-    bucket.head = var;
+    __atomic_store_n(&bucket.head, var, __ATOMIC_RELEASE);
     if (Counted(addr)) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
   }
   fn(var, arg);
+}
+
+StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out) {
+  Bucket* buckets = table.buckets.load(std::memory_order_acquire);
+  if (!buckets) return StampPeek::kNone;  // nothing was ever released
+  Bucket& bucket = buckets[BucketIndex(addr)];
+  u32 version = bucket.version.load(std::memory_order_acquire);
+  if (version & 1) return StampPeek::kBusy;
+  SyncVar* var = __atomic_load_n(&bucket.head, __ATOMIC_ACQUIRE);
+  while (var) {
+    uptr var_addr = __atomic_load_n(&var->addr, __ATOMIC_RELAXED);
+    SyncVar* next = __atomic_load_n(&var->next, __ATOMIC_RELAXED);
+    u64 stamp = var_addr == addr ? var->packed_stamp.load(std::memory_order_relaxed) : 0;
+    // Nothing read above may come from a removal (or a freed block): checked
+    // before `next` is followed and before the stamp is trusted.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (bucket.version.load(std::memory_order_relaxed) != version) return StampPeek::kBusy;
+    if (var_addr == addr) {
+      *out = ReleaseStamp::Unpack(stamp);
+      return StampPeek::kFound;
+    }
+    var = next;
+  }
+  return StampPeek::kNone;
 }
 
 void RemoveSyncVars(uptr begin, uptr end) {
@@ -112,10 +158,12 @@ void RemoveSyncVars(uptr begin, uptr end) {
     SyncVar** link = &bucket.head;
     while (*link && (*link)->addr != addr) link = &(*link)->next;
     if (SyncVar* var = *link) {
-      *link = var->next;
+      BeginRemoval(bucket);
+      __atomic_store_n(link, var->next, __ATOMIC_RELAXED);
+      InternalDelete(var);
+      EndRemoval(bucket);
       if (Counted(addr)) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
       table.count.fetch_sub(1, std::memory_order_relaxed);
-      InternalDelete(var);
     }
   }
 }
@@ -144,5 +192,7 @@ void SyncCountOnlyHeapWindow() {
 }
 
 uptr SyncVarCount() { return table.count.load(std::memory_order_relaxed); }
+
+uptr SyncBucketIndexForTesting(uptr addr) { return BucketIndex(addr); }
 
 }  // namespace racert

@@ -7,6 +7,7 @@
 #include "shadow/shadow_cell.h"
 #include "tsan_core/atomic_ops.h"
 #include "tsan_core/slot_pool.h"
+#include "tsan_core/sync_ops.h"
 
 namespace racert::core_test {
 namespace {
@@ -192,6 +193,29 @@ TEST_F(CoreEpochResetTest, ARaceWithAnOldGenerationCellNamesItsGoroutineNotTheSl
   EXPECT_NE(report.find("Previous read at " + GoAddress(x) + " by goroutine " + std::to_string(a->number) + ":"),
             std::string::npos)
       << report;
+}
+
+// An acquire that finds a stamped clock it already knows takes no lock
+// (sync_ops.cpp). A goroutine that has not synchronized since a reset still
+// holds its old clock, whose entry for a slot can pass the epoch a new owner
+// of that slot released at in the new generation. Its acquire must still
+// learn that release: the goroutine drops its old clock when it re-attaches,
+// and without the release the new owner's write would race falsely.
+TEST_F(CoreEpochResetTest, AcquireOfANewGenerationReleaseIsNotSkippedWithAnOldClock) {
+  uptr x = Alloc(8), lock = Alloc(8), warm_up = Alloc(8), elsewhere = Alloc(8);
+  GoroutineState* g = Go(Root());
+  GoroutineState* releaser = Go(Root());
+  AcquireEverything(g);  // every slot's epoch of this generation
+  ForceResets(Busy(), 1);
+  Release(releaser, warm_up);  // attaches in the new generation
+  Write(releaser, x);
+  Release(releaser, lock);
+  ASSERT_GE(g->clock.Get(releaser->sid), releaser->epoch - 1)
+      << "precondition: g's old clock passes the new generation's release";
+  Acquire(g, lock);
+  Release(g, elsewhere);  // attaches in the new generation if it has not yet
+  Write(g, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
 }
 
 TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
