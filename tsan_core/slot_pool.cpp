@@ -26,16 +26,22 @@ struct JournalEntry {
 };
 
 struct Slot {
-  SpinMutex mutex;
-  GoroutineState* owner;  // guarded by mutex
+  alignas(64) SpinMutex mutex;
+  // Written under mutex. Read without it by the owner's LockOwnSlot: only
+  // the goroutine itself ever sets it to itself, so a goroutine that reads
+  // another value has lost the slot for good.
+  std::atomic<GoroutineState*> owner;
   // Last epoch issued. Written only under mutex (IssueEpoch); AcquireAllSlots
   // reads it without: epochs only grow within a generation, and any value
   // read was issued before the read.
   std::atomic<Epoch> epoch;
   // The current owner's first epoch and the generation it belongs to
-  // (OwnerSince); written under mutex, read without it. 0 after a reset:
-  // generation 0 is never current, so it matches no stamp.
-  std::atomic<u64> owner_since;
+  // (OwnerSince); written under mutex, read without it by every acquire
+  // that finds a stamp of this slot: on a line of its own, written only
+  // when the slot changes hands, so those readers do not take the owner's
+  // mutex line away from it. 0 after a reset: generation 0 is never
+  // current, so it matches no stamp.
+  alignas(64) std::atomic<u64> owner_since;
   // No cell of an earlier owner names an epoch of this slot above this one:
   // the newest epoch its finished owners recorded an access under
   // (History::LastAccessEpoch), or, once the slot was taken from a live
@@ -163,14 +169,14 @@ Sid TakeSlotLocked(GoroutineState* g) {
   Sid sid = ChooseSlotLocked(g);
   Slot& slot = pool.slots[sid];
   slot.mutex.Lock();
-  if (slot.owner != nullptr) {
+  if (slot.owner.load(std::memory_order_relaxed) != nullptr) {
     // Taken from a live owner. It notices at its next sync operation (the
     // slot's owner is no longer itself); until then it may still record
     // accesses under its current epoch, at most the slot's epoch now that
     // its lock is held here.
     slot.accessed_up_to = slot.epoch.load(std::memory_order_relaxed);
   }
-  slot.owner = g;
+  slot.owner.store(g, std::memory_order_relaxed);
   return sid;
 }
 
@@ -216,14 +222,18 @@ void LockOwnSlot(GoroutineState* g) {
   FlushAccumulated(g);
   if (RACERT_LIKELY(g->has_slot)) {
     Slot& slot = pool.slots[g->sid];
-    slot.mutex.Lock();
-    if (RACERT_LIKELY(slot.owner == g)) {
-      // A slot taken over from a goroutine that still held its accumulator
-      // gets it once that one gave it up.
-      if (RACERT_UNLIKELY(!g->acc)) ClaimAccumulator(g);
-      return;
+    // A slot taken from g (more goroutines than slots: at most every
+    // resumption) is recognized without its mutex, whose line the thief has.
+    if (RACERT_LIKELY(slot.owner.load(std::memory_order_relaxed) == g)) {
+      slot.mutex.Lock();
+      if (RACERT_LIKELY(slot.owner.load(std::memory_order_relaxed) == g)) {
+        // A slot taken over from a goroutine that still held its accumulator
+        // gets it once that one gave it up.
+        if (RACERT_UNLIKELY(!g->acc)) ClaimAccumulator(g);
+        return;
+      }
+      slot.mutex.Unlock();
     }
-    slot.mutex.Unlock();
     ReleaseAccumulator(g);  // the slot is someone else's now
   }
   Sid sid;
@@ -252,8 +262,8 @@ void DetachSlot(GoroutineState* g) {
   SpinMutexLock pool_lock(&pool.mutex);
   Slot& slot = pool.slots[g->sid];
   SpinMutexLock slot_lock(&slot.mutex);
-  if (slot.owner != g) return;  // already taken by someone else
-  slot.owner = nullptr;
+  if (slot.owner.load(std::memory_order_relaxed) != g) return;  // already taken by someone else
+  slot.owner.store(nullptr, std::memory_order_relaxed);
   Epoch last_access = g->history.LastAccessEpoch();
   if (slot.accessed_up_to < last_access) slot.accessed_up_to = last_access;
   pool.free_slots[pool.free_count++] = FreeSlot{g->sid, slot.accessed_up_to};
@@ -321,7 +331,7 @@ void ResetIfRequested() {
   pool.free_count = 0;
   for (unsigned s = 0; s < kSlotCount; s++) {
     Slot& slot = pool.slots[s];
-    slot.owner = nullptr;  // owners re-attach (and refresh keys) at their next sync
+    slot.owner.store(nullptr, std::memory_order_relaxed);  // owners re-attach (and refresh keys) at their next sync
     slot.epoch.store(0, std::memory_order_relaxed);
     slot.owner_since.store(0, std::memory_order_relaxed);
     // Journals keep the older generations' owners (cells of those can still

@@ -83,11 +83,12 @@ void ApplyEdge(SyncVar* var, void* arg) {
       request->released = true;
       break;
     case Edge::kAcquireRelease:
-      if (!known) {
+      if (known) {
+        sync.CopyFrom(mine);
+      } else {
         LearnAboutOwnSlot(g, sync);
-        sync.JoinInto(&mine);
+        sync.JoinBoth(&mine);
       }
-      sync.CopyFrom(mine);
       var->set_stamp(StampOf(g));
       request->released = true;
       break;

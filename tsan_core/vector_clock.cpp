@@ -22,6 +22,13 @@ namespace {
       mine[i] = theirs;                                                                 \
       other[i] = old > theirs ? old : theirs;                                           \
     }                                                                                   \
+  }                                                                                     \
+  attributes void JoinBothEntries##suffix(Epoch* mine, Epoch* other, unsigned n) {      \
+    for (unsigned i = 0; i < n; i++) {                                                  \
+      Epoch joined = mine[i] > other[i] ? mine[i] : other[i];                           \
+      mine[i] = joined;                                                                 \
+      other[i] = joined;                                                                \
+    }                                                                                   \
   }
 
 RACERT_CLOCK_KERNELS(Baseline, )
@@ -41,6 +48,14 @@ void SwapJoinEntries(Epoch* mine, Epoch* other, unsigned n) {
     SwapJoinEntriesAvx2(mine, other, n);
   } else {
     SwapJoinEntriesBaseline(mine, other, n);
+  }
+}
+
+void JoinBothEntries(Epoch* mine, Epoch* other, unsigned n) {
+  if (CpuHasAvx2()) {
+    JoinBothEntriesAvx2(mine, other, n);
+  } else {
+    JoinBothEntriesBaseline(mine, other, n);
   }
 }
 
@@ -93,6 +108,12 @@ void SyncClock::SwapJoin(VectorClock* g) {
   Reserve(n);
   // Above n both are zero.
   SwapJoinEntries(epochs_, g->epochs_, n);
+}
+
+void SyncClock::JoinBoth(VectorClock* g) {
+  unsigned n = VectorClock::ActiveSlots();
+  Reserve(n);
+  JoinBothEntries(epochs_, g->epochs_, n);
 }
 
 void SyncClock::Reset() {

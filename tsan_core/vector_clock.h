@@ -71,6 +71,8 @@ class SyncClock {
   void Join(const VectorClock& g);
   // this = *g and *g = max(*g, old this), in one pass (release-acquire).
   void SwapJoin(VectorClock* g);
+  // this = *g = max(this, *g), in one pass (acquire-release).
+  void JoinBoth(VectorClock* g);
   // All zero; the storage is kept.
   void Reset();
 

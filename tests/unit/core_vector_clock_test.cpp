@@ -107,6 +107,15 @@ TEST(SyncClockTest, OperationsMatchTheFullClockDefinitionAsSlotsGrow) {
       ASSERT_EQ(g.Get(static_cast<Sid>(i)), want_g) << "SwapJoin g, slot " << i;
       ref_sync[i] = ref_g[i];
     }
+    // JoinBoth: sync = g = max(sync, g).
+    FillActive(&g, ref_g, n, &rng);
+    sync.JoinBoth(&g);
+    for (unsigned i = 0; i < kSlotCount; i++) {
+      Epoch want = ref_g[i] > ref_sync[i] ? ref_g[i] : ref_sync[i];
+      ASSERT_EQ(sync.Get(static_cast<Sid>(i)), want) << "JoinBoth sync, slot " << i;
+      ASSERT_EQ(g.Get(static_cast<Sid>(i)), want) << "JoinBoth g, slot " << i;
+      ref_sync[i] = want;
+    }
     // CopyFrom: sync = g.
     FillActive(&g, ref_g, n, &rng);
     sync.CopyFrom(g);
