@@ -64,6 +64,11 @@ struct GoroutineState {
   // generation, so it only ever compares old cells with its old clock.
   Generation clock_generation;
   VectorClock clock;
+  // The first epoch of g whose releases carry the last change of `clock`
+  // other than g's own entry (a join, an attach). A sync clock g released
+  // to at an epoch from here on, and that nobody changed since, equals
+  // `clock` but for g's own entry (sync_ops.cpp, ReleaseInto).
+  Epoch clock_joined_at;
 
   // Shadow call stack: pcs pushed by func_enter, oldest first. Not balanced
   // in general: a recovered panic skips func_exit calls, leaving stale frames.

@@ -196,6 +196,7 @@ void AttachLocked(GoroutineState* g, Sid sid) {
   slot.owner_since.store(OwnerSince(gen, first), std::memory_order_relaxed);
   g->slot_inherited_epoch = g->clock.Get(sid);
   g->clock.Set(sid, first);
+  g->clock_joined_at = first;  // a new own entry, or a dropped clock
   RecordOwner(slot, g);
   RefreshKeys(g);
   ClaimAccumulator(g);
@@ -284,6 +285,7 @@ void AcquireAllSlots(GoroutineState* g) {
     }
     if (g->clock.Get(sid) < e) g->clock.Set(sid, e);
   }
+  g->clock_joined_at = g->epoch;  // see GoroutineState::clock_joined_at
 }
 
 bool SlotOwnedSince(Sid sid, Generation generation, Epoch epoch) {

@@ -40,6 +40,30 @@ bool AlreadyKnows(const GoroutineState* g, ReleaseStamp stamp) {
 // g holds its slot, so its clock is of the current generation.
 ReleaseStamp StampOf(const GoroutineState* g) { return ReleaseStamp{g->sid, g->clock_generation, g->epoch}; }
 
+// S = T for a sync clock that g's clock is being released to. When S's stamp
+// names g's own release at an epoch from clock_joined_at on, S is g's clock
+// at that release (a stamp is replaced whenever S changes) and g's clock has
+// changed since only in g's own entry (AdvanceEpoch): then only that entry is
+// copied. A goroutine releasing repeatedly with no acquire in between that
+// taught it anything (a mutex's Unlock and the atomic on its state word, an
+// atomic counter added to in a loop) copies 4 bytes instead of up to 1 KiB.
+void ReleaseInto(GoroutineState* g, SyncVar* var) {
+  ReleaseStamp stamp = var->stamp();
+  if (stamp.names_a_release() && stamp.sid == g->sid && stamp.generation == g->clock_generation &&
+      stamp.epoch >= g->clock_joined_at) {
+    var->clock.CopyEntry(g->clock, g->sid);
+  } else {
+    var->clock.CopyFrom(g->clock);
+  }
+}
+
+// g's clock gained entries besides its own: releases from g's current epoch
+// on carry them (or, with `after_this_release`, from its next epoch on: the
+// join of a release-acquire comes after the copy it releases).
+void NoteClockJoined(GoroutineState* g, bool after_this_release = false) {
+  g->clock_joined_at = g->epoch + (after_this_release ? 1 : 0);
+}
+
 void ApplyEdge(SyncVar* var, void* arg) {
   EdgeRequest* request = static_cast<EdgeRequest*>(arg);
   if (!var) return;  // acquiring where nothing was released
@@ -55,16 +79,17 @@ void ApplyEdge(SyncVar* var, void* arg) {
       if (known) break;
       LearnAboutOwnSlot(g, sync);
       sync.JoinInto(&mine);
+      NoteClockJoined(g);
       break;
     case Edge::kRelease:
-      sync.CopyFrom(mine);
+      ReleaseInto(g, var);
       var->set_stamp(StampOf(g));
       request->released = true;
       break;
     case Edge::kReleaseMerge:
       // max(S, T) is T itself when T already holds S.
       if (known) {
-        sync.CopyFrom(mine);
+        ReleaseInto(g, var);
         var->set_stamp(StampOf(g));
       } else {
         sync.Join(mine);
@@ -74,20 +99,22 @@ void ApplyEdge(SyncVar* var, void* arg) {
       break;
     case Edge::kReleaseAcquire:
       if (known) {
-        sync.CopyFrom(mine);
+        ReleaseInto(g, var);
       } else {
         LearnAboutOwnSlot(g, sync);
         sync.SwapJoin(&mine);
+        NoteClockJoined(g, /*after_this_release=*/true);
       }
       var->set_stamp(StampOf(g));  // S is the old T either way
       request->released = true;
       break;
     case Edge::kAcquireRelease:
       if (known) {
-        sync.CopyFrom(mine);
+        ReleaseInto(g, var);
       } else {
         LearnAboutOwnSlot(g, sync);
         sync.JoinBoth(&mine);
+        NoteClockJoined(g);
       }
       var->set_stamp(StampOf(g));
       request->released = true;

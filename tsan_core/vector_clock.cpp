@@ -116,6 +116,12 @@ void SyncClock::JoinBoth(VectorClock* g) {
   JoinBothEntries(epochs_, g->epochs_, n);
 }
 
+void SyncClock::CopyEntry(const VectorClock& g, Sid sid) {
+  // The width CopyFrom would leave; the entries it adds are zero in g too.
+  Reserve(VectorClock::ActiveSlots());
+  epochs_[sid] = g.epochs_[sid];
+}
+
 void SyncClock::Reset() {
   for (unsigned i = 0; i < capacity_; i++) epochs_[i] = 0;
 }

@@ -73,6 +73,8 @@ class SyncClock {
   void SwapJoin(VectorClock* g);
   // this = *g = max(this, *g), in one pass (acquire-release).
   void JoinBoth(VectorClock* g);
+  // this[sid] = g[sid]: `this = g` when the two differ at most there.
+  void CopyEntry(const VectorClock& g, Sid sid);
   // All zero; the storage is kept.
   void Reset();
 

@@ -162,6 +162,55 @@ TEST_F(CoreSyncTest, ReleaseDropsTheEarlierReleaser) {
 
 // --- ReleaseAcquire (buffered channel slots) ------------------------------------------
 
+// A release to a clock that already holds the releaser's own earlier release
+// copies only the releaser's own entry (sync_ops.cpp, ReleaseInto), but not
+// once the releaser learned something in between: that must reach the clock.
+TEST_F(CoreSyncTest, ReleaseAgainAfterAnAcquireCarriesWhatWasAcquired) {
+  uptr x = Alloc(8), from_writer = Alloc(8), lock = Alloc(8);
+  GoroutineState* writer = Go(Root());
+  GoroutineState* g = Go(Root());
+  GoroutineState* reader = Go(Root());
+  Write(writer, x);
+  Release(writer, from_writer);
+  Release(g, lock);
+  Release(g, lock);  // its own release again: one entry copied
+  Acquire(g, from_writer);
+  Release(g, lock);
+  Acquire(reader, lock);
+  Write(reader, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// The same when what g learned came with a release-acquire on that very
+// clock: its copy holds g's clock from before the join.
+TEST_F(CoreSyncTest, ReleaseAgainAfterAReleaseAcquireCarriesWhatItAcquired) {
+  uptr x = Alloc(8), channel = Alloc(8);
+  GoroutineState* writer = Go(Root());
+  GoroutineState* g = Go(Root());
+  GoroutineState* reader = Go(Root());
+  Write(writer, x);
+  Release(writer, channel);
+  ReleaseAcquire(g, channel);  // learns the writer; leaves its own earlier clock
+  Release(g, channel);
+  Acquire(reader, channel);
+  Write(reader, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// Repeated releases copy one entry, and still do not cover what the
+// releaser does after them.
+TEST_F(CoreSyncTest, RepeatedReleasesStillExcludeLaterAccesses) {
+  uptr x = Alloc(8), lock = Alloc(8);
+  GoroutineState* g = Go(Root());
+  GoroutineState* reader = Go(Root());
+  Release(g, lock);
+  Release(g, lock);
+  Write(g, x);
+  Acquire(reader, lock);
+  Write(reader, x);
+  EXPECT_EQ(TakeRaces(), 1u);
+}
+
 TEST_F(CoreSyncTest, ReleaseAcquireOrdersBothWays) {
   uptr x = Alloc(8), y = Alloc(8), slot = Alloc(8);
   GoroutineState* a = Go(Root());
