@@ -12,7 +12,8 @@
 //      advances it; if g has to re-attach in step 3, after losing its slot or
 //      an epoch reset, the event stays under the old epoch and that access's
 //      stack cannot be restored: rare, and never a wrong stack);
-//   3. run the hardware operation and its edge under the sync object's lock;
+//   3. run the hardware operation and its edge under the sync object's lock
+//      (a load whose acquire changes nothing runs without it: sync_ops.h);
 //   4. check and record the access, stamped with g's atomic key from before
 //      the release, taken once step 3 holds g's slot (a write; an attach
 //      there may have changed slot or generation), or as it is now (a load,
@@ -34,6 +35,7 @@ struct AtomicCall {
   uptr size;                   // bytes touched at addr (4 or 8)
   AtomicSemantics semantics;   // kLoad reads; every other kind counts as a write
   bool (*operation)(void*);    // the hardware operation; true if memory was modified
+                               // (a load may run more than once: sync_ops.h)
   void* operation_arg;
 };
 

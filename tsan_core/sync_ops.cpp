@@ -169,11 +169,27 @@ bool AtomicSynchronize(GoroutineState* g, uptr addr, AtomicSemantics semantics, 
     *key_before_release = g->atomic_key;
     return operation(arg);
   }
+  if (semantics == AtomicSemantics::kLoad) {
+    // A load whose acquire changes nothing, argued as for
+    // AcquireChangesNothing (below); the value and the stamp are from one
+    // moment (PeekReleaseStamp), so the value read is one whose release g
+    // already knows, and the locked path run at that moment would do the
+    // same. Otherwise the load runs again under the lock.
+    bool loaded = false;
+    ReleaseStamp stamp;
+    StampPeek peek = PeekReleaseStamp(addr, &stamp, operation, arg, &loaded);
+    if (peek == StampPeek::kNone || (peek == StampPeek::kFound && AlreadyKnows(g, stamp))) {
+      *key_before_release = g->atomic_key;
+      return loaded;
+    }
+  }
   LockOwnSlot(g);
   *key_before_release = g->atomic_key;
   AtomicRequest request{{g, Edge::kAcquire, false}, semantics, operation, arg, false};
-  // A load never creates a sync object; everything else may release.
-  WithSyncVar(addr, /*create=*/semantics != AtomicSemantics::kLoad, ApplyAtomic, &request);
+  // A load never creates a sync object; everything else may release, and
+  // may write the variable.
+  bool writes = semantics != AtomicSemantics::kLoad;
+  WithSyncVar(addr, /*create=*/writes, ApplyAtomic, &request, /*writes_memory=*/writes);
   if (request.edge.released) AdvanceEpoch(g);
   UnlockOwnSlot(g);
   ResetIfRequested();

@@ -26,7 +26,11 @@ void AcquireRelease(GoroutineState* g, uptr addr);
 //   kStore             release (S = T)
 //   kReadModifyWrite   acquire + release (S = T = max(S, T))
 //   kCompareExchange   read-modify-write on success, acquire on failure
-// While g ignores synchronization the operation runs alone.
+// While g ignores synchronization the operation runs alone. A load is tried
+// first without any lock: when its acquire would change nothing (the value
+// and the sync object's stamp read at one moment, and g knows the release
+// the stamp names) that is all; otherwise it runs again under the lock, so
+// a load's operation may run twice.
 // *key_before_release gets g's atomic cell key once g holds its slot and
 // before a release advances its epoch: the key a writing operation's access
 // belongs to. Taking the key earlier is wrong when attaching moved g to

@@ -15,10 +15,12 @@ namespace {
 constexpr uptr kBucketCount = uptr{1} << 20;
 
 // Lock-free readers (PeekReleaseStamp) walk a bucket's chain while a removal
-// may unlink and free one of its SyncVars. `version` is odd while a removal
-// is in progress and advances by two with each; a reader that finds it
-// unchanged after reading a link or a field read nothing a removal wrote,
-// and one that finds it changed gives up. A reader may still load from a
+// may unlink and free one of its SyncVars, and lock-free atomic loads read a
+// variable that an atomic write under the lock may change. `version` is odd
+// while a removal or such a write is in progress and advances by two with
+// each; a reader that finds it unchanged after reading a link, a field or
+// the variable read nothing written meanwhile, and one that finds it changed
+// gives up. A reader may still load from a
 // SyncVar freed meanwhile: InternalAlloc never unmaps small blocks
 // (base/internal_alloc.h), so such a load reads stale bytes, which the
 // version check then discards, and never faults. Insertions need no version:
@@ -76,12 +78,13 @@ Bucket* Buckets() {
 uptr BucketIndex(uptr addr) { return MixHash64(addr) & (kBucketCount - 1); }
 Bucket& BucketFor(uptr addr) { return Buckets()[BucketIndex(addr)]; }
 
-// Brackets a removal from a bucket (its lock held) for lock-free readers.
-void BeginRemoval(Bucket& bucket) {
+// Brackets a change that lock-free readers must notice (a removal, an
+// atomic write), its bucket locked.
+void BeginChange(Bucket& bucket) {
   bucket.version.store(bucket.version.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
 }
-void EndRemoval(Bucket& bucket) {
+void EndChange(Bucket& bucket) {
   bucket.version.store(bucket.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
@@ -90,7 +93,7 @@ RegionCounter& RegionCount(uptr addr) { return table.region_counts[(addr - table
 
 }  // namespace
 
-void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg) {
+void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg, bool writes_memory) {
   Bucket& bucket = BucketFor(addr);
   SpinMutexLock lock(&bucket.mutex);
   SyncVar* var = bucket.head;
@@ -103,12 +106,20 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg)
     if (Counted(addr)) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
   }
+  if (!writes_memory) {
+    fn(var, arg);
+    return;
+  }
+  BeginChange(bucket);
   fn(var, arg);
+  EndChange(bucket);
 }
 
-StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out) {
+StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out, bool (*load)(void*), void* load_arg, bool* loaded) {
   Bucket* buckets = table.buckets.load(std::memory_order_acquire);
-  if (!buckets) return StampPeek::kNone;  // nothing was ever released
+  // Nothing was ever released; but with a load, the first release (creating
+  // the table) might be writing the value right now: no version to tell.
+  if (!buckets) return load ? StampPeek::kBusy : StampPeek::kNone;
   Bucket& bucket = buckets[BucketIndex(addr)];
   u32 version = bucket.version.load(std::memory_order_acquire);
   if (version & 1) return StampPeek::kBusy;
@@ -116,8 +127,14 @@ StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out) {
   while (var) {
     uptr var_addr = __atomic_load_n(&var->addr, __ATOMIC_RELAXED);
     SyncVar* next = __atomic_load_n(&var->next, __ATOMIC_RELAXED);
-    u64 stamp = var_addr == addr ? var->packed_stamp.load(std::memory_order_relaxed) : 0;
-    // Nothing read above may come from a removal (or a freed block): checked
+    u64 stamp = 0;
+    if (var_addr == addr) {
+      stamp = var->packed_stamp.load(std::memory_order_relaxed);
+      // A value written under the lock was written after the version went
+      // odd (and the load synchronizes with that write): seen below.
+      if (load) *loaded = load(load_arg);
+    }
+    // Nothing read above may come from a change (or a freed block): checked
     // before `next` is followed and before the stamp is trusted.
     std::atomic_thread_fence(std::memory_order_acquire);
     if (bucket.version.load(std::memory_order_relaxed) != version) return StampPeek::kBusy;
@@ -126,6 +143,11 @@ StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out) {
       return StampPeek::kFound;
     }
     var = next;
+  }
+  if (load) {
+    *loaded = load(load_arg);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (bucket.version.load(std::memory_order_relaxed) != version) return StampPeek::kBusy;
   }
   return StampPeek::kNone;
 }
@@ -158,10 +180,10 @@ void RemoveSyncVars(uptr begin, uptr end) {
     SyncVar** link = &bucket.head;
     while (*link && (*link)->addr != addr) link = &(*link)->next;
     if (SyncVar* var = *link) {
-      BeginRemoval(bucket);
+      BeginChange(bucket);
       __atomic_store_n(link, var->next, __ATOMIC_RELAXED);
       InternalDelete(var);
-      EndRemoval(bucket);
+      EndChange(bucket);
       if (Counted(addr)) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
       table.count.fetch_sub(1, std::memory_order_relaxed);
     }

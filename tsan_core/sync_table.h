@@ -65,17 +65,23 @@ struct SyncVar {
 // Calls fn(sync_var, arg) with the bucket locked. With `create`, a missing
 // SyncVar is created (zero clock); without, fn gets nullptr for a missing one.
 // Either way fn runs under the lock, so an atomic operation done inside fn is
-// ordered with every other operation on the same address.
-void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg);
+// ordered with every other operation on the same address. `writes_memory`:
+// fn may change the atomic variable at addr (a store, a read-modify-write),
+// which a lock-free atomic load (PeekReleaseStamp with `load`) must notice.
+void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg, bool writes_memory = false);
 
 // Without taking any lock: the stamp of addr's SyncVar as it was at one
 // moment during the call (kFound), or that addr had no SyncVar at such a
 // moment (kNone). kBusy: a removal changed addr's bucket meanwhile; the
 // caller takes the locked path. The moment lies between the call's start and
 // its end, so a release that happened before the call (by the Go program's
-// own synchronization) is seen, or a later one.
+// own synchronization) is seen, or a later one. With `load` (an atomic load
+// of the variable at addr, which may run more than once), *loaded gets its
+// result from that same moment: no operation under WithSyncVar with
+// `writes_memory` ran between the load and the stamp read (kBusy otherwise).
 enum class StampPeek { kNone, kFound, kBusy };
-StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out);
+StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out, bool (*load)(void*) = nullptr, void* load_arg = nullptr,
+                           bool* loaded = nullptr);
 
 // Drops every SyncVar in [begin, end).
 void RemoveSyncVars(uptr begin, uptr end);
