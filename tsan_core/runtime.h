@@ -28,6 +28,16 @@ RACERT_ALWAYS_INLINE void FuncExit(GoroutineState* g) {
   if (g->stable_depth >= depth) g->stable_depth = depth - 1;
 }
 
+// From this size on, OnMalloc and OnFree first ask the kernel which shadow
+// pages were ever written (ForEachWrittenShadowRun) and clear only those;
+// below it, every shadow word of the range. Measured both ways: a 12 GiB heap
+// allocated in 512 MiB pieces took 4.6 s to clear word by word (the official
+// object 0.03 s for the whole run; with the page map 0.03 s), while
+// range_copy's 32 MiB slices ran 1.39x slower (CPU) with the page map than
+// word by word, its kernel time up (spin unlocks, TLB shootdowns) beside the
+// other thread's page faults. The bound lies between the two.
+constexpr uptr kPageMapResetBytes = uptr{256} << 20;
+
 // Fresh memory ([p, p + size) was just allocated): forget earlier accesses.
 void OnMalloc(uptr p, uptr size);
 // Freed memory: forget accesses and drop sync objects.

@@ -11,13 +11,13 @@ namespace {
 
 class CoreLargeResetTest : public CoreTest {};
 
-// 3 MiB and 24 bytes: above the page-map threshold, with shadow ends that are
-// not page-aligned.
-constexpr uptr kBigSize = (uptr{3} << 20) + 24;
+// Past the page-map threshold by 3 MiB and 24 bytes, with shadow ends that
+// are not page-aligned.
+constexpr uptr kBigSize = kPageMapResetBytes + (uptr{3} << 20) + 24;
 
 // Offsets written before the reset: both ends, words on either side of a
 // shadow page boundary (512 words per page), and one in the middle.
-constexpr uptr kOffsets[] = {0, 8, 4096 * 8 - 8, 4096 * 8, (uptr{3} << 19) + 16, kBigSize - 8};
+constexpr uptr kOffsets[] = {0, 8, 4096 * 8 - 8, 4096 * 8, kBigSize / 2 + 16, kBigSize - 8};
 
 TEST_F(CoreLargeResetTest, BigMallocForgetsEveryEarlierWrite) {
   uptr before = Alloc(8);

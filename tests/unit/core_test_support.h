@@ -45,7 +45,7 @@
 namespace racert::core_test {
 
 constexpr uptr kFakeHeapBase = uptr{0xc000000000};
-constexpr uptr kFakeHeapSize = uptr{256} << 20;
+constexpr uptr kFakeHeapSize = uptr{1} << 30;  // room for one allocation past kPageMapResetBytes
 // Real, readable and writable memory (for atomics), inside the shadowed range.
 constexpr uptr kRealMemorySize = uptr{1} << 20;
 constexpr uptr kRealMemoryBase = kFakeHeapBase + kFakeHeapSize - kRealMemorySize;
