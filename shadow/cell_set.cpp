@@ -140,20 +140,9 @@ void PlaceLastCellBySlot(u64* cells, u32 count) {
   cells[j] = last;
 }
 
-u32 SortCellsBySlot(u64* cells, u32 count, u32 mine) {
-  for (u32 i = 1; i < count; i++) {
-    const u64 moving = cells[i];
-    const Sid sid = Cell(moving).sid();
-    const bool moving_is_mine = mine == i;
-    u32 j = i;
-    for (; j > 0 && Cell(cells[j - 1]).sid() > sid; j--) {
-      cells[j] = cells[j - 1];
-      if (mine == j - 1) mine = j;
-    }
-    cells[j] = moving;
-    if (moving_is_mine) mine = j;
-  }
-  return mine;
+void SortCellsBySlot(u64* cells, u32 count) {
+  // Insertion sort: each longer prefix is sorted but for its last cell.
+  for (u32 n = 2; n <= count; n++) PlaceLastCellBySlot(cells, n);
 }
 
 u32 CellSetAllocate(u32 min_capacity) {

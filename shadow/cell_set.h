@@ -63,10 +63,8 @@ u32 CellSetAllocate(u32 min_capacity);
 void CellSetFree(u32 handle);
 inline CellSet* CellSetFromHandle(u32 handle);
 
-// Sorts cells[0..count) by slot id, keeping the order of each slot's cells
-// (insertion sort: the rules leave at most a few cells out of place).
-// Returns the new index of cells[mine].
-u32 SortCellsBySlot(u64* cells, u32 count, u32 mine);
+// Sorts cells[0..count) by slot id, keeping the order of each slot's cells.
+void SortCellsBySlot(u64* cells, u32 count);
 // The same for cells[0..count) sorted but for the last one (a rewrite that
 // kept the order and appended one cell): moves it into place, shifting only
 // the cells of higher slots. Cheaper than the sort in the critical section
@@ -126,11 +124,11 @@ inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key
   const u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
   RACERT_DCHECK(count <= set->capacity());
   if (count == 0) return false;
+  // Walk from there to the first cell of the key's slot, then check that
+  // slot's cells.
   u32 i = *position < count ? *position : count - 1;
-  const Cell first = cell_at(i);
-  if (first.Covers(key, bits)) return true;
   const Sid sid = Cell(key).sid();
-  if (first.sid() < sid) {
+  if (cell_at(i).sid() < sid) {
     do {
       if (++i == count) return false;
     } while (cell_at(i).sid() < sid);

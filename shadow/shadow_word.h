@@ -182,7 +182,7 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
   u32 handle = CellSetAllocate(count);
   CellSet* set = CellSetFromHandle(handle);
   for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
-  SortCellsBySlot(set->cells, count, 0);
+  SortCellsBySlot(set->cells, count);
   set->count = static_cast<u16>(count);
   return Cell::MakeHandle(handle, count).raw();
 }
@@ -246,7 +246,7 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
     // cells they keep and append the accessor's cell if none had its key, so
     // only that one can be out of place; making room may move any.
     if (RACERT_UNLIKELY(made_room)) {
-      SortCellsBySlot(set->cells, count, mine);
+      SortCellsBySlot(set->cells, count);
     } else if (mine == count - 1) {
       PlaceLastCellBySlot(set->cells, count);
     }
