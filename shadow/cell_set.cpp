@@ -140,6 +140,54 @@ void PlaceLastCellBySlot(u64* cells, u32 count) {
   cells[j] = last;
 }
 
+bool AnyPlainCell(const u64* cells, u32 count) {
+  for (u32 i = 0; i < count; i++) {
+    if (!Cell(cells[i]).is_atomic()) return true;
+  }
+  return false;
+}
+
+void FindSlotRun(const u64* cells, u32 count, Sid sid, u32 hint, u32* begin, u32* end) {
+  u32 lo;
+  if (hint < count && Cell(cells[hint]).sid() == sid) {
+    lo = hint;
+    while (lo > 0 && Cell(cells[lo - 1]).sid() == sid) lo--;
+  } else {
+    // The first cell whose slot is not below sid.
+    lo = 0;
+    u32 hi = count;
+    while (lo < hi) {
+      u32 mid = lo + (hi - lo) / 2;
+      if (Cell(cells[mid]).sid() < sid) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  u32 hi = lo;
+  while (hi < count && Cell(cells[hi]).sid() == sid) hi++;
+  *begin = lo;
+  *end = hi;
+}
+
+void ReplaceCellRun(u64* cells, u32 count, u32 begin, u32 end, const u64* run, u32 n) {
+  RACERT_DCHECK(begin <= end && end <= count);
+  const u32 old_n = end - begin;
+  if (n != old_n) {
+    // Overlapping move of the tail; cells are plain words (the word is locked).
+    u64* from = cells + end;
+    u64* to = cells + begin + n;
+    u32 tail = count - end;
+    if (to < from) {
+      for (u32 i = 0; i < tail; i++) to[i] = from[i];
+    } else {
+      for (u32 i = tail; i > 0; i--) to[i - 1] = from[i - 1];
+    }
+  }
+  for (u32 i = 0; i < n; i++) cells[begin + i] = run[i];
+}
+
 void SortCellsBySlot(u64* cells, u32 count) {
   // Insertion sort: each longer prefix is sorted but for its last cell.
   for (u32 n = 2; n <= count; n++) PlaceLastCellBySlot(cells, n);

@@ -39,12 +39,16 @@ namespace racert {
 struct CellSet {
   u16 count;           // cells in use
   u8 size_class;       // capacity == kCellSetCapacity[size_class]
-  u8 unused;
+  // False only if every cell in cells[0..count) is atomic (true is always
+  // safe): an atomic access then changes only its own slot's cells
+  // (UpdateCellSet in shadow/shadow_word.h). Kept by whoever locked the word.
+  bool may_hold_plain;
   u32 next_free;       // free-list link while the set is not in use
   u64 cells[];         // `capacity` entries; cells[0..count) are valid
 
   u32 capacity() const;
 };
+static_assert(sizeof(CellSet) == 8, "the header is one word: cells start 8-byte aligned");
 
 // Capacities of the size classes, smallest first.
 constexpr u16 kCellSetCapacity[] = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
@@ -70,6 +74,19 @@ void SortCellsBySlot(u64* cells, u32 count);
 // the cells of higher slots. Cheaper than the sort in the critical section
 // of a word many goroutines change.
 void PlaceLastCellBySlot(u64* cells, u32 count);
+
+// Whether any of cells[0..count) records a plain (not atomic) access.
+bool AnyPlainCell(const u64* cells, u32 count);
+
+// The cells of slot `sid` in cells[0..count) sorted by slot: [*begin, *end),
+// empty (at the place they would go) if there are none. Looks at `hint`
+// first (any value is valid), then searches.
+void FindSlotRun(const u64* cells, u32 count, Sid sid, u32 hint, u32* begin, u32* end);
+
+// Replaces cells[begin, end) of a set holding `count` cells by run[0..n),
+// moving the cells after them. The caller checks that count - (end - begin)
+// + n fits the set's capacity.
+void ReplaceCellRun(u64* cells, u32 count, u32 begin, u32 end, const u64* run, u32 n);
 
 // Whether `set`, read without its word's lock, holds a cell with `key` that
 // covers `bits`. Looks at *position first, and if that is below

@@ -184,7 +184,44 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
   for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
   SortCellsBySlot(set->cells, count);
   set->count = static_cast<u16>(count);
+  set->may_hold_plain = AnyPlainCell(set->cells, count);
   return Cell::MakeHandle(handle, count).raw();
+}
+
+// The longest run of one slot's cells that an atomic access rewrites on its
+// own (UpdateCellSetForAtomic); longer runs go through the whole set, which
+// also drops what the access makes redundant in other slots' runs.
+constexpr u32 kMaxAtomicRun = 4;
+
+// An atomic access to a set whose cells are all atomic: no cell can race
+// with it (atomic accesses never race with each other), so the rules need
+// only see the accessor's own slot's cells, where its cell goes and where
+// the cells it merges with or subsumes are. Cells of other slots that the
+// access orders and subsumes stay: a kept cell records an access that did
+// happen, so it can only ever be reported in a true race; the next rewrite
+// of the whole set drops them. This spares a word hit by atomics from many
+// goroutines (a contended mutex's state, a counter) a walk of every slot's
+// cell under its lock at each operation. The word is locked. Returns false,
+// with the set unchanged, if the whole set must be rewritten: the run is
+// too long, or the set is full.
+template <typename WordRules>
+bool UpdateCellSetForAtomic(CellSet* set, WordRules& rules) {
+  const u32 count = set->count;
+  u32* position = rules.set_position();
+  u32 begin;
+  u32 end;
+  FindSlotRun(set->cells, count, Cell(rules.key()).sid(), *position, &begin, &end);
+  u32 n = end - begin;
+  if (n > kMaxAtomicRun) return false;
+  u64 run[kMaxAtomicRun + 1];
+  for (u32 i = 0; i < n; i++) run[i] = set->cells[begin + i];
+  u32 mine = rules.Rewrite(run, &n);
+  const u32 new_count = count - (end - begin) + n;
+  if (new_count > set->capacity()) return false;
+  ReplaceCellRun(set->cells, count, begin, end, run, n);
+  set->count = static_cast<u16>(new_count);
+  *position = begin + mine;
+  return true;
 }
 
 // Whether the access is already recorded in the extra inline words or the
@@ -217,6 +254,11 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
+  if (rules.bits().is_atomic && !set->may_hold_plain && UpdateCellSetForAtomic(set, rules)) {
+    rules.Commit();
+    primary->store(Cell::MakeHandle(handle, set->count).raw(), std::memory_order_release);
+    return true;
+  }
   bool made_room = false;
   if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
     made_room = true;
@@ -232,6 +274,7 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
     CellSet* bigger = CellSetFromHandle(bigger_handle);
     for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
     bigger->count = set->count;
+    bigger->may_hold_plain = set->may_hold_plain;
     CellSetFree(handle);
     set = bigger;
     handle = bigger_handle;
@@ -240,6 +283,9 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
   set->count = static_cast<u16>(count);
+  // A plain access's own cell is plain; after an atomic one, plain cells may
+  // have been subsumed: looked for again only if there were some.
+  set->may_hold_plain = !rules.bits().is_atomic || (set->may_hold_plain && AnyPlainCell(set->cells, count));
   u64 desired = Cell::MakeHandle(handle, count).raw();
   if (count > words.inline_capacity()) {
     // Back in slot order (cell_set.h). The race rules keep the order of the

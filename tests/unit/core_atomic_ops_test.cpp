@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "shadow/shadow_map.h"
 #include "tests/unit/core_test_support.h"
 #include "tsan_core/atomic_ops.h"
 
@@ -107,6 +108,84 @@ TEST_F(CoreAtomicOpsTest, AnUnpairedIgnoreSyncEndIsIgnored) {
   EXPECT_TRUE(IgnoringSync(a));
   IgnoreSyncEnd(a);
   EXPECT_FALSE(IgnoringSync(a));
+}
+
+// A word loaded atomically by more goroutines than its inline cells hold
+// keeps a cell set of atomic cells only; then an atomic access rewrites only
+// its own slot's cells (UpdateCellSetForAtomic in shadow/shadow_word.h).
+// Each loader here loads in several epochs (a release on a private address
+// in between), so its newer load replaces its older one in place; a plain
+// write must still race with exactly the loads it is not ordered after.
+class CoreAtomicSetTest : public CoreAtomicOpsTest {
+ protected:
+  static constexpr int kLoaders = 12;
+  static constexpr int kRounds = 4;
+
+  struct Loaders {
+    uptr atom;
+    std::vector<GoroutineState*> goroutines;
+    std::vector<uptr> handoffs;  // loader i releases its last load here
+  };
+
+  Loaders LoadFromManyGoroutines() {
+    Loaders l{Alloc(8), {}, {}};
+    for (int i = 0; i < kLoaders; i++) {
+      l.goroutines.push_back(Go(Root()));
+      l.handoffs.push_back(Alloc(8));
+    }
+    for (int round = 0; round < kRounds; round++) {
+      for (int i = 0; i < kLoaders; i++) {
+        Op(l.goroutines[i], l.atom, AtomicSemantics::kLoad);
+        Release(l.goroutines[i], l.handoffs[i]);
+      }
+    }
+    EXPECT_TRUE(Cell(ShadowWordFor(l.atom)->load()).is_handle()) << "12 concurrent loaders need a cell set";
+    return l;
+  }
+
+  // A fresh goroutine that acquires every loader's hand-off but `skipped`
+  // (-1: none skipped) and then writes the atomic word plainly.
+  void WriteAfterAllBut(const Loaders& l, int skipped) {
+    GoroutineState* w = Go(Root());
+    for (int i = 0; i < kLoaders; i++) {
+      if (i != skipped) Acquire(w, l.handoffs[i]);
+    }
+    Write(w, l.atom);
+  }
+};
+
+TEST_F(CoreAtomicSetTest, APlainWriteRacesWithTheOneLoadItIsNotOrderedAfter) {
+  for (int skipped : {0, 5, kLoaders - 1}) {
+    Loaders l = LoadFromManyGoroutines();
+    WriteAfterAllBut(l, skipped);
+    EXPECT_EQ(TakeRaces(), 1u) << "loader " << skipped;
+    std::string report = TakeReports();
+    std::string previous = "Previous read at " + GoAddress(l.atom) + " by goroutine " +
+                           std::to_string(l.goroutines[skipped]->number) + ":";
+    EXPECT_NE(report.find(previous), std::string::npos) << "expected \"" << previous << "\" in\n" << report;
+  }
+}
+
+TEST_F(CoreAtomicSetTest, APlainWriteOrderedAfterEveryLoadDoesNotRace) {
+  Loaders l = LoadFromManyGoroutines();
+  WriteAfterAllBut(l, /*skipped=*/-1);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// An atomic access leaves other slots' cells that it orders and subsumes in
+// place; such a leftover is a real earlier access, and a goroutine ordered
+// after it must not race with it.
+TEST_F(CoreAtomicSetTest, CellsAnAtomicWriteLeftInPlaceStayOrdered) {
+  Loaders l = LoadFromManyGoroutines();
+  GoroutineState* rmw = Go(Root());
+  for (int i = 0; i < kLoaders; i++) Acquire(rmw, l.handoffs[i]);
+  Op(rmw, l.atom, AtomicSemantics::kReadModifyWrite);  // orders every load before it
+  uptr handoff = Alloc(8);
+  Release(rmw, handoff);
+  GoroutineState* w = Go(Root());
+  Acquire(w, handoff);
+  Write(w, l.atom);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
 }
 
 // Real hardware operations on a u64, for two threads at once.

@@ -75,6 +75,48 @@ TEST(CellSetTest, PlaceLastCellMovesOnlyTheAppendedCell) {
   for (u32 i = 1; i < 7; i++) EXPECT_LE(Cell(cells[i - 1]).sid(), Cell(cells[i]).sid());
 }
 
+TEST(CellSetTest, FindSlotRunFromAnyHintAndWhereAMissingSlotWouldGo) {
+  std::vector<u64> cells = {ReadCell(1, 5).raw(), ReadCell(3, 7).raw(), ReadCell(3, 2).raw(), ReadCell(3, 9).raw(),
+                            ReadCell(9, 1).raw()};
+  struct Case {
+    Sid sid;
+    u32 begin, end;
+  };
+  for (Case c : {Case{1, 0, 1}, Case{3, 1, 4}, Case{9, 4, 5}, Case{0, 0, 0}, Case{2, 1, 1}, Case{200, 5, 5}}) {
+    for (u32 hint : {0u, 2u, 4u, 99u}) {
+      u32 begin = 77, end = 77;
+      FindSlotRun(cells.data(), 5, c.sid, hint, &begin, &end);
+      EXPECT_EQ(begin, c.begin) << "slot " << int{c.sid} << " hint " << hint;
+      EXPECT_EQ(end, c.end) << "slot " << int{c.sid} << " hint " << hint;
+    }
+  }
+}
+
+TEST(CellSetTest, ReplaceCellRunShrinksGrowsAndKeepsTheRest) {
+  const std::vector<u64> start = {ReadCell(1, 5).raw(), ReadCell(3, 7).raw(), ReadCell(3, 2).raw(),
+                                  ReadCell(9, 1).raw()};
+  std::vector<u64> cells = start;
+  cells.resize(8);
+  u64 one[] = {ReadCell(3, 8).raw()};
+  ReplaceCellRun(cells.data(), 4, 1, 3, one, 1);  // two cells of slot 3 become one
+  EXPECT_EQ(std::vector<u64>(cells.begin(), cells.begin() + 3),
+            (std::vector<u64>{ReadCell(1, 5).raw(), ReadCell(3, 8).raw(), ReadCell(9, 1).raw()}));
+  u64 two[] = {ReadCell(4, 1).raw(), ReadCell(4, 2).raw()};
+  ReplaceCellRun(cells.data(), 3, 2, 2, two, 2);  // inserted before slot 9
+  EXPECT_EQ(std::vector<u64>(cells.begin(), cells.begin() + 5),
+            (std::vector<u64>{ReadCell(1, 5).raw(), ReadCell(3, 8).raw(), ReadCell(4, 1).raw(), ReadCell(4, 2).raw(),
+                              ReadCell(9, 1).raw()}));
+}
+
+TEST(CellSetTest, AnyPlainCellTellsAtomicOnlySets) {
+  u64 atomic[] = {Cell::Make(1, 5, 1, AccessBits{1, false, true}).raw(),
+                  Cell::Make(2, 5, 1, AccessBits{0xff, true, true}).raw()};
+  EXPECT_FALSE(AnyPlainCell(atomic, 2));
+  atomic[1] = ReadCell(2, 5).raw();
+  EXPECT_TRUE(AnyPlainCell(atomic, 2));
+  EXPECT_FALSE(AnyPlainCell(atomic, 0));
+}
+
 // The lock-free lookup: found from any starting position, with or without
 // the count its handle published, the position updated on a hit, and a cell
 // that does not cover the access not taken for one that does.
