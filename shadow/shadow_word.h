@@ -192,6 +192,10 @@ inline u64 SpillToCellSet(const u64* cells, u32 count) {
 // own (UpdateCellSetForAtomic); longer runs go through the whole set, which
 // also drops what the access makes redundant in other slots' runs.
 constexpr u32 kMaxAtomicRun = 4;
+// Sets with fewer cells are rewritten whole by atomic accesses too: their
+// walk is short, and it keeps them shrinking back to inline cells once the
+// goroutines that hit them are ordered (a mutex no longer contended).
+constexpr u32 kMinCellsForAtomicRun = 16;
 
 // An atomic access to a set whose cells are all atomic: no cell can race
 // with it (atomic accesses never race with each other), so the rules need
@@ -254,7 +258,8 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
-  if (rules.bits().is_atomic && !set->may_hold_plain && UpdateCellSetForAtomic(set, rules)) {
+  if (rules.bits().is_atomic && !set->may_hold_plain && set->count >= kMinCellsForAtomicRun &&
+      UpdateCellSetForAtomic(set, rules)) {
     rules.Commit();
     primary->store(Cell::MakeHandle(handle, set->count).raw(), std::memory_order_release);
     return true;

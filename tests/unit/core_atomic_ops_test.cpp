@@ -110,15 +110,14 @@ TEST_F(CoreAtomicOpsTest, AnUnpairedIgnoreSyncEndIsIgnored) {
   EXPECT_FALSE(IgnoringSync(a));
 }
 
-// A word loaded atomically by more goroutines than its inline cells hold
-// keeps a cell set of atomic cells only; then an atomic access rewrites only
-// its own slot's cells (UpdateCellSetForAtomic in shadow/shadow_word.h).
+// A word loaded atomically by many goroutines keeps a large cell set of
+// atomic cells only; then an atomic access rewrites only its own slot's cells (UpdateCellSetForAtomic in shadow/shadow_word.h).
 // Each loader here loads in several epochs (a release on a private address
 // in between), so its newer load replaces its older one in place; a plain
 // write must still race with exactly the loads it is not ordered after.
 class CoreAtomicSetTest : public CoreAtomicOpsTest {
  protected:
-  static constexpr int kLoaders = 12;
+  static constexpr int kLoaders = 24;  // more than kMinCellsForAtomicRun
   static constexpr int kRounds = 4;
 
   struct Loaders {
@@ -139,7 +138,7 @@ class CoreAtomicSetTest : public CoreAtomicOpsTest {
         Release(l.goroutines[i], l.handoffs[i]);
       }
     }
-    EXPECT_TRUE(Cell(ShadowWordFor(l.atom)->load()).is_handle()) << "12 concurrent loaders need a cell set";
+    EXPECT_TRUE(Cell(ShadowWordFor(l.atom)->load()).is_handle()) << "24 concurrent loaders need a cell set";
     return l;
   }
 
