@@ -29,8 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_DIR = REPO_ROOT / "tests" / "e2e" / "fixtures"
 PROGRAMS_DIR = FIXTURES_DIR / "programs"
 RACY_DEMO_DIR = FIXTURES_DIR / "demo" / "racy"
-# The limits program of test_hostile_limits.py, not yet under FIXTURES_DIR.
-GO_TESTS_DIR = REPO_ROOT / "go_tests"
 # The runnable scripts, some of which the e2e tests run or import.
 SCRIPTS_DIR = REPO_ROOT / "scripts"
 

@@ -1,8 +1,8 @@
 """End-to-end: racert under hostile limits (issue 10, item 4): a precise message or
 correct behaviour, never a crash, a hang or a silently lost report.
 
-All cases run go_tests/limits/hostile (one binary, one -mode per case; see its
-header) or go_tests/limits/bigdata (a 1.75 GiB bss), built with racert's object
+All cases run tests/e2e/fixtures/limits/hostile (one binary, one -mode per case; see its
+header) or tests/e2e/fixtures/limits/bigdata (a 1.75 GiB bss), built with racert's object
 and, where the official object's behaviour is the reference, with Go's own
 (plain ``go build -race``).
 
@@ -71,7 +71,7 @@ What each case showed when it was written (Go 1.26.8, 2 cores):
   view of order, which racert reported 12 times (with "[failed to restore the
   stack]" for the goroutine's old read) and the official object not at all (it
   drops a report when it cannot restore the earlier access's stack).
-* Data and bss of a very large binary (go_tests/limits/bigdata): the Go linker
+* Data and bss of a very large binary (tests/e2e/fixtures/limits/bigdata): the Go linker
   refuses a symbol of 2e9 bytes and a data segment past 2 GiB, so 1.75 GiB of
   bss is about the most a Go program can have. Both objects find the race on
   its last byte, and none on a byte handed over through a channel (peak RSS
@@ -132,8 +132,8 @@ import pytest
 import helpers_go as hg
 import helpers_reports as hr
 
-SOURCE = hg.GO_TESTS_DIR / "limits" / "hostile" / "main.go"
-BIG_DATA_SOURCE = hg.GO_TESTS_DIR / "limits" / "bigdata" / "main.go"
+SOURCE = hg.FIXTURES_DIR / "limits" / "hostile" / "main.go"
+BIG_DATA_SOURCE = hg.FIXTURES_DIR / "limits" / "bigdata" / "main.go"
 LONG = os.environ.get("RACERT_HOSTILE_LONG") == "1"
 FAST = "atexit_sleep_ms=0"
 MiB = 1 << 20
