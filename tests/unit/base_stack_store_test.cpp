@@ -12,8 +12,14 @@
 namespace racert {
 namespace {
 
-// Test stacks use a per-test "salt" so tests do not depend on what other
-// tests already stored in the process-wide store.
+// Test stacks carry a "salt" no earlier test (nor an earlier repetition of the
+// same test) in this process used, so no test depends on what the
+// process-wide store already holds.
+u64 FreshSalts(u64 count) {
+  static std::atomic<u64> next{1};
+  return next.fetch_add(count);
+}
+
 std::vector<uptr> MakeStack(u64 salt, u64 index, uptr depth) {
   std::vector<uptr> pcs(depth);
   for (uptr i = 0; i < depth; i++) pcs[i] = 0x400000 + salt * 0x1000000 + index * 64 + i * 4;
@@ -39,7 +45,7 @@ TEST(StackStoreTest, PutAndGetRoundTripInGivenOrder) {
 }
 
 TEST(StackStoreTest, SameSequenceSameId) {
-  std::vector<uptr> pcs = MakeStack(1, 0, 12);
+  std::vector<uptr> pcs = MakeStack(FreshSalts(1), 0, 12);
   u32 id = StackStorePut(pcs.data(), pcs.size());
   std::vector<uptr> copy = pcs;  // different memory, same contents
   EXPECT_EQ(StackStorePut(copy.data(), copy.size()), id);
@@ -71,8 +77,9 @@ TEST(StackStoreTest, InvalidIdsGiveNullView) {
 }
 
 TEST(StackStoreTest, DeepStacksIncludingDedicatedMappings) {
+  const u64 salt = FreshSalts(1);
   for (uptr depth : {1u, 100u, 1000u, 20000u, 200000u}) {
-    std::vector<uptr> pcs = MakeStack(2, depth, depth);
+    std::vector<uptr> pcs = MakeStack(salt, depth, depth);
     u32 id = StackStorePut(pcs.data(), pcs.size());
     ExpectStored(id, pcs);
     EXPECT_EQ(StackStorePut(pcs.data(), pcs.size()), id);
@@ -81,11 +88,12 @@ TEST(StackStoreTest, DeepStacksIncludingDedicatedMappings) {
 
 TEST(StackStoreTest, HundredThousandStacks) {
   constexpr u64 kStacks = 100000;
+  const u64 salt = FreshSalts(1);
   uptr size_before = StackStoreSize();
   uptr memory_before = StackStoreMemoryBytes();
   std::vector<u32> ids(kStacks);
   for (u64 i = 0; i < kStacks; i++) {
-    std::vector<uptr> pcs = MakeStack(3, i, 1 + i % 24);
+    std::vector<uptr> pcs = MakeStack(salt, i, 1 + i % 24);
     ids[i] = StackStorePut(pcs.data(), pcs.size());
     ASSERT_NE(ids[i], 0u);
   }
@@ -93,7 +101,7 @@ TEST(StackStoreTest, HundredThousandStacks) {
   std::unordered_map<u32, u64> seen;
   for (u64 i = 0; i < kStacks; i++) {
     ASSERT_TRUE(seen.emplace(ids[i], i).second) << "id reused for stacks " << seen[ids[i]] << " and " << i;
-    std::vector<uptr> pcs = MakeStack(3, i, 1 + i % 24);
+    std::vector<uptr> pcs = MakeStack(salt, i, 1 + i % 24);
     ExpectStored(ids[i], pcs);
     ASSERT_EQ(StackStorePut(pcs.data(), pcs.size()), ids[i]);
   }
@@ -107,21 +115,22 @@ TEST(StackStoreTest, HundredThousandStacks) {
 TEST(StackStoreTest, ConcurrentPutsOfTheSameStacksAgreeOnIds) {
   constexpr int kThreads = 4;
   constexpr u64 kStacks = 50000;
+  const u64 salt = FreshSalts(1);
   uptr size_before = StackStoreSize();
   std::vector<std::vector<u32>> ids(kThreads, std::vector<u32>(kStacks));
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; t++) {
-    threads.emplace_back([t, &ids, &ready] {
+    threads.emplace_back([t, salt, &ids, &ready] {
       ready.fetch_add(1);
       while (ready.load() < kThreads) {
       }
       // All threads walk the same stacks in the same order, so they keep
       // trying to insert the same new stack at the same moment.
       for (u64 i = 0; i < kStacks; i++) {
-        uptr pcs[12];
+        uptr pcs[12];  // MakeStack(salt, i, depth) without an allocation per put
         uptr depth = 3 + i % 9;
-        for (uptr f = 0; f < depth; f++) pcs[f] = 0x400000 + 4 * 0x1000000 + i * 64 + f * 4;
+        for (uptr f = 0; f < depth; f++) pcs[f] = 0x400000 + salt * 0x1000000 + i * 64 + f * 4;
         ids[t][i] = StackStorePut(pcs, depth);
       }
     });
@@ -129,7 +138,7 @@ TEST(StackStoreTest, ConcurrentPutsOfTheSameStacksAgreeOnIds) {
   for (auto& thread : threads) thread.join();
   for (u64 i = 0; i < kStacks; i++) {
     for (int t = 1; t < kThreads; t++) ASSERT_EQ(ids[t][i], ids[0][i]) << "stack " << i;
-    ExpectStored(ids[0][i], MakeStack(4, i, 3 + i % 9));
+    ExpectStored(ids[0][i], MakeStack(salt, i, 3 + i % 9));
   }
   EXPECT_EQ(StackStoreSize(), size_before + kStacks);  // no duplicates at all
 }
@@ -137,22 +146,23 @@ TEST(StackStoreTest, ConcurrentPutsOfTheSameStacksAgreeOnIds) {
 TEST(StackStoreTest, ConcurrentPutsOfDifferentStacksAndReads) {
   constexpr int kThreads = 4;
   constexpr u64 kStacksPerThread = 20000;
+  const u64 first_salt = FreshSalts(kThreads);  // one per thread
   std::vector<std::vector<u32>> ids(kThreads, std::vector<u32>(kStacksPerThread));
   std::atomic<int> bad_reads{0};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; t++) {
-    threads.emplace_back([t, &ids, &bad_reads, &ready] {
+    threads.emplace_back([t, first_salt, &ids, &bad_reads, &ready] {
       ready.fetch_add(1);
       while (ready.load() < kThreads) {
       }
       std::mt19937 rng(t);
       for (u64 i = 0; i < kStacksPerThread; i++) {
-        std::vector<uptr> pcs = MakeStack(10 + t, i, 1 + i % 30);
+        std::vector<uptr> pcs = MakeStack(first_salt + t, i, 1 + i % 30);
         ids[t][i] = StackStorePut(pcs.data(), pcs.size());
         // Read back a random earlier stack of our own while others insert.
         u64 j = rng() % (i + 1);
-        std::vector<uptr> expected = MakeStack(10 + t, j, 1 + j % 30);
+        std::vector<uptr> expected = MakeStack(first_salt + t, j, 1 + j % 30);
         StackView view = StackStoreGet(ids[t][j]);
         if (view.count != expected.size() ||
             memcmp(view.pcs, expected.data(), expected.size() * sizeof(uptr)) != 0) {
@@ -167,7 +177,7 @@ TEST(StackStoreTest, ConcurrentPutsOfDifferentStacksAndReads) {
   for (int t = 0; t < kThreads; t++) {
     for (u64 i = 0; i < kStacksPerThread; i++) {
       ASSERT_TRUE(owners.emplace(ids[t][i], t).second);
-      ExpectStored(ids[t][i], MakeStack(10 + t, i, 1 + i % 30));
+      ExpectStored(ids[t][i], MakeStack(first_salt + t, i, 1 + i % 30));
     }
   }
 }
