@@ -354,5 +354,9 @@ HandOverCounts SlotHandOverCounts() {
 
 void SetMaxEpochForTesting(Epoch max_epoch) { pool.max_epoch = max_epoch; }
 u64 ResetCountForTesting() { return pool.reset_count.load(std::memory_order_relaxed); }
+u32 UnownedSlotCountForTesting() {
+  SpinMutexLock lock(&pool.mutex);
+  return (kSlotCount - pool.never_used) + pool.free_count;
+}
 
 }  // namespace racert

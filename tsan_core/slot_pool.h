@@ -95,5 +95,8 @@ void ResetIfRequested();
 // For tests: lower the epoch limit so the reset path can be exercised.
 void SetMaxEpochForTesting(Epoch max_epoch);
 u64 ResetCountForTesting();
+// For tests: slots a new goroutine would get without taking one from a live
+// owner (never-used and freed ones), whatever earlier tests in the process did.
+u32 UnownedSlotCountForTesting();
 
 }  // namespace racert

@@ -15,19 +15,22 @@ namespace {
 
 class CoreSlotsTest : public CoreTest {
  protected:
-  // Takes every never-used slot (and no more) with a goroutine that records
-  // an access its siblings do not know of, so that when these end, a new sibling gets no
-  // exact hand-over: it reuses the slot that has rested longest.
-  // Empty if every slot was already used in this process (tests run one per
-  // process under ctest; run together in one process, the tests that need
-  // never-used slots skip).
-  std::vector<GoroutineState*> TakeNeverUsedSlotsWithUnknownAccesses() {
+  // Takes every slot nobody owns but `leave` (never-used or freed, whatever
+  // earlier tests in this process did) with goroutines that each record an
+  // access their siblings do not know of. Once these end, a new sibling gets
+  // no exact hand-over from them: it reuses the slot that has rested longest.
+  // Nothing is taken from a live owner, so which goroutine holds which slot
+  // stays under the test's control.
+  std::vector<GoroutineState*> TakeUnownedSlotsWithUnknownAccesses(u32 leave) {
+    u32 unowned = UnownedSlotCountForTesting();
+    EXPECT_GT(unowned, leave) << "precondition: more unowned slots than the test needs";
     std::vector<GoroutineState*> fillers;
     uptr own = Alloc(8 * kSlotCount, 8);
-    while (g_slot_high_water.load() < kSlotCount) {
+    for (u32 i = leave; i < unowned; i++) {
       fillers.push_back(Go(Root()));
       Write(fillers.back(), own + 8 * (fillers.size() - 1));
     }
+    EXPECT_EQ(UnownedSlotCountForTesting(), leave);
     return fillers;
   }
 };
@@ -46,9 +49,8 @@ TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
 // its race in 9% of runs at GOMAXPROCS=2 before this was fixed).
 TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
   uptr shared = Alloc(8);
-  // Use up the never-used slots so that freed slots get reused.
-  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
-  if (fillers.empty()) GTEST_SKIP() << "every slot was used earlier in this process: no never-used slot left to take";
+  // Leave one unowned slot, for `first`, so that the successor has to reuse a freed one.
+  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);
   GoroutineState* first = Go(Root());
   Write(first, shared);
   u32 first_sid = first->sid;
@@ -67,8 +69,7 @@ TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
 TEST_F(CoreSlotsTest, AcquireOfAFormerSlotOwnersReleaseStillLearnsWhatItKnew) {
   uptr x = Alloc(8);
   uptr from_writer = Alloc(8), from_releaser = Alloc(8), from_successor = Alloc(8);
-  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
-  if (fillers.empty()) GTEST_SKIP() << "every slot was used earlier in this process: no never-used slot left to take";
+  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(2);  // for writer and releaser
   GoroutineState* writer = Go(Root());
   Write(writer, x);
   Release(writer, from_writer);
@@ -91,8 +92,7 @@ TEST_F(CoreSlotsTest, AcquireOfAFormerSlotOwnersReleaseStillLearnsWhatItKnew) {
 TEST_F(CoreSlotsTest, SuccessorOrderedAfterThePreviousOwnerDoesNotRace) {
   uptr shared = Alloc(8);
   uptr sync = Alloc(8);
-  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
-  if (fillers.empty()) GTEST_SKIP() << "every slot was used earlier in this process: no never-used slot left to take";
+  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);  // for first
   GoroutineState* first = Go(Root());
   Write(first, shared);
   Release(first, sync);
@@ -107,14 +107,11 @@ TEST_F(CoreSlotsTest, SuccessorOrderedAfterThePreviousOwnerDoesNotRace) {
 }
 
 // Exact hand-overs (issue 8). A writer exits without synchronizing; a wave
-// of workers fills every never-used slot, and the parent waits for them.
+// of workers takes every other unowned slot, and the parent waits for them.
 // Goroutines the parent starts afterwards know every access of the workers'
-// slots, so they take those, not the writer's: a reader that synchronizes
+// slots, so they take those, never the writer's: a reader that synchronizes
 // with all of them still races with the writer, attributed to it.
 TEST_F(CoreSlotsTest, GoroutinesStartedAfterAWaitReuseKnownSlotsAndTheWritersRaceIsFound) {
-  // Fewer than the never-used slots left after main, the root, the parent
-  // and the writer: the first wave gets never-used slots.
-  constexpr unsigned kWaveSize = kSlotCount - 8;
   uptr x = Alloc(8);
   uptr own = Alloc(8 * kSlotCount, 8);
   uptr wait_group = Alloc(8);
@@ -123,11 +120,19 @@ TEST_F(CoreSlotsTest, GoroutinesStartedAfterAWaitReuseKnownSlotsAndTheWritersRac
   GoroutineState* writer = Go(parent);
   Write(writer, x);
   u64 writer_number = writer->number;
+  u32 writer_sid = writer->sid;
   End(writer);
+  // Every unowned slot but the writer's: the first wave gets never-used
+  // slots, or freed ones that rested longer than the writer's (freed last),
+  // whichever earlier tests in this process left.
+  const u32 wave_size = UnownedSlotCountForTesting() - 1;
+  ASSERT_GT(wave_size, kSlotCount / 2) << "precondition: earlier tests left most slots unowned";
+  HandOverCounts after_first_wave{};
   for (int wave = 0; wave < 4; wave++) {
     std::vector<GoroutineState*> workers;
-    for (unsigned i = 0; i < kWaveSize; i++) {
+    for (u32 i = 0; i < wave_size; i++) {
       GoroutineState* w = Go(parent);
+      ASSERT_NE(w->sid, writer_sid) << "wave " << wave << " took the writer's slot";
       Write(w, own + 8 * i);
       ReleaseMerge(w, wait_group);  // WaitGroup.Done
       ReleaseMerge(w, to_reader);
@@ -135,10 +140,12 @@ TEST_F(CoreSlotsTest, GoroutinesStartedAfterAWaitReuseKnownSlotsAndTheWritersRac
     }
     for (GoroutineState* w : workers) End(w);
     Acquire(parent, wait_group);  // WaitGroup.Wait
+    if (wave == 0) after_first_wave = SlotHandOverCounts();
   }
   HandOverCounts counts = SlotHandOverCounts();
-  EXPECT_EQ(counts.unknown_reuse, 0u);
-  EXPECT_GE(counts.exact, 3u * kWaveSize);
+  EXPECT_EQ(counts.exact - after_first_wave.exact, 3u * wave_size);
+  EXPECT_EQ(counts.unknown_reuse, after_first_wave.unknown_reuse);
+  EXPECT_EQ(counts.steal, after_first_wave.steal);
   GoroutineState* reader = Go(Root());
   Acquire(reader, to_reader);
   Read(reader, x);
@@ -205,8 +212,7 @@ TEST_F(CoreSlotsTest, AFinishedWritersStackIsRestoredAfterTenThousandMoreFinish)
 // longest is handed over, and the hand-over is counted as one that can hide
 // an earlier owner's accesses (the limit the README states).
 TEST_F(CoreSlotsTest, AnUnknownHandOverIsCounted) {
-  std::vector<GoroutineState*> fillers = TakeNeverUsedSlotsWithUnknownAccesses();
-  if (fillers.empty()) GTEST_SKIP() << "every slot was used earlier in this process: no never-used slot left to take";
+  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(0);
   u32 oldest = fillers.front()->sid;
   for (GoroutineState* f : fillers) End(f);
   HandOverCounts before = SlotHandOverCounts();

@@ -26,7 +26,10 @@
 // CoreTest::Alloc is fresh, every pc from NewPc() is unique (so no two reports
 // have equal stacks and suppress_equal_stacks never hides one), and every test
 // gets its own root goroutine, started by main, from which its goroutines
-// descend. Goroutines a test leaves running are ended in TearDown.
+// descend. Goroutines a test leaves running are ended in TearDown. Slots are
+// process-wide too: a test that needs the pool in a known state counts the
+// unowned slots (UnownedSlotCountForTesting) instead of assuming never-used
+// ones, so the whole binary can run in one process, in any order.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -45,7 +48,11 @@
 namespace racert::core_test {
 
 constexpr uptr kFakeHeapBase = uptr{0xc000000000};
-constexpr uptr kFakeHeapSize = uptr{1} << 30;  // room for one allocation past kPageMapResetBytes
+// Room for the whole binary run in one process, even a few times over
+// (--gtest_repeat): every Alloc is fresh, and each large-reset test takes
+// more than kPageMapResetBytes. Only address space: shadow pages are
+// committed when touched.
+constexpr uptr kFakeHeapSize = uptr{4} << 30;
 // Real, readable and writable memory (for atomics), inside the shadowed range.
 constexpr uptr kRealMemorySize = uptr{1} << 20;
 constexpr uptr kRealMemoryBase = kFakeHeapBase + kFakeHeapSize - kRealMemorySize;
