@@ -65,8 +65,6 @@ int MapFixedNoReplaceError(uptr addr, uptr size) {
   return 0;
 }
 
-bool MapFixedNoReplace(uptr addr, uptr size) { return MapFixedNoReplaceError(addr, size) == 0; }
-
 void ForEachPopulatedPageRun(uptr begin, uptr end, void (*visit)(uptr, uptr, void*), void* context) {
   if (begin >= end) return;
   sptr fd = SysOpen("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);

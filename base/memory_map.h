@@ -31,13 +31,10 @@ void UnmapOrDie(void* addr, uptr size);
 
 // Maps [addr, addr+size) read-write, private, anonymous and MAP_NORESERVE
 // exactly at `addr` without replacing anything already mapped there. Returns
-// false if any part of the range is occupied or the mapping failed. On kernels
-// older than 4.17 (which treat MAP_FIXED_NOREPLACE as a plain hint) a mapping
-// placed elsewhere is undone and false returned. `addr` and `size` must be
-// page-aligned.
-bool MapFixedNoReplace(uptr addr, uptr size);
-// The same, returning 0 on success or the errno: EEXIST when part of the
-// range is in use, ENOMEM when the address-space limit or the kernel refuses.
+// 0 on success or the errno: EEXIST when part of the range is in use (also
+// on kernels older than 4.17, which treat MAP_FIXED_NOREPLACE as a plain
+// hint: a mapping placed elsewhere is undone), ENOMEM when the address-space
+// limit or the kernel refuses. `addr` and `size` must be page-aligned.
 int MapFixedNoReplaceError(uptr addr, uptr size);
 
 // Calls visit(run_begin, run_end, context) for each maximal run of pages in

@@ -234,7 +234,6 @@ void Acquire(GoroutineState* g, uptr addr) {
 void Release(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kRelease); }
 void ReleaseMerge(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kReleaseMerge); }
 void ReleaseAcquire(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kReleaseAcquire); }
-void AcquireRelease(GoroutineState* g, uptr addr) { Synchronize(g, addr, Edge::kAcquireRelease); }
 
 void AcquireEverything(GoroutineState* g) {
   if (IgnoringSync(g)) return;

@@ -4,7 +4,7 @@
 //   Release          S = T; new epoch               (a store: earlier releasers are dropped)
 //   ReleaseMerge     S = max(S, T); new epoch
 //   ReleaseAcquire   S' = T; T = max(T, S); new epoch
-//   AcquireRelease   S = T = max(S, T); new epoch   (atomic read-modify-write)
+//   AcquireRelease   S = T = max(S, T); new epoch   (atomic read-modify-write: AtomicSynchronize only)
 // All are no-ops while the goroutine ignores synchronization.
 #pragma once
 
@@ -17,7 +17,6 @@ void Acquire(GoroutineState* g, uptr addr);
 void Release(GoroutineState* g, uptr addr);
 void ReleaseMerge(GoroutineState* g, uptr addr);
 void ReleaseAcquire(GoroutineState* g, uptr addr);
-void AcquireRelease(GoroutineState* g, uptr addr);
 
 // Atomic operations: `operation` (the hardware operation; returns whether it
 // succeeded, which matters for compare-and-swap) runs under the sync

@@ -77,15 +77,15 @@ TEST(MemoryMapTest, MapFixedNoReplaceMapsExactlyThereOnce) {
   uptr address = reinterpret_cast<uptr>(probe);
   UnmapOrDie(probe, size);
 
-  ASSERT_TRUE(MapFixedNoReplace(address, size));
+  ASSERT_EQ(MapFixedNoReplaceError(address, size), 0);
   char* memory = reinterpret_cast<char*>(address);
   memory[0] = 7;
   memory[size - 1] = 9;
   // The whole range, a sub-range and a range overlapping one end are all
   // occupied now.
-  EXPECT_FALSE(MapFixedNoReplace(address, size));
-  EXPECT_FALSE(MapFixedNoReplace(address + 4 * kPageSize, kPageSize));
-  EXPECT_FALSE(MapFixedNoReplace(address - kPageSize, 2 * kPageSize));
+  EXPECT_EQ(MapFixedNoReplaceError(address, size), EEXIST);
+  EXPECT_EQ(MapFixedNoReplaceError(address + 4 * kPageSize, kPageSize), EEXIST);
+  EXPECT_EQ(MapFixedNoReplaceError(address - kPageSize, 2 * kPageSize), EEXIST);
   // And the failed attempts did not disturb the existing contents.
   EXPECT_EQ(memory[0], 7);
   EXPECT_EQ(memory[size - 1], 9);
@@ -96,7 +96,7 @@ TEST(MemoryMapTest, MapFixedNoReplaceRejectsUnalignedAddress) {
   void* probe = MapAnonymousOrDie(4 * kPageSize, "probe");
   uptr address = reinterpret_cast<uptr>(probe);
   UnmapOrDie(probe, 4 * kPageSize);
-  EXPECT_FALSE(MapFixedNoReplace(address + 8, kPageSize));
+  EXPECT_NE(MapFixedNoReplaceError(address + 8, kPageSize), 0);
 }
 
 TEST(MemoryMapTest, ReleaseMemoryToOSZeroesWholePagesOnly) {

@@ -268,40 +268,6 @@ TEST_F(CoreSyncTest, ChanmmRaceIsReportedWithPerSlotReleaseAcquire) {
   EXPECT_EQ(TakeRaces(), 1u);
 }
 
-// --- AcquireRelease (atomic read-modify-write) ---------------------------------------
-
-TEST_F(CoreSyncTest, AcquireReleasePublishesWhatItAcquired) {
-  // S = T = max(S, T): unlike ReleaseAcquire, c learns both a and b.
-  // (probe is only touched by a and b: b's own later accesses are not
-  // published by its release, so c must not touch what b touched after it.)
-  uptr x = Alloc(8), y = Alloc(8), probe = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  GoroutineState* c = Go(Root());
-  Write(a, x);
-  Write(a, probe);
-  AcquireRelease(a, atom);
-  Write(b, y);
-  AcquireRelease(b, atom);
-  Write(b, probe);
-  EXPECT_EQ(TakeRaces(), 0u) << "b acquired a";
-  Acquire(c, atom);
-  Write(c, x);
-  Write(c, y);
-  EXPECT_EQ(TakeRaces(), 0u) << "c acquired both through b";
-}
-
-TEST_F(CoreSyncTest, AcquireReleaseDoesNotCoverLaterAccesses) {
-  uptr x = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  AcquireRelease(a, atom);
-  Write(a, x);
-  Acquire(b, atom);
-  Write(b, x);
-  EXPECT_EQ(TakeRaces(), 1u);
-}
-
 // --- Atomics through AtomicSynchronize ----------------------------------------------
 
 struct CountedOperation {
@@ -328,6 +294,40 @@ bool Atomic(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool succee
     EXPECT_EQ(op.calls, 1) << "the hardware operation must run exactly once";
   }
   return result;
+}
+
+// A read-modify-write: S = T = max(S, T); new epoch.
+
+TEST_F(CoreSyncTest, ReadModifyWritePublishesWhatItAcquired) {
+  // S = T = max(S, T): unlike ReleaseAcquire, c learns both a and b.
+  // (probe is only touched by a and b: b's own later accesses are not
+  // published by its release, so c must not touch what b touched after it.)
+  uptr x = Alloc(8), y = Alloc(8), probe = Alloc(8), atom = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  GoroutineState* c = Go(Root());
+  Write(a, x);
+  Write(a, probe);
+  Atomic(a, atom, AtomicSemantics::kReadModifyWrite);
+  Write(b, y);
+  Atomic(b, atom, AtomicSemantics::kReadModifyWrite);
+  Write(b, probe);
+  EXPECT_EQ(TakeRaces(), 0u) << "b acquired a";
+  Acquire(c, atom);
+  Write(c, x);
+  Write(c, y);
+  EXPECT_EQ(TakeRaces(), 0u) << "c acquired both through b";
+}
+
+TEST_F(CoreSyncTest, ReadModifyWriteDoesNotCoverLaterAccesses) {
+  uptr x = Alloc(8), atom = Alloc(8);
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  Atomic(a, atom, AtomicSemantics::kReadModifyWrite);
+  Write(a, x);
+  Acquire(b, atom);
+  Write(b, x);
+  EXPECT_EQ(TakeRaces(), 1u);
 }
 
 TEST_F(CoreSyncTest, AtomicSynchronizeReturnsTheOperationsResult) {
@@ -480,7 +480,7 @@ TEST_F(CoreSyncTest, ReleaseWhileIgnoringSyncIsANoOp) {
   Release(a, lock);
   ReleaseMerge(a, lock);
   ReleaseAcquire(a, lock);
-  AcquireRelease(a, lock);
+  Atomic(a, lock, AtomicSemantics::kReadModifyWrite);
   IgnoreSyncEnd(a);
   Acquire(b, lock);
   Write(b, x);
