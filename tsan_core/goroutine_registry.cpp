@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/check.h"
 #include "base/internal_alloc.h"
 #include "base/spin_mutex.h"
 
@@ -40,6 +41,7 @@ void Unlink(GoroutineState* g) {
 
 // Frees the oldest finished goroutine's record. Registry lock held.
 void RetireOldestLocked() {
+  RACERT_DCHECK(registry.mutex.IsLocked());
   FinishedGoroutine* f = registry.finished[registry.finished_head];
   registry.finished[registry.finished_head] = nullptr;
   registry.finished_head = (registry.finished_head + 1) % kRetainedFinished;
@@ -52,6 +54,7 @@ void RetireOldestLocked() {
 // Whether the oldest record must go before a new one of `bytes` is kept
 // (goroutine_registry.h: the two tiers). Registry lock held.
 bool MustRetireBefore(uptr bytes) {
+  RACERT_DCHECK(registry.mutex.IsLocked());
   u32 count_after = registry.finished_count + 1;
   uptr bytes_after = registry.finished_bytes + bytes;
   if (count_after > kRetainedFinished || bytes_after > kRetainedRecentBudget) return true;

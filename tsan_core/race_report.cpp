@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "base/check.h"
 #include "base/fatal.h"
 #include "base/format.h"
 #include "base/hash.h"
@@ -41,6 +42,7 @@ constinit ReportState state{};
 
 // Report lock held.
 bool SeenBefore(u64 id) {
+  RACERT_DCHECK(state.mutex.IsLocked());
   for (uptr i = 0; i < state.seen_count; i++) {
     if (state.seen_ids[i] == id) return true;
   }
@@ -288,6 +290,7 @@ namespace {
 // and what to do: the history racert keeps is a documented window, and
 // reaching it is the one way a report loses detail. Report lock held.
 void NoteLostHistoryOnce(TextBuffer* text) {
+  RACERT_DCHECK(state.mutex.IsLocked());
   if (state.history_note_printed) return;
   state.history_note_printed = true;
   s64 n = g_options.history_size;
