@@ -116,7 +116,7 @@ void FreeSmall(void* p, uptr size) {
 
 }  // namespace
 
-uptr InternalAllocBlockSize(uptr size) {
+uptr InternalAllocBlockSizeForTesting(uptr size) {
   return size <= kMaxSmallSize ? ClassBlockSize(ClassIndex(size)) : RoundUp(size, kPageSize);
 }
 
@@ -144,7 +144,7 @@ void InternalFree(void* p, uptr size) {
   SubStat(&g_large_allocated_bytes, mapping_size);
 }
 
-uptr InternalAllocatedBytes() {
+uptr InternalAllocatedBytesForTesting() {
   uptr total = __atomic_load_n(&g_large_allocated_bytes, __ATOMIC_RELAXED);
   for (SizeClass& size_class : g_classes) {
     SpinMutexLock lock(&size_class.mutex);
@@ -153,6 +153,6 @@ uptr InternalAllocatedBytes() {
   return total;
 }
 
-uptr InternalMappedBytes() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
+uptr InternalMappedBytesForTesting() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
 
 }  // namespace racert

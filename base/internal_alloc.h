@@ -4,7 +4,7 @@
 //   * InternalAlloc never returns null (Fatal when the kernel refuses memory),
 //     returns memory that is zeroed and 16-byte aligned. Size 0 is allowed and
 //     yields a unique, freeable block. Only the requested `size` bytes are
-//     guaranteed zero, not the slack up to InternalAllocBlockSize(size).
+//     guaranteed zero, not the slack up to the block size.
 //   * InternalFree must be given the same size that was passed to
 //     InternalAlloc (the allocator keeps no per-block header). Null is ignored.
 //   * Thread-safe; no per-thread state (goroutines migrate between threads).
@@ -29,15 +29,15 @@ namespace racert {
 void* InternalAlloc(uptr size);
 void InternalFree(void* p, uptr size);
 
+// For tests only (no runtime code calls them):
 // Bytes currently handed out to callers, counted at block granularity (the
 // size-class size, or the page-rounded size for large blocks).
-uptr InternalAllocatedBytes();
+uptr InternalAllocatedBytesForTesting();
 // Bytes currently mapped from the kernel by the allocator (slabs plus large
 // blocks).
-uptr InternalMappedBytes();
-
+uptr InternalMappedBytesForTesting();
 // The block size actually reserved for a request of `size` bytes.
-uptr InternalAllocBlockSize(uptr size);
+uptr InternalAllocBlockSizeForTesting(uptr size);
 
 // Constructs a T in InternalAlloc memory (which is already zeroed).
 template <typename T, typename... A>

@@ -100,7 +100,7 @@ StoredStack* AllocateRecord(uptr count, u32* id_out) {
   SpinMutexLock lock(&g_storage_mutex);
   if (g_last_id == kMaxId) Fatal("stack store is full (%u stacks)", g_last_id);
   u32 id = g_last_id + 1;
-  __atomic_store_n(&g_last_id, id, __ATOMIC_RELAXED);  // StackStoreSize reads it unlocked
+  __atomic_store_n(&g_last_id, id, __ATOMIC_RELAXED);  // StackStoreSizeForTesting reads it unlocked
   uptr block_index = id >> kIdsPerBlockBits;
   if (g_id_blocks[block_index] == nullptr) {
     void* block = MapForStore(kIdsPerBlock * sizeof(StoredStack*), "stack store id table");
@@ -163,8 +163,8 @@ StackView StackStoreGet(u32 id) {
   return {record->pcs(), record->count};
 }
 
-uptr StackStoreMemoryBytes() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
+uptr StackStoreMemoryBytesForTesting() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
 
-uptr StackStoreSize() { return __atomic_load_n(&g_last_id, __ATOMIC_RELAXED); }
+uptr StackStoreSizeForTesting() { return __atomic_load_n(&g_last_id, __ATOMIC_RELAXED); }
 
 }  // namespace racert

@@ -30,9 +30,10 @@ u32 StackStorePut(const uptr* pcs, uptr count);
 // {nullptr, 0} (distinguishable from the empty stack, whose pcs is non-null).
 StackView StackStoreGet(u32 id);
 
+// For tests only (no runtime code calls them):
 // Memory the store has mapped (hash table, id table, stack storage).
-uptr StackStoreMemoryBytes();
+uptr StackStoreMemoryBytesForTesting();
 // Number of distinct stacks stored so far.
-uptr StackStoreSize();
+uptr StackStoreSizeForTesting();
 
 }  // namespace racert

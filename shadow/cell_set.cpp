@@ -263,7 +263,7 @@ void SetCellSetArenaSize(uptr bytes) {
   arena.size = bytes < kMaxArenaSize ? bytes : kMaxArenaSize;
 }
 
-uptr CellSetBytesInUse() {
+uptr CellSetBytesInUseForTesting() {
   uptr bytes = 0;
   for (unsigned c = 0; c < kCellSetClassCount; c++) {
     const FreeList& list = arena.free_lists[c];
@@ -273,7 +273,7 @@ uptr CellSetBytesInUse() {
   return bytes;
 }
 
-uptr CellSetCount() {
+uptr CellSetCountForTesting() {
   uptr sets = 0;
   for (const FreeList& list : arena.free_lists) {
     sets += list.carved.load(std::memory_order_relaxed) - list.free_count.load(std::memory_order_relaxed);

@@ -102,8 +102,6 @@ inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key
 // access path's inline part.
 inline bool CellSetCoversAt(const CellSet* set, u32 published_count, u32 position, u64 key, AccessBits bits);
 
-// Memory statistics for benchmarks and tests.
-uptr CellSetBytesInUse();
 // Address space the arena reserves on first use (committed only where touched):
 // 64 GiB unless SetCellSetArenaSize chose less (under an address-space limit).
 uptr CellSetArenaReservation();
@@ -111,7 +109,11 @@ uptr CellSetArenaReservation();
 // arena hold at most `bytes` (rounded down to 1 MiB, at most the default), and
 // map it in 16 MiB steps as sets are carved instead of reserving it at once.
 void SetCellSetArenaSize(uptr bytes);
-uptr CellSetCount();
+
+// For tests only (no runtime code reads them): bytes of the sets allocated
+// and not freed, and how many such sets there are.
+uptr CellSetBytesInUseForTesting();
+uptr CellSetCountForTesting();
 
 inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }
 

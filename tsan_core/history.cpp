@@ -77,7 +77,7 @@ void History::Configure(s64 history_size) {
 }
 
 void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChunkWords ? 2 * kFirstChunkWords : words; }
-uptr History::WindowWords() { return window_words; }
+uptr History::WindowWordsForTesting() { return window_words; }
 void History::SetGlobalBudgetBytes(uptr bytes) { global_budget_bytes = bytes; }
 
 void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable) {

@@ -63,9 +63,10 @@ class History {
   static void Configure(s64 history_size);
   // Sets how many 8-byte words of history one goroutine keeps at most.
   static void SetWindowWords(uptr words);
-  static uptr WindowWords();
   // Caps the history of all goroutines together (see history.cpp).
   static void SetGlobalBudgetBytes(uptr bytes);
+  // For tests only (no runtime code calls it): the window SetWindowWords set.
+  static uptr WindowWordsForTesting();
 
   // Records an access. `call_stack` is the goroutine's shadow stack (outermost
   // first); `stable_depth` is how many of its bottom frames are unchanged

@@ -206,8 +206,6 @@ void AttachLocked(GoroutineState* g, Sid sid) {
 
 }  // namespace
 
-Generation CurrentGeneration() { return LoadGeneration(); }
-
 void RefreshKeys(GoroutineState* g) {
   Generation gen = LoadGeneration();
   Sid sid = g->sid;
@@ -347,13 +345,14 @@ void ResetIfRequested() {
   for (unsigned s = kSlotCount; s > 0; s--) pool.slots[s - 1].mutex.Unlock();
 }
 
-HandOverCounts SlotHandOverCounts() {
+HandOverCounts SlotHandOverCountsForTesting() {
   SpinMutexLock lock(&pool.mutex);
   return pool.hand_overs;
 }
 
 void SetMaxEpochForTesting(Epoch max_epoch) { pool.max_epoch = max_epoch; }
 u64 ResetCountForTesting() { return pool.reset_count.load(std::memory_order_relaxed); }
+Generation CurrentGenerationForTesting() { return LoadGeneration(); }
 u32 UnownedSlotCountForTesting() {
   SpinMutexLock lock(&pool.mutex);
   return (kSlotCount - pool.never_used) + pool.free_count;

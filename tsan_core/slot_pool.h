@@ -39,17 +39,6 @@
 
 namespace racert {
 
-// How goroutines got their slots so far (see TakeSlotLocked in
-// slot_pool.cpp). `unknown_reuse` and `steal` are the hand-overs after which
-// races with the slot's earlier owners can be missed.
-struct HandOverCounts {
-  u64 exact;          // a freed slot whose every recorded access the new owner knew
-  u64 fresh;          // a never-used slot
-  u64 unknown_reuse;  // a freed slot with accesses the new owner did not know
-  u64 steal;          // taken from a live owner
-};
-HandOverCounts SlotHandOverCounts();
-
 struct SlotOwnerRecord {
   u64 goroutine_number;
   u32 creation_stack;
@@ -84,7 +73,6 @@ bool SlotOwnedSince(Sid sid, Generation generation, Epoch epoch);
 // journal no longer remembers.
 bool FindSlotOwner(Sid sid, Epoch epoch, Generation generation, SlotOwnerRecord* out);
 
-Generation CurrentGeneration();
 // Recomputes g's cached cell keys from its slot, epoch and the generation.
 void RefreshKeys(GoroutineState* g);
 
@@ -92,11 +80,24 @@ void RefreshKeys(GoroutineState* g);
 // slot held; sync operations call it after UnlockOwnSlot.
 void ResetIfRequested();
 
-// For tests: lower the epoch limit so the reset path can be exercised.
+// For tests only (no runtime code calls these).
+// Lowers the epoch limit so the reset path can be exercised.
 void SetMaxEpochForTesting(Epoch max_epoch);
+// Resets so far, and the current reset generation.
 u64 ResetCountForTesting();
-// For tests: slots a new goroutine would get without taking one from a live
-// owner (never-used and freed ones), whatever earlier tests in the process did.
+Generation CurrentGenerationForTesting();
+// Slots a new goroutine would get without taking one from a live owner
+// (never-used and freed ones), whatever earlier tests in the process did.
 u32 UnownedSlotCountForTesting();
+// How goroutines got their slots so far (see ChooseSlotLocked in
+// slot_pool.cpp). `unknown_reuse` and `steal` are the hand-overs after which
+// races with the slot's earlier owners can be missed.
+struct HandOverCounts {
+  u64 exact;          // a freed slot whose every recorded access the new owner knew
+  u64 fresh;          // a never-used slot
+  u64 unknown_reuse;  // a freed slot with accesses the new owner did not know
+  u64 steal;          // taken from a live owner
+};
+HandOverCounts SlotHandOverCountsForTesting();
 
 }  // namespace racert

@@ -213,7 +213,7 @@ void SyncCountOnlyHeapWindow() {
   table.heap_window_only = true;
 }
 
-uptr SyncVarCount() { return table.count.load(std::memory_order_relaxed); }
+uptr SyncVarCountForTesting() { return table.count.load(std::memory_order_relaxed); }
 
 uptr SyncBucketIndexForTesting(uptr addr) { return BucketIndex(addr); }
 

@@ -89,14 +89,17 @@ void RemoveSyncVars(uptr begin, uptr end);
 // Zeroes every SyncVar's clock (part of an epoch reset).
 void ResetAllSyncClocks();
 
-uptr SyncVarCount();
-// Tests: which bucket addr's SyncVar is in (to put several in one).
-uptr SyncBucketIndexForTesting(uptr addr);
 // Address space the table reserves on first use (committed only where touched).
 uptr SyncTableReservation();
+
 // Before the first sync object: count sync objects per page only inside Go's
 // heap window (a 64 MiB reservation instead of 8 GiB; frees elsewhere are
 // always looked up). For address-space limits.
 void SyncCountOnlyHeapWindow();
+
+// For tests only (no runtime code calls them): how many SyncVars exist, and
+// which bucket addr's SyncVar is in (to put several in one).
+uptr SyncVarCountForTesting();
+uptr SyncBucketIndexForTesting(uptr addr);
 
 }  // namespace racert

@@ -177,7 +177,7 @@ struct Limits {
   HandOverCounts hand_overs;
   u64 resets;
 };
-Limits LimitsNow() { return Limits{SlotHandOverCounts(), ResetCountForTesting()}; }
+Limits LimitsNow() { return Limits{SlotHandOverCountsForTesting(), ResetCountForTesting()}; }
 
 // Whether the core's documented limits (a hand-over without knowledge, a
 // steal, an epoch reset) came into play between `before` and now.
@@ -222,7 +222,7 @@ class Stress {
   }
 
   void PrintFigures(const char* label, double seconds) const {
-    HandOverCounts h = SlotHandOverCounts();
+    HandOverCounts h = SlotHandOverCountsForTesting();
     printf("%s %.0fs: %" PRIu64 " programs, %" PRIu64 " goroutines, %" PRIu64 " ops, %" PRIu64
            " word accesses, %" PRIu64 " sync events; %" PRIu64 " racing pairs on %" PRIu64
            " racing words, %" PRIu64 " reports, all true, every racing word reported",

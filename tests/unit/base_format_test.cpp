@@ -283,7 +283,7 @@ TEST(TextBufferTest, AppendOwnContents) {
 }
 
 TEST(TextBufferTest, ClearKeepsCapacityResetFrees) {
-  uptr allocated_before = InternalAllocatedBytes();
+  uptr allocated_before = InternalAllocatedBytesForTesting();
   {
     TextBuffer buffer;
     buffer.Append(std::string(1000, 'a').c_str());
@@ -301,7 +301,7 @@ TEST(TextBufferTest, ClearKeepsCapacityResetFrees) {
     buffer.Append("again");
     EXPECT_STREQ(buffer.data(), "again");
   }  // destructor frees
-  EXPECT_EQ(InternalAllocatedBytes(), allocated_before);
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated_before);
 }
 
 }  // namespace

@@ -21,26 +21,26 @@ bool AllZero(const void* p, uptr size) {
 }
 
 TEST(InternalAllocTest, BlockSizesFollowTheClassScheme) {
-  EXPECT_EQ(InternalAllocBlockSize(0), 16u);
-  EXPECT_EQ(InternalAllocBlockSize(1), 16u);
-  EXPECT_EQ(InternalAllocBlockSize(16), 16u);
-  EXPECT_EQ(InternalAllocBlockSize(17), 32u);
-  EXPECT_EQ(InternalAllocBlockSize(32), 32u);
-  EXPECT_EQ(InternalAllocBlockSize(33), 48u);
-  EXPECT_EQ(InternalAllocBlockSize(48), 48u);
-  EXPECT_EQ(InternalAllocBlockSize(49), 64u);
-  EXPECT_EQ(InternalAllocBlockSize(65), 96u);
-  EXPECT_EQ(InternalAllocBlockSize(97), 128u);
-  EXPECT_EQ(InternalAllocBlockSize(1000), 1024u);
-  EXPECT_EQ(InternalAllocBlockSize(1025), 1536u);
-  EXPECT_EQ(InternalAllocBlockSize(49152), 49152u);
-  EXPECT_EQ(InternalAllocBlockSize(49153), 65536u);
-  EXPECT_EQ(InternalAllocBlockSize(65536), 65536u);
-  EXPECT_EQ(InternalAllocBlockSize(65537), 65536u + 4096u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(0), 16u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(1), 16u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(16), 16u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(17), 32u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(32), 32u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(33), 48u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(48), 48u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(49), 64u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(65), 96u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(97), 128u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(1000), 1024u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(1025), 1536u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(49152), 49152u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(49153), 65536u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(65536), 65536u);
+  EXPECT_EQ(InternalAllocBlockSizeForTesting(65537), 65536u + 4096u);
   // Every small size fits its block, and blocks are never more than 1.5x the
   // request (beyond the 16-byte minimum).
   for (uptr size = 1; size <= 65536; size++) {
-    uptr block = InternalAllocBlockSize(size);
+    uptr block = InternalAllocBlockSizeForTesting(size);
     ASSERT_GE(block, size);
     ASSERT_EQ(block % 16, 0u) << size;
     if (size > 32) {
@@ -101,21 +101,21 @@ TEST(InternalAllocTest, FreeingNullIsAllowed) {
 }
 
 TEST(InternalAllocTest, StatsTrackBlocksAndMappings) {
-  uptr allocated = InternalAllocatedBytes();
+  uptr allocated = InternalAllocatedBytesForTesting();
   void* small = InternalAlloc(100);
-  EXPECT_EQ(InternalAllocatedBytes(), allocated + 128);
-  uptr mapped = InternalMappedBytes();
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated + 128);
+  uptr mapped = InternalMappedBytesForTesting();
   void* big = InternalAlloc(200000);
-  EXPECT_EQ(InternalAllocatedBytes(), allocated + 128 + ((200000u + 4095u) & ~4095u));
-  EXPECT_EQ(InternalMappedBytes(), mapped + ((200000u + 4095u) & ~4095u));
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated + 128 + ((200000u + 4095u) & ~4095u));
+  EXPECT_EQ(InternalMappedBytesForTesting(), mapped + ((200000u + 4095u) & ~4095u));
   InternalFree(big, 200000);
-  EXPECT_EQ(InternalMappedBytes(), mapped);
+  EXPECT_EQ(InternalMappedBytesForTesting(), mapped);
   InternalFree(small, 100);
-  EXPECT_EQ(InternalAllocatedBytes(), allocated);
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated);
 }
 
 TEST(InternalAllocTest, BigBlocksAreUnmappedOnFree) {
-  uptr mapped = InternalMappedBytes();
+  uptr mapped = InternalMappedBytesForTesting();
   for (int i = 0; i < 100; i++) {
     uptr size = (uptr{1} << 20) + static_cast<uptr>(i) * 4099;
     char* p = static_cast<char*>(InternalAlloc(size));
@@ -123,12 +123,12 @@ TEST(InternalAllocTest, BigBlocksAreUnmappedOnFree) {
     p[size - 1] = 1;
     InternalFree(p, size);
   }
-  EXPECT_EQ(InternalMappedBytes(), mapped);
+  EXPECT_EQ(InternalMappedBytesForTesting(), mapped);
 }
 
 TEST(InternalAllocTest, ConcurrentAllocFree) {
   constexpr int kThreads = 4;
-  uptr allocated_before = InternalAllocatedBytes();
+  uptr allocated_before = InternalAllocatedBytesForTesting();
   std::atomic<int> failures{0};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
@@ -169,7 +169,7 @@ TEST(InternalAllocTest, ConcurrentAllocFree) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(InternalAllocatedBytes(), allocated_before);
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated_before);
 }
 
 TEST(InternalAllocTest, ConcurrentChurnInOneSizeClass) {
@@ -178,7 +178,7 @@ TEST(InternalAllocTest, ConcurrentChurnInOneSizeClass) {
   // mismatch in the statistics.
   constexpr int kThreads = 4;
   constexpr uptr kSize = 40;  // the 48-byte class
-  uptr allocated_before = InternalAllocatedBytes();
+  uptr allocated_before = InternalAllocatedBytesForTesting();
   std::atomic<int> failures{0};
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
@@ -211,13 +211,13 @@ TEST(InternalAllocTest, ConcurrentChurnInOneSizeClass) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(InternalAllocatedBytes(), allocated_before);
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), allocated_before);
   // After the churn the free list must hold the blocks again: allocating a
   // few must not map a new slab.
-  uptr mapped = InternalMappedBytes();
+  uptr mapped = InternalMappedBytesForTesting();
   std::vector<void*> again;
   for (int i = 0; i < 16; i++) again.push_back(InternalAlloc(kSize));
-  EXPECT_EQ(InternalMappedBytes(), mapped);
+  EXPECT_EQ(InternalMappedBytesForTesting(), mapped);
   for (void* p : again) InternalFree(p, kSize);
 }
 

@@ -114,17 +114,17 @@ TEST(InternalVectorTest, Swap) {
 }
 
 TEST(InternalVectorTest, DestructorAndResetFreeMemory) {
-  uptr before = InternalAllocatedBytes();
+  uptr before = InternalAllocatedBytesForTesting();
   {
     InternalVector<u64> vector;
     for (int i = 0; i < 5000; i++) vector.push_back(static_cast<u64>(i));
-    EXPECT_GT(InternalAllocatedBytes(), before);
+    EXPECT_GT(InternalAllocatedBytesForTesting(), before);
     InternalVector<u64> other;
     other.resize(10);
     other.Reset();
     EXPECT_EQ(other.capacity(), 0u);
   }
-  EXPECT_EQ(InternalAllocatedBytes(), before);
+  EXPECT_EQ(InternalAllocatedBytesForTesting(), before);
 }
 
 }  // namespace

@@ -72,7 +72,7 @@ TEST(StackStoreTest, InvalidIdsGiveNullView) {
   EXPECT_EQ(StackStoreGet(0).pcs, nullptr);
   EXPECT_EQ(StackStoreGet(0).count, 0u);
   EXPECT_EQ(StackStoreGet(0xffffffffu).pcs, nullptr);
-  u32 last = static_cast<u32>(StackStoreSize());
+  u32 last = static_cast<u32>(StackStoreSizeForTesting());
   EXPECT_EQ(StackStoreGet(last + 1000).pcs, nullptr);
 }
 
@@ -89,15 +89,15 @@ TEST(StackStoreTest, DeepStacksIncludingDedicatedMappings) {
 TEST(StackStoreTest, HundredThousandStacks) {
   constexpr u64 kStacks = 100000;
   const u64 salt = FreshSalts(1);
-  uptr size_before = StackStoreSize();
-  uptr memory_before = StackStoreMemoryBytes();
+  uptr size_before = StackStoreSizeForTesting();
+  uptr memory_before = StackStoreMemoryBytesForTesting();
   std::vector<u32> ids(kStacks);
   for (u64 i = 0; i < kStacks; i++) {
     std::vector<uptr> pcs = MakeStack(salt, i, 1 + i % 24);
     ids[i] = StackStorePut(pcs.data(), pcs.size());
     ASSERT_NE(ids[i], 0u);
   }
-  EXPECT_EQ(StackStoreSize(), size_before + kStacks);
+  EXPECT_EQ(StackStoreSizeForTesting(), size_before + kStacks);
   std::unordered_map<u32, u64> seen;
   for (u64 i = 0; i < kStacks; i++) {
     ASSERT_TRUE(seen.emplace(ids[i], i).second) << "id reused for stacks " << seen[ids[i]] << " and " << i;
@@ -105,9 +105,9 @@ TEST(StackStoreTest, HundredThousandStacks) {
     ExpectStored(ids[i], pcs);
     ASSERT_EQ(StackStorePut(pcs.data(), pcs.size()), ids[i]);
   }
-  EXPECT_EQ(StackStoreSize(), size_before + kStacks);
+  EXPECT_EQ(StackStoreSizeForTesting(), size_before + kStacks);
   // Roughly 16 + 8 * 12.5 bytes per stack plus tables: a few MiB, not more.
-  uptr grown = StackStoreMemoryBytes() - memory_before;
+  uptr grown = StackStoreMemoryBytesForTesting() - memory_before;
   EXPECT_GT(grown, kStacks * 100);
   EXPECT_LT(grown, uptr{32} << 20);
 }
@@ -116,7 +116,7 @@ TEST(StackStoreTest, ConcurrentPutsOfTheSameStacksAgreeOnIds) {
   constexpr int kThreads = 4;
   constexpr u64 kStacks = 50000;
   const u64 salt = FreshSalts(1);
-  uptr size_before = StackStoreSize();
+  uptr size_before = StackStoreSizeForTesting();
   std::vector<std::vector<u32>> ids(kThreads, std::vector<u32>(kStacks));
   std::atomic<int> ready{0};
   std::vector<std::thread> threads;
@@ -140,7 +140,7 @@ TEST(StackStoreTest, ConcurrentPutsOfTheSameStacksAgreeOnIds) {
     for (int t = 1; t < kThreads; t++) ASSERT_EQ(ids[t][i], ids[0][i]) << "stack " << i;
     ExpectStored(ids[0][i], MakeStack(salt, i, 3 + i % 9));
   }
-  EXPECT_EQ(StackStoreSize(), size_before + kStacks);  // no duplicates at all
+  EXPECT_EQ(StackStoreSizeForTesting(), size_before + kStacks);  // no duplicates at all
 }
 
 TEST(StackStoreTest, ConcurrentPutsOfDifferentStacksAndReads) {

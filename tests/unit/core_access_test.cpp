@@ -331,9 +331,9 @@ TEST_F(CoreAccessTest, FreeDropsSyncObjects) {
   GoroutineState* b = Go(Root());
   Write(a, data);
   Release(a, mutex_obj + 8);
-  uptr sync_vars_before = SyncVarCount();
+  uptr sync_vars_before = SyncVarCountForTesting();
   OnFree(mutex_obj, 16);
-  EXPECT_EQ(SyncVarCount(), sync_vars_before - 1);
+  EXPECT_EQ(SyncVarCountForTesting(), sync_vars_before - 1);
   OnMalloc(mutex_obj, 16);  // a new object at the same address
   Acquire(b, mutex_obj + 8);
   Write(b, data);

@@ -27,10 +27,10 @@ TEST(AddressSpaceLimitDeathTest, SyncObjectsOutsideTheCountedHeapWindowAreStillR
     const uptr outside = 0x600000;  // non-PIE data: not counted, so always looked up
     WithSyncVar(in_heap, true, Nothing, nullptr);
     WithSyncVar(outside, true, Nothing, nullptr);
-    if (SyncVarCount() != 2) _exit(3);
+    if (SyncVarCountForTesting() != 2) _exit(3);
     RemoveSyncVars(in_heap, in_heap + 8);
     RemoveSyncVars(outside - 64, outside + 64);
-    CheckOrFail(SyncVarCount() == 0, 4);
+    CheckOrFail(SyncVarCountForTesting() == 0, 4);
   };
   EXPECT_EXIT(run(), ::testing::ExitedWithCode(0), "");
 }

@@ -105,7 +105,7 @@ TEST_F(CoreEpochResetTest, RacesWithinOneResetWindowAreFound) {
     // A race is only promised when both goroutines run in the current
     // generation; a reset inside one of the two sync calls may leave `a` on
     // the old one until its next sync (a straddling race may be missed).
-    Generation now = CurrentGeneration();
+    Generation now = CurrentGenerationForTesting();
     bool one_window = Cell(a->plain_key).generation() == now && Cell(b->plain_key).generation() == now;
     if (one_window) rounds_in_one_window++;
     uptr x = Alloc(8);
@@ -160,7 +160,7 @@ TEST_F(CoreEpochResetTest, AtomicWriteThatReattachesAfterAResetReportsNoFalseRac
   Release(a, lock);
   Acquire(b, lock);
   ForceResets(Busy(), 1);
-  ASSERT_NE(Cell(b->atomic_key).generation(), CurrentGeneration()) << "precondition: b has not re-attached yet";
+  ASSERT_NE(Cell(b->atomic_key).generation(), CurrentGenerationForTesting()) << "precondition: b has not re-attached yet";
   FakeStore store;
   AtomicOperation(b, AtomicCall{x, 8, AtomicSemantics::kStore, FakeStore::Run, &store}, NewPc(), NewPc());
   EXPECT_EQ(TakeRaces(), 0u) << "an atomic write ordered after the read was reported after an epoch reset";
@@ -228,7 +228,7 @@ TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
   uptr data = Alloc(8 * kWriters, 8);
   uptr lock = Alloc(8);
   GoroutineState* busy = Busy();
-  Generation written_in = CurrentGeneration();
+  Generation written_in = CurrentGenerationForTesting();
   for (int w = 0; w < kWriters; w++) {
     GoroutineState* writer = Go(Root());
     Write(writer, data + 8 * w);
@@ -237,7 +237,7 @@ TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
     Acquire(busy, lock);
   }
   ForceResets(busy, kGenerationMask);
-  ASSERT_EQ(CurrentGeneration(), written_in) << "precondition: the generation wrapped around";
+  ASSERT_EQ(CurrentGenerationForTesting(), written_in) << "precondition: the generation wrapped around";
   GoroutineState* later = Go(busy);
   for (int w = 0; w < kWriters; w++) Write(later, data + 8 * w);
   EXPECT_EQ(TakeRaces(), 0u) << "cells from a full generation cycle ago were treated as current";

@@ -160,9 +160,9 @@ TEST(HistoryTest, AByteAccessAfterACallChangeTakesTheGeneralPathAndKeepsItsStack
 }
 
 TEST(HistoryTest, TheWindowKeepsTheNewestEventsAndBoundsMemory) {
-  uptr saved_window = History::WindowWords();
+  uptr saved_window = History::WindowWordsForTesting();
   History::SetWindowWords(64);  // the minimum: two chunks of the first size
-  EXPECT_EQ(History::WindowWords(), 64u);
+  EXPECT_EQ(History::WindowWordsForTesting(), 64u);
   {
     Recorder g;
     g.Enter(0x900);
@@ -193,15 +193,15 @@ TEST(HistoryTest, TakenEventsAreRestoredFromTheirNewHolder) {
 }
 
 TEST(HistoryTest, ConfigureScalesTheWindowWithHistorySizeAndClampsIt) {
-  uptr saved_window = History::WindowWords();
+  uptr saved_window = History::WindowWordsForTesting();
   History::Configure(0);
-  EXPECT_EQ(History::WindowWords(), kHistoryWindowUnit / sizeof(u64));
+  EXPECT_EQ(History::WindowWordsForTesting(), kHistoryWindowUnit / sizeof(u64));
   History::Configure(3);
-  EXPECT_EQ(History::WindowWords(), (kHistoryWindowUnit / sizeof(u64)) << 3);
+  EXPECT_EQ(History::WindowWordsForTesting(), (kHistoryWindowUnit / sizeof(u64)) << 3);
   History::Configure(kMaxHistorySize + 5);
-  EXPECT_EQ(History::WindowWords(), (kHistoryWindowUnit / sizeof(u64)) << kMaxHistorySize);
+  EXPECT_EQ(History::WindowWordsForTesting(), (kHistoryWindowUnit / sizeof(u64)) << kMaxHistorySize);
   History::Configure(-1);
-  EXPECT_EQ(History::WindowWords(), kHistoryWindowUnit / sizeof(u64));
+  EXPECT_EQ(History::WindowWordsForTesting(), kHistoryWindowUnit / sizeof(u64));
   History::SetWindowWords(saved_window);
 }
 

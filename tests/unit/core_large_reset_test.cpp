@@ -52,11 +52,11 @@ TEST_F(CoreLargeResetTest, BigFreeReturnsCellSets) {
   uptr word = obj + (uptr{2} << 20);
   std::vector<GoroutineState*> readers;
   for (int i = 0; i < 40; i++) readers.push_back(Go(Root()));
-  uptr sets_before = CellSetBytesInUse();
+  uptr sets_before = CellSetBytesInUseForTesting();
   for (GoroutineState* r : readers) Read(r, word);
-  ASSERT_GT(CellSetBytesInUse(), sets_before) << "40 concurrent readers of one word need a cell set";
+  ASSERT_GT(CellSetBytesInUseForTesting(), sets_before) << "40 concurrent readers of one word need a cell set";
   OnFree(obj, kBigSize);
-  EXPECT_EQ(CellSetBytesInUse(), sets_before);
+  EXPECT_EQ(CellSetBytesInUseForTesting(), sets_before);
   GoroutineState* writer = Go(Root());
   Write(writer, word);
   EXPECT_EQ(TakeRaces(), 0u);

@@ -62,8 +62,8 @@ TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
   GoroutineState* first = Go(Root());
   Read(first, word);
 
-  uptr sets_before = CellSetCount();
-  uptr bytes_before = CellSetBytesInUse();
+  uptr sets_before = CellSetCountForTesting();
+  uptr bytes_before = CellSetBytesInUseForTesting();
   // Writers of the same byte hand it over through a per-byte lock, so the
   // crowd has no race of its own; readers of byte 0 are all concurrent.
   uptr byte_locks = Alloc(8 * 8, 8);
@@ -80,8 +80,8 @@ TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
     ReleaseMerge(g, crowd_done);
   }
   EXPECT_EQ(TakeRaces(), 0u) << "the crowd itself has no race";
-  uptr sets_grown = CellSetCount();
-  uptr bytes_grown = CellSetBytesInUse();
+  uptr sets_grown = CellSetCountForTesting();
+  uptr bytes_grown = CellSetBytesInUseForTesting();
   EXPECT_GT(sets_grown, sets_before);
   EXPECT_GT(bytes_grown, bytes_before);
 
@@ -91,8 +91,8 @@ TEST_F(CoreNoEvictionTest, FirstReaderSurvivesACrowdOnTheOtherBytes) {
   EXPECT_EQ(TakeRaces(), 1u) << "the first reader's cell was lost";
 
   OnMalloc(word, 8);
-  EXPECT_EQ(CellSetCount(), sets_before);
-  EXPECT_EQ(CellSetBytesInUse(), bytes_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
+  EXPECT_EQ(CellSetBytesInUseForTesting(), bytes_before);
 }
 
 // A word of the low range holds up to three cells inline (primary,
@@ -102,17 +102,17 @@ TEST_F(CoreNoEvictionTest, ThreeCellsStayInlineAndAFourthSpills) {
   uptr word = Alloc(8, 8);
   ASSERT_NE(TertiaryWordFor(word), nullptr) << "the fixture's heap is in the low range";
   GoroutineState* readers[4] = {Go(Root()), Go(Root()), Go(Root()), Go(Root())};
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   for (int i = 0; i < 3; i++) Read(readers[i], word);
-  EXPECT_EQ(CellSetCount(), sets_before) << "three concurrent readers fit the inline words";
+  EXPECT_EQ(CellSetCountForTesting(), sets_before) << "three concurrent readers fit the inline words";
   EXPECT_TRUE(Cell(ShadowWordFor(word)->load()).is_paired());
   // Each reader reads again: already recorded wherever its cell is.
   for (int i = 0; i < 3; i++) Read(readers[i], word);
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
 
   uptr other = Alloc(8, 8);
   for (int i = 0; i < 4; i++) Read(readers[i], other);
-  EXPECT_EQ(CellSetCount(), sets_before + 1) << "a fourth cell needs a set";
+  EXPECT_EQ(CellSetCountForTesting(), sets_before + 1) << "a fourth cell needs a set";
 
   GoroutineState* writer = Go(Root());
   g_options.suppress_equal_stacks = false;
@@ -126,7 +126,7 @@ TEST_F(CoreNoEvictionTest, ThreeCellsStayInlineAndAFourthSpills) {
 
   OnMalloc(word, 8);
   OnMalloc(other, 8);
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
 }
 
 // Page-copy shape: a page written by one goroutine, then read and written
@@ -142,7 +142,7 @@ TEST_F(CoreNoEvictionTest, OrderedPageCopiesStayInlineAndUnorderedAccessesStillR
   GoroutineState* owner = Go(Root());
   AccessRange(owner, page, kPage, /*is_write=*/true, /*is_atomic=*/false, NewPc());
   Release(owner, lock_addr);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   GoroutineState* previous = owner;
   for (int round = 0; round < 6; round++) {
     GoroutineState* g = Go(previous);  // ordered after everything `previous` did
@@ -154,7 +154,7 @@ TEST_F(CoreNoEvictionTest, OrderedPageCopiesStayInlineAndUnorderedAccessesStillR
     previous = g;
   }
   EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
-  EXPECT_EQ(CellSetCount(), sets_before) << "ordered copies never need more than the inline words";
+  EXPECT_EQ(CellSetCountForTesting(), sets_before) << "ordered copies never need more than the inline words";
 
   GoroutineState* stranger = Go(Root());  // ordered after none of them
   g_options.suppress_equal_stacks = false;
@@ -191,18 +191,18 @@ TEST_F(CoreNoEvictionTest, CellSetsShrinkBackWhenTheWordIsCollapsed) {
   // returns to a single direct cell and its set is recycled.
   uptr x = Alloc(8);
   uptr done = Alloc(8);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   for (int i = 0; i < 50; i++) {
     GoroutineState* g = Go(Root());
     Read(g, x);
     ReleaseMerge(g, done);
   }
-  EXPECT_GT(CellSetCount(), sets_before);
+  EXPECT_GT(CellSetCountForTesting(), sets_before);
   GoroutineState* writer = Go(Root());
   Acquire(writer, done);
   Write(writer, x);
   EXPECT_EQ(TakeRaces(), 0u);
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
 }
 
 // A word read by far more concurrent goroutines than there are slots (slots
@@ -211,7 +211,7 @@ TEST_F(CoreNoEvictionTest, CellSetsShrinkBackWhenTheWordIsCollapsed) {
 // reported.
 TEST_F(CoreNoEvictionTest, ThousandsOfReadersStayBoundedAndAWriterStillRaces) {
   uptr shared = Alloc(8);
-  uptr bytes_before = CellSetBytesInUse();
+  uptr bytes_before = CellSetBytesInUseForTesting();
   constexpr int kReaders = 20000;
   std::vector<GoroutineState*> readers;
   for (int i = 0; i < kReaders; i++) {
@@ -223,7 +223,7 @@ TEST_F(CoreNoEvictionTest, ThousandsOfReadersStayBoundedAndAWriterStillRaces) {
       readers.clear();
     }
   }
-  uptr grown = CellSetBytesInUse() - bytes_before;
+  uptr grown = CellSetBytesInUseForTesting() - bytes_before;
   EXPECT_LT(grown, uptr{256} << 10) << "a read-shared word kept a cell per reader";
   Write(Go(Root()), shared);
   EXPECT_EQ(TakeRaces(), 1u) << "the writer raced with every reader, yet nothing was reported";

@@ -267,7 +267,7 @@ TEST_F(CoreReportTest, BytesOfOneWordFromDifferentPlacesKeepTheirOwnStacks) {
 }
 
 TEST_F(CoreReportTest, RaceIsStillReportedWhenTheHistoryWindowLostThePreviousStack) {
-  uptr saved_window = History::WindowWords();
+  uptr saved_window = History::WindowWordsForTesting();
   History::SetWindowWords(64);  // the minimum: two small chunks
   uptr x = Alloc(8);
   uptr others = Alloc(8 * 5000, 8);

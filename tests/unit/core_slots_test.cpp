@@ -140,9 +140,9 @@ TEST_F(CoreSlotsTest, GoroutinesStartedAfterAWaitReuseKnownSlotsAndTheWritersRac
     }
     for (GoroutineState* w : workers) End(w);
     Acquire(parent, wait_group);  // WaitGroup.Wait
-    if (wave == 0) after_first_wave = SlotHandOverCounts();
+    if (wave == 0) after_first_wave = SlotHandOverCountsForTesting();
   }
-  HandOverCounts counts = SlotHandOverCounts();
+  HandOverCounts counts = SlotHandOverCountsForTesting();
   EXPECT_EQ(counts.exact - after_first_wave.exact, 3u * wave_size);
   EXPECT_EQ(counts.unknown_reuse, after_first_wave.unknown_reuse);
   EXPECT_EQ(counts.steal, after_first_wave.steal);
@@ -168,9 +168,9 @@ TEST_F(CoreSlotsTest, AKnownSlotIsReusedAndItsAccessesStayOrdered) {
   u32 writer_sid = writer->sid;
   End(writer);
   Acquire(parent, done);
-  HandOverCounts before = SlotHandOverCounts();
+  HandOverCounts before = SlotHandOverCountsForTesting();
   GoroutineState* successor = Go(parent);
-  HandOverCounts after = SlotHandOverCounts();
+  HandOverCounts after = SlotHandOverCountsForTesting();
   // Preferred even over the never-used slots.
   EXPECT_EQ(successor->sid, writer_sid);
   EXPECT_EQ(after.exact, before.exact + 1);
@@ -215,9 +215,9 @@ TEST_F(CoreSlotsTest, AnUnknownHandOverIsCounted) {
   std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(0);
   u32 oldest = fillers.front()->sid;
   for (GoroutineState* f : fillers) End(f);
-  HandOverCounts before = SlotHandOverCounts();
+  HandOverCounts before = SlotHandOverCountsForTesting();
   GoroutineState* g = Go(Root());
-  HandOverCounts after = SlotHandOverCounts();
+  HandOverCounts after = SlotHandOverCountsForTesting();
   EXPECT_EQ(g->sid, oldest);
   EXPECT_EQ(after.unknown_reuse, before.unknown_reuse + 1);
 }
@@ -313,10 +313,10 @@ TEST_F(CoreSlotsTest, MillionGoroutinesInWavesWithBoundedMemory) {
     Acquire(parent, wait_group);
     for (int i = 0; i < kWaveSize; i++) AccessByte(parent, results + 8 * i, false, pc_parent_read);
     AccessByte(parent, counter, false, pc_parent_read);
-    if (w == 9) bytes_after_wave_10 = InternalAllocatedBytes();
+    if (w == 9) bytes_after_wave_10 = InternalAllocatedBytesForTesting();
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  uptr bytes_at_end = InternalAllocatedBytes();
+  uptr bytes_at_end = InternalAllocatedBytesForTesting();
   RecordProperty("seconds", std::to_string(seconds));
   RecordProperty("internal_bytes_after_wave_10", std::to_string(bytes_after_wave_10));
   RecordProperty("internal_bytes_at_end", std::to_string(bytes_at_end));

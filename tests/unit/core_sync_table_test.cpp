@@ -79,26 +79,26 @@ class SyncTableTest : public ::testing::Test {
 };
 
 TEST_F(SyncTableTest, LookupWithoutCreateFindsNothingAndAddsNothing) {
-  uptr before = SyncVarCount();
+  uptr before = SyncVarCountForTesting();
   EXPECT_EQ(Find(base_, /*create=*/false), nullptr);
-  EXPECT_EQ(SyncVarCount(), before);
+  EXPECT_EQ(SyncVarCountForTesting(), before);
 }
 
 TEST_F(SyncTableTest, CreatedOnceThenFoundWithWhatWasReleasedIntoIt) {
-  uptr before = SyncVarCount();
+  uptr before = SyncVarCountForTesting();
   SyncVar* var = Find(base_ + 8, /*create=*/true);
   ASSERT_NE(var, nullptr);
   EXPECT_EQ(var->addr, base_ + 8);
   EXPECT_EQ(var->clock.Get(5), 0u) << "a new object's clock is zero";
   EXPECT_FALSE(var->stamp().names_a_release());
-  EXPECT_EQ(SyncVarCount(), before + 1);
+  EXPECT_EQ(SyncVarCountForTesting(), before + 1);
 
   Release(base_ + 8, 5, 42);
   EXPECT_EQ(Find(base_ + 8, /*create=*/true), var) << "no second object for the same address";
   EXPECT_EQ(Find(base_ + 8, /*create=*/false), var);
   EXPECT_EQ(var->clock.Get(5), 42u);
   EXPECT_TRUE(var->stamp().names_a_release());
-  EXPECT_EQ(SyncVarCount(), before + 1);
+  EXPECT_EQ(SyncVarCountForTesting(), before + 1);
   EXPECT_EQ(Find(base_, /*create=*/false), nullptr) << "the neighbouring word has none";
 }
 
@@ -110,10 +110,10 @@ TEST_F(SyncTableTest, RemoveDropsExactlyTheObjectsInTheRange) {
   const uptr kept_after = base_ + kPage + 8;
   const uptr far_page = base_ + 3 * kPage;
   for (uptr addr : {kept_before, first, page_end, next_page, kept_after, far_page}) Release(addr, 1, 7);
-  uptr before = SyncVarCount();
+  uptr before = SyncVarCountForTesting();
 
   RemoveSyncVars(first, kept_after);  // [first, kept_after): over a page boundary
-  EXPECT_EQ(SyncVarCount(), before - 3);
+  EXPECT_EQ(SyncVarCountForTesting(), before - 3);
   EXPECT_NE(Find(kept_before, false), nullptr);
   EXPECT_EQ(Find(first, false), nullptr);
   EXPECT_EQ(Find(page_end, false), nullptr);
@@ -122,7 +122,7 @@ TEST_F(SyncTableTest, RemoveDropsExactlyTheObjectsInTheRange) {
   EXPECT_NE(Find(far_page, false), nullptr);
 
   RemoveSyncVars(base_ + 2 * kPage, base_ + 3 * kPage);  // a page without objects
-  EXPECT_EQ(SyncVarCount(), before - 3);
+  EXPECT_EQ(SyncVarCountForTesting(), before - 3);
 
   // A new object at a removed address inherits nothing (freed memory reused).
   SyncVar* reused = Find(first, /*create=*/true);
@@ -134,9 +134,9 @@ TEST_F(SyncTableTest, RemoveDropsExactlyTheObjectsInTheRange) {
 TEST_F(SyncTableTest, ResettingAllClocksKeepsTheObjectsAndForgetsTheirReleases) {
   Release(base_, 2, 9);
   Release(base_ + kPage, 3, 11);
-  uptr before = SyncVarCount();
+  uptr before = SyncVarCountForTesting();
   ResetAllSyncClocks();
-  EXPECT_EQ(SyncVarCount(), before);
+  EXPECT_EQ(SyncVarCountForTesting(), before);
   for (uptr addr : {base_, base_ + kPage}) {
     SyncVar* var = Find(addr, /*create=*/false);
     ASSERT_NE(var, nullptr);

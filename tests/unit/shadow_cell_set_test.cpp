@@ -13,7 +13,7 @@ namespace {
 // also goes through the linked overflow, and allocating again drains both.
 TEST(CellSetTest, FreedSetsAreReusedOnceEachThroughBothFreeListParts) {
   constexpr unsigned kSets = 70000;
-  uptr count_before = CellSetCount();
+  uptr count_before = CellSetCountForTesting();
   std::vector<u32> first;
   for (unsigned i = 0; i < kSets; i++) {
     u32 handle = CellSetAllocate(4);
@@ -26,9 +26,9 @@ TEST(CellSetTest, FreedSetsAreReusedOnceEachThroughBothFreeListParts) {
     first.push_back(handle);
   }
   EXPECT_EQ(std::set<u32>(first.begin(), first.end()).size(), kSets) << "a live set was handed out twice";
-  EXPECT_EQ(CellSetCount(), count_before + kSets);
+  EXPECT_EQ(CellSetCountForTesting(), count_before + kSets);
   for (u32 handle : first) CellSetFree(handle);
-  EXPECT_EQ(CellSetCount(), count_before);
+  EXPECT_EQ(CellSetCountForTesting(), count_before);
 
   std::set<u32> freed(first.begin(), first.end());
   std::set<u32> second;
@@ -39,7 +39,7 @@ TEST(CellSetTest, FreedSetsAreReusedOnceEachThroughBothFreeListParts) {
     EXPECT_EQ(CellSetFromHandle(handle)->count, 0u);
   }
   for (u32 handle : second) CellSetFree(handle);
-  EXPECT_EQ(CellSetCount(), count_before);
+  EXPECT_EQ(CellSetCountForTesting(), count_before);
 }
 
 Cell ReadCell(Sid sid, Epoch epoch) { return Cell::Make(sid, epoch, 1, AccessBits{1, false, false}); }

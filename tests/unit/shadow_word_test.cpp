@@ -136,7 +136,7 @@ class ShadowWordTest : public CoreTest {};
 // point or the race-free one: each new cell is kept inline, with the newest
 // accessor's cell in the primary word, and no set is taken. Returns the keys.
 std::vector<u64> AddThreeCells(const ShadowWords& words, bool race_free_entry) {
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   std::vector<u64> keys;
   for (Sid sid = 1; sid <= 3; sid++) {
     keys.push_back(KeyOf(sid, 10));
@@ -149,7 +149,7 @@ std::vector<u64> AddThreeCells(const ShadowWords& words, bool race_free_entry) {
     }
     EXPECT_EQ(r.changes, 1);
     EXPECT_EQ(CellsOf(words), ReadCells(keys)) << "after " << int(sid) << " cells";
-    EXPECT_EQ(CellSetCount(), sets_before) << "no set for " << int(sid) << " cells";
+    EXPECT_EQ(CellSetCountForTesting(), sets_before) << "no set for " << int(sid) << " cells";
     Cell primary(words.primary->load());
     EXPECT_EQ(primary.key(), keys.back()) << "the newest accessor's cell is the primary";
     EXPECT_EQ(primary.is_paired(), sid >= 2);
@@ -185,14 +185,14 @@ TEST_F(ShadowWordTest, UpToThreeCellsStayInlineChainedByTheMoreBit) {
 TEST_F(ShadowWordTest, AFourthCellSpillsToASetAndThreeComeBackInline) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   std::vector<u64> keys;
   for (Sid sid = 1; sid <= 4; sid++) {
     keys.push_back(KeyOf(sid, 7));
     Access(words, keys.back());
   }
   EXPECT_TRUE(Cell(words.primary->load()).is_handle());
-  EXPECT_EQ(CellSetCount(), sets_before + 1);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before + 1);
   EXPECT_EQ(CellsOf(words), ReadCells(keys));
   for (u64 k : keys) EXPECT_EQ(Access(words, k).changes, 0) << "found in the set";
 
@@ -210,7 +210,7 @@ TEST_F(ShadowWordTest, AFourthCellSpillsToASetAndThreeComeBackInline) {
   Cell primary(words.primary->load());
   EXPECT_TRUE(primary.is_paired() && !primary.is_handle()) << "three cells are inline again";
   EXPECT_EQ(primary.key(), KeyOf(6, 9));
-  EXPECT_EQ(CellSetCount(), sets_before) << "the set was recycled";
+  EXPECT_EQ(CellSetCountForTesting(), sets_before) << "the set was recycled";
   ClearShadowWords(word, 8);
 }
 
@@ -243,14 +243,14 @@ TEST_F(ShadowWordTest, ThreeInlineCellsCollapseToOneOrToTwo) {
 TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
   uptr word = Alloc(8, 8);
   ShadowWords words = TwoWordsFor(word);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   // Garbage in the word this word must not use.
   reinterpret_cast<std::atomic<u64>*>(word + kTertiaryOffset)->store(KeyOf(77, 1) | 1);
   Access(words, KeyOf(1, 1));
   Access(words, KeyOf(2, 1));
   EXPECT_FALSE(words.secondary->load() & shadow_word::kMoreBit);
   EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(1, 1), KeyOf(2, 1)}));
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
   Access(words, KeyOf(3, 1));
   EXPECT_TRUE(Cell(words.primary->load()).is_handle());
   EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(1, 1), KeyOf(2, 1), KeyOf(3, 1)}));
@@ -260,7 +260,7 @@ TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
   Access(words, KeyOf(2, 3), StandInRules::Drop::kOwnOlder);
   EXPECT_EQ(CellsOf(words), ReadCells({KeyOf(3, 2), KeyOf(2, 3)}));
   EXPECT_FALSE(Cell(words.primary->load()).is_handle());
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
   reinterpret_cast<std::atomic<u64>*>(word + kTertiaryOffset)->store(0);
   ClearShadowWords(word, 8);
 }
@@ -272,7 +272,7 @@ TEST_F(ShadowWordTest, WordsWithTwoInlineWordsSpillTheThirdCell) {
 TEST_F(ShadowWordTest, TheInlineEntryPointRecordsInlineCellsAndRefusesTheRest) {
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   std::vector<u64> keys = AddThreeCells(words, /*race_free_entry=*/true);
   // Found in an extra word: done, nothing changed.
   InlineTry found = TryInline(words, keys[0]);
@@ -333,7 +333,7 @@ TEST_F(ShadowWordTest, TheInlineEntryPointRecordsInlineCellsAndRefusesTheRest) {
   EXPECT_EQ(words.primary->load(), Cell::kLockedWord);
   words.primary->store(handle);
   ClearShadowWords(word, 8);
-  EXPECT_EQ(CellSetCount(), sets_before);
+  EXPECT_EQ(CellSetCountForTesting(), sets_before);
 }
 
 // Without a tertiary word, the third cell is already too many for the inline
@@ -363,7 +363,7 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
   constexpr Epoch kRounds = 20000;
   uptr word = Alloc(8, 8);
   ShadowWords words = WordsFor(word);
-  uptr sets_before = CellSetCount();
+  uptr sets_before = CellSetCountForTesting();
   std::atomic<u64> collapses{0};  // odd while a collapse is under way
   std::atomic<bool> writer_done{false};
   constexpr u64 kCollapses = 1000;
@@ -429,7 +429,7 @@ TEST_F(ShadowWordTest, ConcurrentReadersAndACollapsingWriterLoseNoCell) {
   }
   Access(words, KeyOf(100, 1u << 30), StandInRules::Drop::kEverythingElse);
   EXPECT_EQ(CellsOf(words).size(), 1u);
-  EXPECT_EQ(CellSetCount(), sets_before) << "every set a collapse or a shrink left behind is recycled";
+  EXPECT_EQ(CellSetCountForTesting(), sets_before) << "every set a collapse or a shrink left behind is recycled";
   ClearShadowWords(word, 8);
 }
 
