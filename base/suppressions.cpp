@@ -39,6 +39,37 @@ void CopyForMessage(char* out, uptr size, const char* s, uptr n) {
   out[k] = '\0';
 }
 
+// The type an entry starts with ("TYPE:" with a known TYPE), and in
+// *name_length how long TYPE is; kSuppressionTypeCount if it names none.
+uptr EntryType(const char* entry, uptr entry_length, uptr* name_length) {
+  for (uptr k = 0; k < kSuppressionTypeCount; k++) {
+    uptr n = __builtin_strlen(kTypeNames[k]);
+    if (n < entry_length && __builtin_memcmp(entry, kTypeNames[k], n) == 0 && entry[n] == ':') {
+      *name_length = n;
+      return k;
+    }
+  }
+  return kSuppressionTypeCount;
+}
+
+// Fills *error for an entry of line `line_number` that names no known type.
+void ExplainUnknownType(const char* entry, uptr entry_length, u32 line_number, SuppressionParseError* error) {
+  error->line = line_number;
+  CopyForMessage(error->text, sizeof(error->text), entry, entry_length);
+  uptr colon = 0;
+  while (colon < entry_length && entry[colon] != ':') colon++;
+  if (colon == entry_length) {
+    Format(error->reason, sizeof(error->reason), "no ':' in the line; expected TYPE:PATTERN, e.g. race:main.worker");
+    return;
+  }
+  char type[48];
+  CopyForMessage(type, sizeof(type), entry, colon);
+  Format(error->reason, sizeof(error->reason),
+         "unknown suppression type '%s' (known: race, race_top; accepted but never matched in Go: "
+         "mutex, thread, signal, called_from_lib, deadlock)",
+         type);
+}
+
 }  // namespace
 
 const char* SuppressionTypeName(SuppressionType type) {
@@ -95,31 +126,10 @@ bool SuppressionList::Parse(const char* text, uptr length, SuppressionParseError
 
     const char* entry = text + begin;
     uptr entry_length = end - begin;
-    uptr type_index = kSuppressionTypeCount;
     uptr name_length = 0;
-    for (uptr k = 0; k < kSuppressionTypeCount; k++) {
-      uptr n = __builtin_strlen(kTypeNames[k]);
-      if (n < entry_length && __builtin_memcmp(entry, kTypeNames[k], n) == 0 && entry[n] == ':') {
-        type_index = k;
-        name_length = n;
-        break;
-      }
-    }
+    uptr type_index = EntryType(entry, entry_length, &name_length);
     if (type_index == kSuppressionTypeCount) {
-      error->line = line_number;
-      CopyForMessage(error->text, sizeof(error->text), entry, entry_length);
-      uptr colon = 0;
-      while (colon < entry_length && entry[colon] != ':') colon++;
-      if (colon == entry_length) {
-        Format(error->reason, sizeof(error->reason), "no ':' in the line; expected TYPE:PATTERN, e.g. race:main.worker");
-      } else {
-        char type[48];
-        CopyForMessage(type, sizeof(type), entry, colon);
-        Format(error->reason, sizeof(error->reason),
-               "unknown suppression type '%s' (known: race, race_top; accepted but never matched in Go: "
-               "mutex, thread, signal, called_from_lib, deadlock)",
-               type);
-      }
+      ExplainUnknownType(entry, entry_length, line_number, error);
       return false;
     }
     uptr pattern_length = entry_length - name_length - 1;
