@@ -324,7 +324,7 @@ def summary(rows: list[Comparison]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--go", default=None, help="go binary (default: go on PATH)")
     chosen = parser.add_mutually_exclusive_group()
@@ -338,8 +338,76 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tail", type=int, default=40)
     parser.add_argument("--no-warmup", action="store_true")
     parser.add_argument("--log-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def compare_packages(setup: Setup, packages: list[str], jobs: int,
+                     stop_after: float | None) -> tuple[list[Comparison], float]:
+    """Compares `packages` (`jobs` at a time); past `stop_after` seconds, only
+    those the results cache answers. Returns the rows and the wall time."""
+    started = time.monotonic()
+
+    def one(package: str) -> Comparison | None:
+        if stop_after is not None and time.monotonic() - started > stop_after:
+            # Past the deadline: only packages the cache can answer make the table.
+            shas = {"official": setup.object_sha256["official"], "racert": racert_object_sha256()}
+            if not all(setup.cache.get(package, side, setup.version, shas[side]) for side in SIDES):
+                return None
+        result = compare_package(setup, package)
+        if not (result.official.cached and result.racert.cached):
+            print(
+                f"   {package}: official {result.official.status} {result.official.seconds:.1f}s, "
+                f"racert {result.racert.status} {result.racert.seconds:.1f}s, {result.racert.races} races",
+                flush=True,
+            )
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        rows = [r for r in pool.map(one, packages) if r is not None]
+    return rows, time.monotonic() - started
+
+
+def write_timings(path: Path, rows: list[Comparison]) -> None:
+    with open(path, "w") as tsv:
+        tsv.write("package\tofficial_status\tofficial_s\tracert_status\tracert_s\tracert_races\tofficial_races\tsame\n")
+        for r in rows:
+            tsv.write(
+                f"{r.package}\t{r.official.status}\t{r.official.seconds:.2f}\t{r.racert.status}\t"
+                f"{r.racert.seconds:.2f}\t{r.racert.races}\t{r.official.races}\t{'yes' if r.acceptable else 'no'}\n"
+            )
+
+
+def print_outcome(rows: list[Comparison], package_count: int, elapsed: float, tail_lines: int) -> int:
+    """Prints the table, the totals and the output of every run that went
+    wrong; returns the exit status."""
+    print()
+    print(format_table(rows))
+    official_total = sum(r.official.seconds for r in rows)
+    racert_total = sum(r.racert.seconds for r in rows)
+    print(f"\ntotal: official {official_total:.1f}s, racert {racert_total:.1f}s; wall {elapsed:.1f}s"
+          f" (* = from the results cache)")
+    print(summary(rows))
+    if len(rows) < package_count:
+        print(f"not yet run: {package_count - len(rows)} of {package_count} packages (run again to resume)")
+
+    for r in rows:
+        for side, result in (("official", r.official), ("racert", r.racert)):
+            if not result.passed or (side == "racert" and r.racert_only_races):
+                print(f"\n== {r.package} ({side}): {result.status}, {result.races} race reports; "
+                      f"log: {result.log_path}")
+                if result.output:
+                    print(tail(result.output, tail_lines))
+
+    bad = [r.package for r in rows if not r.acceptable]
+    if bad:
+        print(f"\nMISMATCH or racert race reports in: {', '.join(bad)}")
+        return 1
+    print("\nall packages compared: same result, no racert-only race reports")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
     go = shutil.which(args.go or "go")
     if not go:
         print(f"error: no go binary {args.go or 'on PATH'} (use --go PATH)", file=sys.stderr)
@@ -366,59 +434,9 @@ def main(argv: list[str] | None = None) -> int:
           f"results cache {cache.path}", flush=True)
     print(f"   objects: official {shas['official'][:12]}, racert {shas['racert'][:12]}", flush=True)
 
-    started = time.monotonic()
-
-    def one(package: str) -> Comparison | None:
-        if args.stop_after is not None and time.monotonic() - started > args.stop_after:
-            # Past the deadline: only packages the cache can answer make the table.
-            shas = {"official": setup.object_sha256["official"], "racert": racert_object_sha256()}
-            if not all(cache.get(package, side, version, shas[side]) for side in SIDES):
-                return None
-        result = compare_package(setup, package)
-        if not (result.official.cached and result.racert.cached):
-            print(
-                f"   {package}: official {result.official.status} {result.official.seconds:.1f}s, "
-                f"racert {result.racert.status} {result.racert.seconds:.1f}s, {result.racert.races} races",
-                flush=True,
-            )
-        return result
-
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        rows = [r for r in pool.map(one, packages) if r is not None]
-    elapsed = time.monotonic() - started
-
-    with open(log_dir / "timings.tsv", "w") as tsv:
-        tsv.write("package\tofficial_status\tofficial_s\tracert_status\tracert_s\tracert_races\tofficial_races\tsame\n")
-        for r in rows:
-            tsv.write(
-                f"{r.package}\t{r.official.status}\t{r.official.seconds:.2f}\t{r.racert.status}\t"
-                f"{r.racert.seconds:.2f}\t{r.racert.races}\t{r.official.races}\t{'yes' if r.acceptable else 'no'}\n"
-            )
-
-    print()
-    print(format_table(rows))
-    official_total = sum(r.official.seconds for r in rows)
-    racert_total = sum(r.racert.seconds for r in rows)
-    print(f"\ntotal: official {official_total:.1f}s, racert {racert_total:.1f}s; wall {elapsed:.1f}s"
-          f" (* = from the results cache)")
-    print(summary(rows))
-    if len(rows) < len(packages):
-        print(f"not yet run: {len(packages) - len(rows)} of {len(packages)} packages (run again to resume)")
-
-    for r in rows:
-        for side, result in (("official", r.official), ("racert", r.racert)):
-            if not result.passed or (side == "racert" and r.racert_only_races):
-                print(f"\n== {r.package} ({side}): {result.status}, {result.races} race reports; "
-                      f"log: {result.log_path}")
-                if result.output:
-                    print(tail(result.output, args.tail))
-
-    bad = [r.package for r in rows if not r.acceptable]
-    if bad:
-        print(f"\nMISMATCH or racert race reports in: {', '.join(bad)}")
-        return 1
-    print("\nall packages compared: same result, no racert-only race reports")
-    return 0
+    rows, elapsed = compare_packages(setup, packages, args.jobs, args.stop_after)
+    write_timings(log_dir / "timings.tsv", rows)
+    return print_outcome(rows, len(packages), elapsed, args.tail)
 
 
 if __name__ == "__main__":
