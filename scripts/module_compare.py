@@ -487,6 +487,114 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@dataclass
+class Session:
+    """What the runs of one invocation share, and what they carry from one
+    package to the next."""
+    args: argparse.Namespace
+    go: str
+    go_word: str
+    env: dict[str, str]
+    snapshot: Path  # the racert object, copied
+    digests: dict[str, str]  # variant -> its object's sha256
+    started: float = field(default_factory=time.monotonic)
+    checked: bool = False  # both objects checked (macro.check_objects), once per invocation
+    out_of_time: bool = False  # past --budget-minutes: cached results only from then on
+
+    @property
+    def cache_dir(self) -> Path:
+        return WORK_DIR / "cache" / self.go_word
+
+    @property
+    def log_root(self) -> Path:
+        return WORK_DIR / "logs" / self.go_word
+
+
+def result_of(session: Session, variant: str, module: Module, module_dir: Path, package: str,
+              attempt: int) -> Result | None:
+    """The cached result of one run, or the run itself; None when the run is
+    not made (--report, or the time budget is spent)."""
+    args = session.args
+    path = cache_path(session.cache_dir, variant, session.digests[variant], module, package, attempt)
+    result = load_cached(path)
+    if result is not None:
+        return result
+    if args.report or session.out_of_time:
+        return None
+    if args.budget_minutes is not None and time.monotonic() - session.started > args.budget_minutes * 60:
+        session.out_of_time = True
+        return None
+    if not session.checked:
+        macro.check_objects(session.go, session.snapshot, module_dir, session.env)
+        session.checked = True
+    log_dir = session.log_root / f"{module.slug}@{module.version}" / path.stem / variant
+    timeout_s = args.timeout or module.timeout_s or DEFAULT_TIMEOUT_S
+    result = run_one(variant, session.go, session.snapshot, package, module_dir, session.env,
+                     timeout_s, log_dir, attempt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.__dict__, indent=1) + "\n")
+    print(f"[{time.monotonic() - session.started:6.0f}s] {package} {variant}"
+          f"{' (recheck)' if attempt > 1 else ''}: {cell(result)}",
+          file=sys.stderr, flush=True)
+    return result
+
+
+def compare_package(session: Session, module: Module, module_dir: Path, package: str) -> Row:
+    """Both objects' results for `package`; when the first attempts disagree,
+    up to --recheck more attempts of each."""
+    row = Row(module, package)
+    attempts = 1
+    attempt = 1
+    while attempt <= attempts:
+        for variant in VARIANTS:
+            result = result_of(session, variant, module, module_dir, package, attempt)
+            if result is None:
+                break
+            row.results.setdefault(variant, []).append(result)
+        if (attempt == 1 and row.first("official") and row.first("racert")
+                and not agree(row.first("official"), row.first("racert"))):
+            attempts = 1 + max(0, session.args.recheck)
+        attempt += 1
+    return row
+
+
+def module_packages(session: Session, module: Module) -> tuple[Path, list[str]]:
+    """The module's folder and its test packages: fetched and listed now, or
+    with --report as an earlier run listed them (none if never fetched)."""
+    module_dir = module_dir_of(session.go_word, module)
+    if not session.args.report:
+        return prepare(session.go, session.go_word, session.env, module)
+    listing = module_dir / "racert-packages.json"
+    return module_dir, json.loads(listing.read_text()) if listing.is_file() else []
+
+
+def compare_modules(session: Session, modules: list[Module]) -> tuple[list[Row], list[str]]:
+    """The rows of every package compared, and what was not run."""
+    rows: list[Row] = []
+    not_run: list[str] = []
+    for module in modules:
+        module_dir, packages = module_packages(session, module)
+        if session.args.report and not packages:
+            not_run.append(f"{module.path}@{module.version} (not fetched yet)")
+        if session.args.packages:
+            wanted_packages = [w.strip() for w in session.args.packages.split(",") if w.strip()]
+            packages = [p for p in packages if any(w in p for w in wanted_packages)]
+        for package in packages:
+            row = compare_package(session, module, module_dir, package)
+            if row.first("official") and row.first("racert"):
+                rows.append(row)
+            else:
+                not_run.append(package)
+    return rows, not_run
+
+
+def chosen_modules(wanted: str | None) -> list[Module]:
+    if not wanted:
+        return MODULES
+    words = [w.strip() for w in wanted.split(",") if w.strip()]
+    return [m for m in MODULES if any(w in m.path for w in words)]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     go = shutil.which(args.go or "go")
@@ -494,13 +602,10 @@ def main(argv: list[str] | None = None) -> int:
         print("no go binary: put go on PATH or pass --go", file=sys.stderr)
         return 2
     go = str(Path(go).resolve())
-    modules = MODULES
-    if args.modules:
-        wanted = [w.strip() for w in args.modules.split(",") if w.strip()]
-        modules = [m for m in MODULES if any(w in m.path for w in wanted)]
-        if not modules:
-            print(f"no module matches {args.modules}", file=sys.stderr)
-            return 2
+    modules = chosen_modules(args.modules)
+    if not modules:
+        print(f"no module matches {args.modules}", file=sys.stderr)
+        return 2
 
     # bench_gotest_macro keeps its scratch modules and checks under its WORK_DIR: ours go here.
     macro.WORK_DIR = WORK_DIR
@@ -516,74 +621,20 @@ def main(argv: list[str] | None = None) -> int:
     except (bench.BenchError, subprocess.CalledProcessError) as error:
         print(f"module_compare: {error}", file=sys.stderr)
         return 1
-    cache_dir = WORK_DIR / "cache" / go_word
-    log_root = WORK_DIR / "logs" / go_word
+    session = Session(args, go, go_word, env, snapshot, digests)
     print(f"{version_text}; {len(modules)} module(s); official object "
-          f"{digests['official'][:12]}, racert {digests['racert'][:12]}; cache {cache_dir}",
+          f"{digests['official'][:12]}, racert {digests['racert'][:12]}; cache {session.cache_dir}",
           file=sys.stderr, flush=True)
 
-    started = time.monotonic()
-    checked = False
-    rows: list[Row] = []
-    not_run: list[str] = []
-    out_of_time = False
-    for module in modules:
-        module_dir = module_dir_of(go_word, module)
-        listing = module_dir / "racert-packages.json"
-        if args.report:
-            packages = json.loads(listing.read_text()) if listing.is_file() else []
-            if not packages:
-                not_run.append(f"{module.path}@{module.version} (not fetched yet)")
-        else:
-            module_dir, packages = prepare(go, go_word, env, module)
-        if args.list:
+    session.started = time.monotonic()
+    if args.list:
+        for module in modules:
+            _, packages = module_packages(session, module)
             print(f"{module.path}@{module.version}: {len(packages)} package(s)")
             for package in packages:
                 print(f"  {package}")
-            continue
-        if args.packages:
-            wanted_packages = [w.strip() for w in args.packages.split(",") if w.strip()]
-            packages = [p for p in packages if any(w in p for w in wanted_packages)]
-        for package in packages:
-            row = Row(module, package)
-            attempts = 1
-            attempt = 1
-            while attempt <= attempts:
-                for variant in VARIANTS:
-                    path = cache_path(cache_dir, variant, digests[variant], module, package,
-                                      attempt)
-                    result = load_cached(path)
-                    if result is None:
-                        if args.report or out_of_time:
-                            break
-                        if (args.budget_minutes is not None
-                                and time.monotonic() - started > args.budget_minutes * 60):
-                            out_of_time = True
-                            break
-                        if not checked:
-                            macro.check_objects(go, snapshot, module_dir, env)
-                            checked = True
-                        log_dir = (log_root / f"{module.slug}@{module.version}"
-                                   / path.stem / variant)
-                        timeout_s = args.timeout or module.timeout_s or DEFAULT_TIMEOUT_S
-                        result = run_one(variant, go, snapshot, package, module_dir, env,
-                                         timeout_s, log_dir, attempt)
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        path.write_text(json.dumps(result.__dict__, indent=1) + "\n")
-                        print(f"[{time.monotonic() - started:6.0f}s] {package} {variant}"
-                              f"{' (recheck)' if attempt > 1 else ''}: {cell(result)}",
-                              file=sys.stderr, flush=True)
-                    row.results.setdefault(variant, []).append(result)
-                if (attempt == 1 and row.first("official") and row.first("racert")
-                        and not agree(row.first("official"), row.first("racert"))):
-                    attempts = 1 + max(0, args.recheck)
-                attempt += 1
-            if row.first("official") and row.first("racert"):
-                rows.append(row)
-            else:
-                not_run.append(package)
-    if args.list:
         return 0
+    rows, not_run = compare_modules(session, modules)
     print(render(rows, not_run, args.tail))
     return 1 if any(classify(row) == "DIFFERENT" for row in rows) else 0
 
