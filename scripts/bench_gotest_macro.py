@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -438,80 +439,73 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv)
-    if args.list:
-        print("full:  " + " ".join(STD_PACKAGES + THIRD_PARTY_PACKAGES))
-        print("quick: " + " ".join(QUICK_PACKAGES))
-        print("pinned modules: " + " ".join(f"{m}@{v}" for m, v in PINNED_MODULES.items()))
-        return 0
+@dataclass
+class Setup:
+    """What every run of one invocation uses."""
+    go: str
+    version_text: str
+    snapshot: Path  # the racert object, copied
+    module_dir: Path
+    env: dict[str, str]
+
+
+def chosen_packages(args: argparse.Namespace) -> list[str]:
     if args.packages:
-        packages = [p.strip() for p in args.packages.split(",") if p.strip()]
-    elif args.quick:
-        packages = list(QUICK_PACKAGES)
-    else:
-        packages = STD_PACKAGES + THIRD_PARTY_PACKAGES
-    go = args.go or shutil.which("go")
-    if not go:
-        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
-        return 2
-    go = str(Path(go).resolve())
+        return [p.strip() for p in args.packages.split(",") if p.strip()]
+    if args.quick:
+        return list(QUICK_PACKAGES)
+    return STD_PACKAGES + THIRD_PARTY_PACKAGES
+
+
+def prepare(args: argparse.Namespace, go: str, packages: list[str]) -> Setup:
+    """Checks what the runs need, copies the object and prepares the scratch
+    module; raises bench.BenchError with what is missing."""
+    third_party = [p for p in packages if not is_std(split_version(p)[0])]
+    for package in third_party:
+        module_query(package)  # unknown modules are an error before anything runs
     racert_object = args.racert_object.resolve()
+    if not racert_object.is_file():
+        raise bench.BenchError(f"{racert_object} does not exist (./build_syso.sh builds it)")
+    if not bench.RACERT_CLI.is_file():
+        raise bench.BenchError(f"{bench.RACERT_CLI} is missing")
+    version_text = bench.go_version(go)
+    version_word = next((w for w in version_text.split() if w.startswith("go1")), "go")
+    snapshot = snapshot_object(racert_object)
+    module_dir = prepare_module(go, version_word, third_party)
+    env = go_environment(go)
+    if args.no_exit_sleep:
+        env["GORACE"] = " ".join(filter(None, [env.get("GORACE", "").strip(),
+                                               "atexit_sleep_ms=0"]))
+    check_objects(go, snapshot, module_dir, env)
+    return Setup(go, version_text, snapshot, module_dir, env)
 
-    try:
-        third_party = [p for p in packages if not is_std(split_version(p)[0])]
-        for package in third_party:
-            module_query(package)  # unknown modules are an error before anything runs
-        if not racert_object.is_file():
-            raise bench.BenchError(f"{racert_object} does not exist (./build_syso.sh builds it)")
-        if not bench.RACERT_CLI.is_file():
-            raise bench.BenchError(f"{bench.RACERT_CLI} is missing")
-        version_text = bench.go_version(go)
-        version_word = next((w for w in version_text.split() if w.startswith("go1")), "go")
-        snapshot = snapshot_object(racert_object)
-        module_dir = prepare_module(go, version_word, third_party)
-        env = go_environment(go)
-        if args.no_exit_sleep:
-            env["GORACE"] = " ".join(filter(None, [env.get("GORACE", "").strip(),
-                                                   "atexit_sleep_ms=0"]))
-        check_objects(go, snapshot, module_dir, env)
-    except bench.BenchError as error:
-        print(f"gotest_macro: {error}", file=sys.stderr)
-        return 1
 
-    info = {
-        "started": datetime.datetime.now().isoformat(timespec="seconds"),
-        "go": go,
-        "go_version": version_text,
-        "cpus": os.cpu_count(),
-        "racert_object": {"path": str(racert_object), "sha256": bench.sha256_of(snapshot)},
-        "pinned_modules": PINNED_MODULES,
-        "gorace": env.get("GORACE", ""),
-        "load_average_before": os.getloadavg(),
-    }
-    print(f"{version_text}; {len(packages)} package(s) x {len(VARIANTS)} object(s) x "
-          f"{args.rounds} round(s); racert object {racert_object} sha256 "
-          f"{info['racert_object']['sha256'][:12]}; GORACE={info['gorace']!r}", file=sys.stderr)
+def warm_up(setup: Setup, packages: list[str], timeout: float) -> None:
+    """Builds every package's test binary with each object (running no test)."""
+    for package in packages:
+        for variant in VARIANTS:
+            outcome = run_go_test(variant, setup.go, setup.snapshot, package, setup.module_dir,
+                                  setup.env, timeout, extra=["-run", "^$"])
+            print(f"warm-up {package} ({variant}): {outcome.result} "
+                  f"{outcome.wall_s:.1f} s", file=sys.stderr, flush=True)
 
-    if not args.no_warmup:
-        for package in packages:
-            for variant in VARIANTS:
-                outcome = run_go_test(variant, go, snapshot, package, module_dir, env,
-                                      args.timeout, extra=["-run", "^$"])
-                print(f"warm-up {package} ({variant}): {outcome.result} "
-                      f"{outcome.wall_s:.1f} s", file=sys.stderr, flush=True)
 
+def timed_rounds(setup: Setup, packages: list[str], rounds: int,
+                 timeout: float) -> tuple[dict[tuple[str, str], list[Outcome]], float, float]:
+    """Runs every package with each object `rounds` times, alternating which
+    object goes first. Returns the outcomes by (package, variant), the wall
+    time, and the share of the machine's CPU other processes used meanwhile."""
     outcomes: dict[tuple[str, str], list[Outcome]] = collections.defaultdict(list)
     busy_before, started = bench.machine_busy_seconds(), time.perf_counter()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = len(packages) * len(VARIANTS) * args.rounds
+    total = len(packages) * len(VARIANTS) * rounds
     done = 0
-    for round_index in range(args.rounds):
+    for round_index in range(rounds):
         for index, package in enumerate(packages):
             order = VARIANTS if (round_index + index) % 2 == 0 else VARIANTS[::-1]
             for variant in order:
-                outcome = run_go_test(variant, go, snapshot, package, module_dir, env,
-                                      args.timeout)
+                outcome = run_go_test(variant, setup.go, setup.snapshot, package, setup.module_dir,
+                                      setup.env, timeout)
                 outcomes[(split_version(package)[0], variant)].append(outcome)
                 done += 1
                 races = f", {outcome.races} race(s)" if outcome.races else ""
@@ -524,6 +518,45 @@ def main(argv: list[str] | None = None) -> int:
                 - (children_before.ru_utime + children_before.ru_stime))
     background = bench.background_cpu_share(busy_before, bench.machine_busy_seconds(),
                                             elapsed, runs_cpu)
+    return outcomes, elapsed, background
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    if args.list:
+        print("full:  " + " ".join(STD_PACKAGES + THIRD_PARTY_PACKAGES))
+        print("quick: " + " ".join(QUICK_PACKAGES))
+        print("pinned modules: " + " ".join(f"{m}@{v}" for m, v in PINNED_MODULES.items()))
+        return 0
+    packages = chosen_packages(args)
+    go = args.go or shutil.which("go")
+    if not go:
+        print("no go binary: put go on PATH or pass --go", file=sys.stderr)
+        return 2
+    try:
+        setup = prepare(args, str(Path(go).resolve()), packages)
+    except bench.BenchError as error:
+        print(f"gotest_macro: {error}", file=sys.stderr)
+        return 1
+
+    info = {
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "go": setup.go,
+        "go_version": setup.version_text,
+        "cpus": os.cpu_count(),
+        "racert_object": {"path": str(args.racert_object.resolve()),
+                          "sha256": bench.sha256_of(setup.snapshot)},
+        "pinned_modules": PINNED_MODULES,
+        "gorace": setup.env.get("GORACE", ""),
+        "load_average_before": os.getloadavg(),
+    }
+    print(f"{setup.version_text}; {len(packages)} package(s) x {len(VARIANTS)} object(s) x "
+          f"{args.rounds} round(s); racert object {info['racert_object']['path']} sha256 "
+          f"{info['racert_object']['sha256'][:12]}; GORACE={info['gorace']!r}", file=sys.stderr)
+
+    if not args.no_warmup:
+        warm_up(setup, packages, args.timeout)
+    outcomes, elapsed, background = timed_rounds(setup, packages, args.rounds, args.timeout)
 
     names = [split_version(p)[0] for p in packages]
     summary = summarize(names, outcomes)
