@@ -146,11 +146,9 @@ def median_between(samples: list[tuple[float, int]], low: float, high: float) ->
     return statistics.median(values) if values else None
 
 
-def soak(args: argparse.Namespace, go: str) -> int:
-    binaries = {v: build("soak", v, go, args.racert_object) for v in VARIANTS}
-    print(f"soak: {args.minutes:g} min per object, "
-          f"{'one after the other' if args.sequential else 'side by side'}; RSS every "
-          f"{args.interval:g} s; binaries in {OUT_DIR}", flush=True)
+def run_soaks(args: argparse.Namespace, binaries: dict[str, Path]) -> dict[str, SoakRun]:
+    """Runs each object's soak binary (side by side, or one after the other),
+    sampling RSS every --interval seconds."""
     runs: dict[str, SoakRun] = {}
     groups = [[v] for v in VARIANTS] if args.sequential else [list(VARIANTS)]
     for group in groups:
@@ -174,9 +172,12 @@ def soak(args: argparse.Namespace, go: str) -> int:
             raise
         for variant in group:
             runs[variant].finish()
+    return runs
 
+
+def print_soak_outcomes(runs: dict[str, SoakRun], interval: float) -> bool:
+    """Each run's exit, race reports and throughput; whether all ran clean."""
     ok = True
-    print()
     for variant in VARIANTS:
         run = runs[variant]
         rate = run.rate
@@ -188,14 +189,17 @@ def soak(args: argparse.Namespace, go: str) -> int:
         print("  " + " ".join(run.lines[-2:]))
         interval_rates = run.interval_rates()
         if interval_rates:
-            print(f"  requests/s per {args.interval:g} s: "
+            print(f"  requests/s per {interval:g} s: "
                   + " ".join(f"{r:.0f}" for r in interval_rates))
         if status != 0 or races or rate is None:
             ok = False
             print("  stderr (last lines): "
                   + "\n  ".join(run.stderr.strip().splitlines()[-20:]))
+    return ok
+
+
+def print_rss_samples(series: dict[str, list[tuple[float, int]]]) -> None:
     print("\nRSS (MB) every sample, official | racert:")
-    series = {v: runs[v].samples for v in VARIANTS}
     for index in range(max(len(s) for s in series.values())):
         cells = []
         for variant in VARIANTS:
@@ -206,9 +210,14 @@ def soak(args: argparse.Namespace, go: str) -> int:
                 cells.append(" " * 14)
         print("  " + " | ".join(cells))
 
-    duration = args.minutes * 60
+
+def check_rss_growth(series: dict[str, list[tuple[float, int]]], minutes: float) -> bool:
+    """Prints each object's RSS growth over the last window (5 minutes, or
+    half of a shorter run); met when racert's grows by less than 5% and ends
+    below the official object's."""
+    duration = minutes * 60
     window = 300.0 if duration >= 600 else duration / 2
-    end = {v: runs[v].samples[-1][0] if runs[v].samples else duration for v in VARIANTS}
+    end = {v: series[v][-1][0] if series[v] else duration for v in VARIANTS}
     # Medians over a minute (a third of the window in shorter runs).
     span = min(60.0, window / 3)
     late = {v: median_between(series[v], end[v] - span, end[v]) for v in VARIANTS}
@@ -221,18 +230,30 @@ def soak(args: argparse.Namespace, go: str) -> int:
             print(f"{variant}: median RSS {early[variant] / 1024:.0f} MB around "
                   f"{window / 60:g} min before the end, {late[variant] / 1024:.0f} MB at the "
                   f"end: growth {growth:+.1%}; max {max(r for _, r in series[variant]) / 1024:.0f} MB")
-    if late["racert"] and early["racert"] and late["official"]:
-        growth = (late["racert"] - early["racert"]) / early["racert"]
-        below = late["racert"] < late["official"]
-        met = growth < 0.05 and below
-        print(f"check: racert RSS growth over the last {window / 60:g} min {growth:+.1%} "
-              f"(< 5%: {'yes' if growth < 0.05 else 'NO'}); racert below the official "
-              f"({late['racert'] / 1024:.0f} MB vs {late['official'] / 1024:.0f} MB): "
-              f"{'yes' if below else 'NO'} -> {'met' if met else 'NOT MET'}")
-        ok = ok and met
-    else:
+    if not (late["racert"] and early["racert"] and late["official"]):
         print("check: not enough RSS samples")
-        ok = False
+        return False
+    growth = (late["racert"] - early["racert"]) / early["racert"]
+    below = late["racert"] < late["official"]
+    met = growth < 0.05 and below
+    print(f"check: racert RSS growth over the last {window / 60:g} min {growth:+.1%} "
+          f"(< 5%: {'yes' if growth < 0.05 else 'NO'}); racert below the official "
+          f"({late['racert'] / 1024:.0f} MB vs {late['official'] / 1024:.0f} MB): "
+          f"{'yes' if below else 'NO'} -> {'met' if met else 'NOT MET'}")
+    return met
+
+
+def soak(args: argparse.Namespace, go: str) -> int:
+    binaries = {v: build("soak", v, go, args.racert_object) for v in VARIANTS}
+    print(f"soak: {args.minutes:g} min per object, "
+          f"{'one after the other' if args.sequential else 'side by side'}; RSS every "
+          f"{args.interval:g} s; binaries in {OUT_DIR}", flush=True)
+    runs = run_soaks(args, binaries)
+    print()
+    ok = print_soak_outcomes(runs, args.interval)
+    series = {v: runs[v].samples for v in VARIANTS}
+    print_rss_samples(series)
+    ok = check_rss_growth(series, args.minutes) and ok
     official_rate, racert_rate = runs["official"].rate, runs["racert"].rate
     if official_rate and racert_rate:
         print(f"throughput: official {official_rate:.0f} requests/s, racert {racert_rate:.0f} "
