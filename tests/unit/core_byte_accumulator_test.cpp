@@ -28,15 +28,25 @@ class CoreByteAccumulatorTest : public CoreTest {
   static void Fill(GoroutineState* g, uptr begin, uptr end, uptr pc, bool is_write = true) {
     for (uptr a = begin; a < end; a++) AccessByte(g, a, is_write, pc);
   }
-  GoroutineState* Accumulating(GoroutineState* g) {
-    EXPECT_NE(g->acc, nullptr) << "a goroutine holding a slot should hold its accumulator";
-    return g;
+  // A goroutine started by `parent` that holds its slot's accumulator entry.
+  // A slot taken from a live goroutine leaves the entry with that goroutine
+  // until it next synchronizes (ClaimAccumulator), and an earlier test in
+  // this process may have taken one from a goroutine that never does again
+  // (the init context): a new goroutine on that slot accumulates nothing.
+  // Such siblings stay idle until TearDown ends them.
+  GoroutineState* GoAccumulating(GoroutineState* parent) {
+    for (unsigned tries = 0; tries < kSlotCount; tries++) {
+      GoroutineState* g = Go(parent);
+      if (g->acc != nullptr) return g;
+    }
+    ADD_FAILURE() << "no new goroutine got an accumulator entry";
+    return Go(parent);
   }
 };
 
 TEST_F(CoreByteAccumulatorTest, BytesAfterTheFirstOfAWordStayPrivateUntilTheNextWord) {
   uptr buf = Alloc(16, 8);
-  GoroutineState* g = Accumulating(Go(Root()));
+  GoroutineState* g = GoAccumulating(Root());
   uptr pc = NewPc();
   Fill(g, buf, buf + 5, pc);
   EXPECT_EQ(g->acc_word, buf);
@@ -52,7 +62,7 @@ TEST_F(CoreByteAccumulatorTest, BytesAfterTheFirstOfAWordStayPrivateUntilTheNext
 
 TEST_F(CoreByteAccumulatorTest, AnUnorderedWriterOfAPendingByteIsReportedWithTheOwnersStack) {
   uptr buf = Alloc(8, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* other = Go(Root());
   uptr fill_pc = NewPc();
   Fill(owner, buf, buf + 6, fill_pc);  // bytes 1..5 pending
@@ -67,7 +77,7 @@ TEST_F(CoreByteAccumulatorTest, AnUnorderedWriterOfAPendingByteIsReportedWithThe
 
 TEST_F(CoreByteAccumulatorTest, AReaderOfAPendingWrittenByteRacesAndOfAnotherByteDoesNot) {
   uptr buf = Alloc(16, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* reader = Go(Root());
   uptr pc = NewPc();
   Fill(owner, buf, buf + 4, pc);
@@ -81,7 +91,7 @@ TEST_F(CoreByteAccumulatorTest, AReaderOfAPendingWrittenByteRacesAndOfAnotherByt
 
 TEST_F(CoreByteAccumulatorTest, DisjointBytesOfAnotherGoroutineAreNoRaceAndThePendingOnesStillPublish) {
   uptr buf = Alloc(16, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* neighbour = Go(Root());
   uptr pc = NewPc();
   Fill(owner, buf, buf + 4, pc);
@@ -98,7 +108,7 @@ TEST_F(CoreByteAccumulatorTest, TheOwnerChecksWhatItPublishesIntoAChangedWord) {
   // header covers it with a fence); without it the owner must still find the
   // race when it next looks at the word, and report its own byte's stack.
   uptr buf = Alloc(8, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* other = Go(Root());
   uptr fill_pc = NewPc();
   Fill(owner, buf, buf + 3, fill_pc);  // bytes 1, 2 pending
@@ -117,7 +127,7 @@ TEST_F(CoreByteAccumulatorTest, TheOwnerChecksWhatItPublishesIntoAChangedWord) {
 
 TEST_F(CoreByteAccumulatorTest, TheOwnerChecksWhatItPublishesWhenItSynchronizes) {
   uptr buf = Alloc(8, 8), lock = Alloc(8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* other = Go(Root());
   uptr fill_pc = NewPc();
   Fill(owner, buf, buf + 4, fill_pc);
@@ -131,7 +141,7 @@ TEST_F(CoreByteAccumulatorTest, TheOwnerChecksWhatItPublishesWhenItSynchronizes)
 
 TEST_F(CoreByteAccumulatorTest, PendingBytesOfFreedMemoryAreDroppedNotPublishedIntoItsNextObject) {
   uptr buf = Alloc(8, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   uptr pc = NewPc();
   Fill(owner, buf, buf + 8, pc);  // bytes 1..7 pending
   ResetShadowRange(buf, 8);        // freed, then allocated to someone else
@@ -145,7 +155,7 @@ TEST_F(CoreByteAccumulatorTest, PendingBytesOfFreedMemoryAreDroppedNotPublishedI
 
 TEST_F(CoreByteAccumulatorTest, BytesBeforeAReleaseAreOrderedBeforeTheAcquirer) {
   uptr buf = Alloc(8, 8), lock = Alloc(8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   GoroutineState* other = Go(Root());
   Fill(owner, buf, buf + 8, NewPc());
   Release(owner, lock);
@@ -156,7 +166,7 @@ TEST_F(CoreByteAccumulatorTest, BytesBeforeAReleaseAreOrderedBeforeTheAcquirer) 
 
 TEST_F(CoreByteAccumulatorTest, ARangeAccessOfTheOwnerSeesItsPendingBytes) {
   uptr buf = Alloc(8, 8);
-  GoroutineState* owner = Accumulating(Go(Root()));
+  GoroutineState* owner = GoAccumulating(Root());
   Fill(owner, buf, buf + 6, NewPc());
   AccessRange(owner, buf, 8, /*is_write=*/false, /*is_atomic=*/false, NewPc());
   GoroutineState* other = Go(Root());
@@ -171,7 +181,7 @@ TEST_F(CoreByteAccumulatorTest, ARangeAccessOfTheOwnerSeesItsPendingBytes) {
 TEST_F(CoreByteAccumulatorTest, ConcurrentFillAndWriterReportEveryWordsRace) {
   constexpr int kWords = 3000;
   uptr buf = Alloc(8 * kWords + 8, 8);
-  GoroutineState* filler = Accumulating(Go(Root()));
+  GoroutineState* filler = GoAccumulating(Root());
   GoroutineState* writer = Go(Root());
   std::vector<uptr> fill_pcs(kWords), write_pcs(kWords);
   for (int i = 0; i < kWords; i++) {
