@@ -248,5 +248,51 @@ TEST_F(CoreAtomicOpsTest, LockFreeLoadNeverPairsANewValueWithAnOldRelease) {
   EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
 }
 
+// The same where every store is the first release at its address (the flag
+// is freed after each round, as Go's GC would free it, and 16 pages take
+// turns): the lock-free load looks while the store creates the sync object.
+// A load that sees the store's value must still acquire its release.
+TEST_F(CoreAtomicOpsTest, LockFreeLoadOfAFreshPageNeverMissesTheFirstRelease) {
+  constexpr u64 kRounds = 3000;
+  constexpr uptr kPage = 4096;
+  constexpr u64 kPages = 16;
+  std::vector<u64*> flags;
+  std::vector<uptr> data;
+  for (u64 i = 0; i < kRounds; i++) {
+    if (i < kPages) flags.push_back(reinterpret_cast<u64*>(AllocReal(8, kPage)));
+    data.push_back(Alloc(8));
+  }
+  auto flag_of = [&](u64 round) { return flags[(round - 1) % kPages]; };
+  GoroutineState* writer = Go(Root());
+  GoroutineState* reader = Go(Root());
+  std::atomic<u64> reader_done{0};
+  std::thread writing([&] {
+    for (u64 round = 1; round <= kRounds; round++) {
+      while (reader_done.load() < round - 1) std::this_thread::yield();
+      Write(writer, data[round - 1]);
+      RealAtomic store{flag_of(round), 1};
+      uptr flag_addr = reinterpret_cast<uptr>(flag_of(round));
+      AtomicOperation(writer, AtomicCall{flag_addr, 8, AtomicSemantics::kStore, RealAtomic::Store, &store}, 1, 2);
+    }
+  });
+  std::thread reading([&] {
+    for (u64 round = 1; round <= kRounds; round++) {
+      RealAtomic load{flag_of(round), 0};
+      uptr flag_addr = reinterpret_cast<uptr>(flag_of(round));
+      do {
+        AtomicOperation(reader, AtomicCall{flag_addr, 8, AtomicSemantics::kLoad, RealAtomic::Load, &load}, 3, 4);
+      } while (load.value == 0);
+      Read(reader, data[round - 1]);
+      // Freed and zeroed for its next turn; the writer waits for reader_done.
+      OnFree(flag_addr, 8);
+      *flag_of(round) = 0;
+      reader_done.store(round);
+    }
+  });
+  writing.join();
+  reading.join();
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
 }  // namespace
 }  // namespace racert::core_test
