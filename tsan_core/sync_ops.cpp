@@ -98,25 +98,23 @@ void ApplyEdge(SyncVar* var, void* arg) {
       request->released = true;
       break;
     case Edge::kReleaseAcquire:
-      if (known) {
-        ReleaseInto(g, var);
-      } else {
-        LearnAboutOwnSlot(g, sync);
-        sync.SwapJoin(&mine);
-        NoteClockJoined(g, /*after_this_release=*/true);
-      }
-      var->set_stamp(StampOf(g));  // S is the old T either way
-      request->released = true;
-      break;
     case Edge::kAcquireRelease:
+      // With nothing to learn both are a release. Otherwise release-acquire
+      // leaves S the old T and g's join takes effect after this release;
+      // acquire-release leaves S = T = the join.
       if (known) {
         ReleaseInto(g, var);
       } else {
         LearnAboutOwnSlot(g, sync);
-        sync.JoinBoth(&mine);
-        NoteClockJoined(g);
+        bool swap = request->edge == Edge::kReleaseAcquire;
+        if (swap) {
+          sync.SwapJoin(&mine);
+        } else {
+          sync.JoinBoth(&mine);
+        }
+        NoteClockJoined(g, /*after_this_release=*/swap);
       }
-      var->set_stamp(StampOf(g));
+      var->set_stamp(StampOf(g));  // S is g's clock at this release either way
       request->released = true;
       break;
   }

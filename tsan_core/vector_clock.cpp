@@ -25,6 +25,11 @@ RACERT_ALWAYS_INLINE bool AnyNonZero(EpochBlock v) {
   return (parts[0] | parts[1] | parts[2] | parts[3]) != 0;
 }
 static_assert(sizeof(EpochBlock) == 4 * sizeof(u64), "AnyNonZero reads a block as four words");
+RACERT_ALWAYS_INLINE EpochBlock MaxBlock(EpochBlock a, EpochBlock b) { return a > b ? a : b; }
+// Stores `value` at p, which holds `old`, only if they differ.
+RACERT_ALWAYS_INLINE void StoreIfChanged(Epoch* p, EpochBlock old, EpochBlock value) {
+  if (AnyNonZero(old ^ value)) StoreBlock(p, value);
+}
 
 // The element-wise kernels, written once and compiled twice: for the x86-64
 // baseline (SSE2 has no unsigned 32-bit max, so the compiler emulates it) and
@@ -41,85 +46,54 @@ static_assert(sizeof(EpochBlock) == 4 * sizeof(u64), "AnyNonZero reads a block a
 // `to`, JoinBothEntries' `other`, SwapJoinEntries' `mine`: see the SyncClock
 // methods below) it stores only the 8-entry blocks that change, and leaves
 // the other lines shared. The goroutine's own clock is written whole.
-#define RACERT_CLOCK_KERNELS(suffix, attributes)                                         \
-  attributes void JoinEntries##suffix(Epoch* mine, const Epoch* other, unsigned n) {     \
-    for (unsigned i = 0; i < n; i++) mine[i] = mine[i] > other[i] ? mine[i] : other[i];  \
-  }                                                                                      \
-  attributes void CopyChangedEntries##suffix(Epoch* to, const Epoch* from, unsigned n) { \
-    for (unsigned b = 0; b < n; b += kBlockEntries) {                                    \
-      EpochBlock wanted = LoadBlock(from + b);                                           \
-      if (AnyNonZero(LoadBlock(to + b) ^ wanted)) StoreBlock(to + b, wanted);            \
-    }                                                                                    \
-  }                                                                                      \
-  attributes void JoinChangedEntries##suffix(Epoch* to, const Epoch* from, unsigned n) { \
-    for (unsigned b = 0; b < n; b += kBlockEntries) {                                    \
-      EpochBlock t = LoadBlock(to + b);                                                  \
-      EpochBlock f = LoadBlock(from + b);                                                \
-      EpochBlock joined = t > f ? t : f;                                                 \
-      if (AnyNonZero(joined ^ t)) StoreBlock(to + b, joined);                            \
-    }                                                                                    \
-  }                                                                                      \
-  attributes void SwapJoinEntries##suffix(Epoch* mine, Epoch* other, unsigned n) {       \
-    for (unsigned b = 0; b < n; b += kBlockEntries) {                                    \
-      EpochBlock m = LoadBlock(mine + b);                                                \
-      EpochBlock o = LoadBlock(other + b);                                               \
-      if (AnyNonZero(m ^ o)) StoreBlock(mine + b, o);                                    \
-      StoreBlock(other + b, m > o ? m : o);                                              \
-    }                                                                                    \
-  }                                                                                      \
-  attributes void JoinBothEntries##suffix(Epoch* mine, Epoch* other, unsigned n) {       \
-    for (unsigned b = 0; b < n; b += kBlockEntries) {                                    \
-      EpochBlock m = LoadBlock(mine + b);                                                \
-      EpochBlock o = LoadBlock(other + b);                                               \
-      EpochBlock joined = m > o ? m : o;                                                 \
-      StoreBlock(mine + b, joined);                                                      \
-      if (AnyNonZero(joined ^ o)) StoreBlock(other + b, joined);                         \
-    }                                                                                    \
+#define RACERT_CLOCK_KERNELS(suffix, attributes)                                                \
+  attributes void JoinEntries##suffix(Epoch* mine, const Epoch* other, unsigned n) {            \
+    for (unsigned i = 0; i < n; i++) mine[i] = mine[i] > other[i] ? mine[i] : other[i];         \
+  }                                                                                             \
+  attributes void CopyChangedEntries##suffix(Epoch* to, const Epoch* from, unsigned n) {        \
+    for (unsigned b = 0; b < n; b += kBlockEntries) {                                           \
+      StoreIfChanged(to + b, LoadBlock(to + b), LoadBlock(from + b));                           \
+    }                                                                                           \
+  }                                                                                             \
+  attributes void JoinChangedEntries##suffix(Epoch* to, const Epoch* from, unsigned n) {        \
+    for (unsigned b = 0; b < n; b += kBlockEntries) {                                           \
+      EpochBlock t = LoadBlock(to + b);                                                         \
+      StoreIfChanged(to + b, t, MaxBlock(t, LoadBlock(from + b)));                              \
+    }                                                                                           \
+  }                                                                                             \
+  attributes void SwapJoinEntries##suffix(Epoch* mine, Epoch* other, unsigned n) {              \
+    for (unsigned b = 0; b < n; b += kBlockEntries) {                                           \
+      EpochBlock m = LoadBlock(mine + b);                                                       \
+      EpochBlock o = LoadBlock(other + b);                                                      \
+      StoreIfChanged(mine + b, m, o);                                                           \
+      StoreBlock(other + b, MaxBlock(m, o));                                                    \
+    }                                                                                           \
+  }                                                                                             \
+  attributes void JoinBothEntries##suffix(Epoch* mine, Epoch* other, unsigned n) {              \
+    for (unsigned b = 0; b < n; b += kBlockEntries) {                                           \
+      EpochBlock o = LoadBlock(other + b);                                                      \
+      EpochBlock joined = MaxBlock(LoadBlock(mine + b), o);                                     \
+      StoreBlock(mine + b, joined);                                                             \
+      StoreIfChanged(other + b, o, joined);                                                     \
+    }                                                                                           \
   }
 
 RACERT_CLOCK_KERNELS(Baseline, )
 RACERT_CLOCK_KERNELS(Avx2, __attribute__((target("avx2"))))
 #undef RACERT_CLOCK_KERNELS
 
-void JoinEntries(Epoch* mine, const Epoch* other, unsigned n) {
-  if (CpuHasAvx2()) {
-    JoinEntriesAvx2(mine, other, n);
-  } else {
-    JoinEntriesBaseline(mine, other, n);
+// Each kernel runs as its AVX2 build where the CPU has AVX2 (chosen per
+// call: one predictable branch on a cached flag).
+#define RACERT_CLOCK_KERNEL_DISPATCH(name, to_type, from_type)               \
+  void name(to_type to, from_type from, unsigned n) {                        \
+    (CpuHasAvx2() ? name##Avx2 : name##Baseline)(to, from, n);              \
   }
-}
-
-void JoinChangedEntries(Epoch* to, const Epoch* from, unsigned n) {
-  if (CpuHasAvx2()) {
-    JoinChangedEntriesAvx2(to, from, n);
-  } else {
-    JoinChangedEntriesBaseline(to, from, n);
-  }
-}
-
-void SwapJoinEntries(Epoch* mine, Epoch* other, unsigned n) {
-  if (CpuHasAvx2()) {
-    SwapJoinEntriesAvx2(mine, other, n);
-  } else {
-    SwapJoinEntriesBaseline(mine, other, n);
-  }
-}
-
-void CopyChangedEntries(Epoch* to, const Epoch* from, unsigned n) {
-  if (CpuHasAvx2()) {
-    CopyChangedEntriesAvx2(to, from, n);
-  } else {
-    CopyChangedEntriesBaseline(to, from, n);
-  }
-}
-
-void JoinBothEntries(Epoch* mine, Epoch* other, unsigned n) {
-  if (CpuHasAvx2()) {
-    JoinBothEntriesAvx2(mine, other, n);
-  } else {
-    JoinBothEntriesBaseline(mine, other, n);
-  }
-}
+RACERT_CLOCK_KERNEL_DISPATCH(JoinEntries, Epoch*, const Epoch*)
+RACERT_CLOCK_KERNEL_DISPATCH(JoinChangedEntries, Epoch*, const Epoch*)
+RACERT_CLOCK_KERNEL_DISPATCH(CopyChangedEntries, Epoch*, const Epoch*)
+RACERT_CLOCK_KERNEL_DISPATCH(SwapJoinEntries, Epoch*, Epoch*)
+RACERT_CLOCK_KERNEL_DISPATCH(JoinBothEntries, Epoch*, Epoch*)
+#undef RACERT_CLOCK_KERNEL_DISPATCH
 
 }  // namespace
 
