@@ -19,7 +19,14 @@ namespace {
 constexpr uptr kHandleUnit = kCellSetHandleUnit;
 constexpr uptr kMaxArenaSize = uptr{64} << 30;
 
+// Read sets have a class of their own, after the explicit ones: their memory
+// is never an explicit set's, so their sequence only ever grows.
+constexpr unsigned kReadSetClass = kCellSetClassCount;
+constexpr uptr kReadSetBytes = 64;  // one cache line
+static_assert(sizeof(CellSet) + sizeof(u64) * kReadSetCells == kReadSetBytes, "a read set fills one cache line");
+
 constexpr uptr BytesForClass(unsigned size_class) {
+  if (size_class == kReadSetClass) return kReadSetBytes;
   uptr bytes = sizeof(CellSet) + sizeof(u64) * kCellSetCapacity[size_class];
   return (bytes + kHandleUnit - 1) & ~(kHandleUnit - 1);
 }
@@ -49,7 +56,7 @@ struct Arena {
   std::atomic<uptr> mapped;         // bytes from base that are mapped (all of size unless grown on demand)
   SpinMutex init_mutex;
   std::atomic<uptr> bump;           // next unused byte offset (starts at kHandleUnit: handle 0 is invalid)
-  FreeList free_lists[kCellSetClassCount];
+  FreeList free_lists[kCellSetClassCount + 1];  // and the read sets'
 };
 constinit Arena arena{};
 
@@ -193,9 +200,180 @@ void SortCellsBySlot(u64* cells, u32 count) {
   for (u32 n = 2; n <= count; n++) PlaceLastCellBySlot(cells, n);
 }
 
-u32 CellSetAllocate(u32 min_capacity) {
+namespace {
+u32 AllocateOfClass(unsigned size_class);
+}  // namespace
+
+u32 ReadSetCells(const CellSet* set, u64* out) {
+  RACERT_DCHECK(CellSetIsReadSet(set));
+  const EpochSnapshot& snapshot = EpochSnapshotAt(set->next_free);
+  const Generation generation = snapshot.generation.load(std::memory_order_relaxed);
+  const AccessBits read{ReadSetMask(set), false, false};
+  u32 count = 0;
+  for (u32 w = 0; w < kReadSetSlotWords; w++) {
+    for (u64 slots = set->cells[w]; slots != 0; slots &= slots - 1) {
+      Sid sid = static_cast<Sid>(w * 64 + static_cast<u32>(__builtin_ctzll(slots)));
+      out[count++] = Cell::Make(sid, snapshot.epochs[sid].load(std::memory_order_relaxed), generation, read).raw();
+    }
+  }
+  for (u32 i = 0; i < kReadSetMaxExtras; i++) {
+    if (u64 extra = set->cells[kReadSetFirstExtra + i]) out[count++] = extra;
+  }
+  RACERT_DCHECK(count == set->count);
+  return count;
+}
+
+namespace {
+
+// cells[0..count) split into a read set's parts.
+struct ReadSetParts {
+  u8 read_mask = 0;
+  u32 readers = 0;
+  u32 extras = 0;
+  u64 slots[kReadSetSlotWords] = {};
+  u64 extra_cells[kReadSetMaxExtras];
+  u64 reader_cells[kSlotCount];
+};
+
+// Whether cells[0..count) have a read set's form; fills `parts` if so. The
+// read cells are the plain read-only cells of the first one's bytes and
+// generation, the first of each slot; at most kReadSetMaxExtras are left.
+bool SplitForReadSet(const u64* cells, u32 count, ReadSetParts* parts) {
+  if (count > kReadSetMaxCells) return false;
+  Generation generation = 0;
+  for (u32 i = 0; i < count; i++) {
+    const Cell c(cells[i]);
+    const bool plain_read = c.write_mask() == 0 && !c.is_atomic();
+    if (plain_read && parts->read_mask == 0) {
+      parts->read_mask = c.read_mask();
+      generation = c.generation();
+    }
+    u64& word = parts->slots[c.sid() / 64];
+    const u64 bit = u64{1} << (c.sid() % 64);
+    if (plain_read && c.read_mask() == parts->read_mask && c.generation() == generation && (word & bit) == 0) {
+      word |= bit;
+      parts->reader_cells[parts->readers++] = c.raw();
+    } else if (parts->extras < kReadSetMaxExtras) {
+      parts->extra_cells[parts->extras++] = c.raw();
+    } else {
+      return false;
+    }
+  }
+  // A set of two readers is as small in the explicit form.
+  return parts->readers > 2;
+}
+
+}  // namespace
+
+u32 ReadSetExtras(const CellSet* set, u64* out) {
+  RACERT_DCHECK(CellSetIsReadSet(set));
+  u32 count = 0;
+  for (u32 i = 0; i < kReadSetMaxExtras; i++) {
+    if (u64 extra = set->cells[kReadSetFirstExtra + i]) out[count++] = extra;
+  }
+  return count;
+}
+
+namespace {
+
+// Writes a read set's fields under its sequence lock.
+void PublishReadSet(CellSet* set, const u64* slots, u8 read_mask, u32 snapshot, const u64* extras, u32 extra_count,
+                    u32 count) {
+  u64* sequence = &set->cells[kReadSetSequenceIndex];
+  const u64 before = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+  RACERT_DCHECK((before & kReadSetSequenceStep) == 0);
+  __atomic_store_n(sequence, before + kReadSetSequenceStep, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  for (u32 w = 0; w < kReadSetSlotWords; w++) __atomic_store_n(&set->cells[w], slots[w], __ATOMIC_RELAXED);
+  for (u32 i = 0; i < kReadSetMaxExtras; i++) {
+    __atomic_store_n(&set->cells[kReadSetFirstExtra + i], i < extra_count ? extras[i] : 0, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(&set->next_free, snapshot, __ATOMIC_RELAXED);
+  set->count = static_cast<u16>(count);
+  __atomic_store_n(sequence, ((before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep) | read_mask, __ATOMIC_RELEASE);
+}
+
+}  // namespace
+
+bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count) {
+  RACERT_DCHECK(CellSetIsReadSet(set));
+  const u32 snapshot_id = set->next_free;
+  const EpochSnapshot& snapshot = EpochSnapshotAt(snapshot_id);
+  const Generation generation = snapshot.generation.load(std::memory_order_relaxed);
+  const u8 read_mask = ReadSetMask(set);
+  u64 slots[kReadSetSlotWords];
+  for (u32 w = 0; w < kReadSetSlotWords; w++) slots[w] = set->cells[w];
+  u64 extras[kReadSetMaxExtras];
+  u32 readers = set->count - ReadSetExtras(set, extras);  // (extras overwritten below)
+  u32 extra_count = 0;
+  for (u32 i = 0; i < count; i++) {
+    const Cell c(cells[i]);
+    const bool plain = !c.is_atomic();
+    const u64 bit = u64{1} << (c.sid() % 64);
+    const bool in_map = (slots[c.sid() / 64] & bit) != 0;
+    if (plain && c.generation() == generation) {
+      const Epoch entry = snapshot.epochs[c.sid()].load(std::memory_order_relaxed);
+      // A cell whose key a map cell has would be a second cell of that key:
+      // the general path merges them.
+      if (in_map && entry == c.epoch()) return false;
+      if (!in_map && c.write_mask() == 0 && c.read_mask() == read_mask &&
+          FitsEpochSnapshot(snapshot_id, &cells[i], 1, generation)) {
+        slots[c.sid() / 64] |= bit;
+        readers++;
+        continue;
+      }
+    }
+    if (extra_count == kReadSetMaxExtras) return false;
+    extras[extra_count++] = c.raw();
+  }
+  PublishReadSet(set, slots, read_mask, snapshot_id, extras, extra_count, readers + extra_count);
+  return true;
+}
+
+u32 StoreAsReadSet(u32 handle, const u64* cells, u32 count) {
+  ReadSetParts parts;
+  if (!SplitForReadSet(cells, count, &parts)) return 0;
+  const Generation generation = Cell(parts.reader_cells[0]).generation();
+  CellSet* set = handle ? CellSetFromHandle(handle) : nullptr;
+  RACERT_DCHECK(set == nullptr || CellSetIsReadSet(set));
+  u32 snapshot = kNoEpochSnapshot;
+  const u32 previous = set ? set->next_free : kNoEpochSnapshot;
+  if (set && FitsEpochSnapshot(previous, parts.reader_cells, parts.readers, generation)) {
+    snapshot = previous;
+  } else {
+    snapshot = AcquireEpochSnapshotFor(parts.reader_cells, parts.readers, generation,
+                                       parts.readers >= kReadSetNewSnapshotReaders);
+    if (snapshot == kNoEpochSnapshot) return 0;
+  }
+  if (snapshot != previous) {
+    // A set keeps its snapshot for life (the word's summary names it).
+    handle = AllocateOfClass(kReadSetClass);
+    set = CellSetFromHandle(handle);
+  }
+  PublishReadSet(set, parts.slots, parts.read_mask, snapshot, parts.extra_cells, parts.extras, count);
+  return handle;
+}
+
+namespace {
+
+[[noreturn]] void ArenaExhausted() {
+  if (ArenaSize() < kMaxArenaSize) {
+    Fatal("shadow cell-set arena exhausted: %zu MiB of sets hold words that need three or more cells, "
+          "the most the address-space limit (ulimit -v) leaves for them; raise the limit (ulimit -v "
+          "unlimited) for the full %zu GiB",
+          ArenaSize() >> 20, kMaxArenaSize >> 30);
+  }
+  Fatal("shadow cell-set arena exhausted: %zu bytes of sets hold words that need three or more cells; "
+        "fewer goroutines touching the same words at once, or freeing such memory, keeps it lower",
+        ArenaSize());
+}
+
+// Read sets are carved this many at a time, on a cache-line boundary, so that
+// each lies in one line (the covering check then reads one line).
+constexpr u32 kReadSetsPerCarve = 64;
+
+u32 AllocateOfClass(unsigned size_class) {
   uptr base = ArenaBase();
-  unsigned size_class = ClassFor(min_capacity);
   uptr bytes = BytesForClass(size_class);
   u32 handle = 0;
   {
@@ -210,21 +388,22 @@ u32 CellSetAllocate(u32 min_capacity) {
     if (handle != 0) {
       list.free_count.store(list.free_count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     } else {
-      uptr offset = arena.bump.fetch_add(bytes, std::memory_order_relaxed);
-      if (offset + bytes > ArenaSize()) {
-        if (ArenaSize() < kMaxArenaSize) {
-          Fatal("shadow cell-set arena exhausted: %zu MiB of sets hold words that need three or more cells, "
-                "the most the address-space limit (ulimit -v) leaves for them; raise the limit (ulimit -v "
-                "unlimited) for the full %zu GiB",
-                ArenaSize() >> 20, kMaxArenaSize >> 30);
-        }
-        Fatal("shadow cell-set arena exhausted: %zu bytes of sets hold words that need three or more cells; "
-              "fewer goroutines touching the same words at once, or freeing such memory, keeps it lower",
-              ArenaSize());
-      }
-      if (offset + bytes > arena.mapped.load(std::memory_order_acquire)) GrowArena(offset + bytes);
+      const bool read_sets = size_class == kReadSetClass;
+      const uptr sets = read_sets ? kReadSetsPerCarve : 1;
+      const uptr slack = read_sets ? kReadSetBytes - kHandleUnit : 0;
+      uptr offset = arena.bump.fetch_add(sets * bytes + slack, std::memory_order_relaxed);
+      if (read_sets) offset = (offset + kReadSetBytes - 1) & ~(kReadSetBytes - 1);  // the base is page-aligned
+      if (offset + sets * bytes > ArenaSize()) ArenaExhausted();
+      if (offset + sets * bytes > arena.mapped.load(std::memory_order_acquire)) GrowArena(offset + sets * bytes);
       handle = static_cast<u32>(offset / kHandleUnit);
-      list.carved.store(list.carved.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      // The others go to the free stack (room: a carve comes only when it is empty).
+      for (uptr i = 1; i < sets; i++) {
+        u32 other = static_cast<u32>((offset + i * bytes) / kHandleUnit);
+        reinterpret_cast<CellSet*>(base + uptr{other} * kHandleUnit)->size_class = static_cast<u8>(size_class);
+        list.stack[list.stack_count++] = other;
+      }
+      list.free_count.store(list.free_count.load(std::memory_order_relaxed) + sets - 1, std::memory_order_relaxed);
+      list.carved.store(list.carved.load(std::memory_order_relaxed) + sets, std::memory_order_relaxed);
     }
   }
   CellSet* set = reinterpret_cast<CellSet*>(base + uptr{handle} * kHandleUnit);
@@ -236,9 +415,24 @@ u32 CellSetAllocate(u32 min_capacity) {
   return handle;
 }
 
+}  // namespace
+
+u32 CellSetAllocate(u32 min_capacity) { return AllocateOfClass(ClassFor(min_capacity)); }
+
 void CellSetFree(u32 handle) {
   CellSet* set = CellSetFromHandle(handle);
   unsigned size_class = set->size_class;
+  if (CellSetIsReadSet(set)) {
+    // A lock-free reader may still be checking it: it must see the change.
+    u64* sequence = &set->cells[kReadSetSequenceIndex];
+    const u64 before = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+    __atomic_store_n(sequence, before + kReadSetSequenceStep, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    const u32 snapshot = set->next_free;
+    // Read mask 0: no read set.
+    __atomic_store_n(sequence, (before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep, __ATOMIC_RELEASE);
+    ReleaseEpochSnapshot(snapshot);
+  }
   set->count = 0;
   FreeList& list = arena.free_lists[size_class];
   {
@@ -265,7 +459,7 @@ void SetCellSetArenaSize(uptr bytes) {
 
 uptr CellSetBytesInUseForTesting() {
   uptr bytes = 0;
-  for (unsigned c = 0; c < kCellSetClassCount; c++) {
+  for (unsigned c = 0; c <= kReadSetClass; c++) {
     const FreeList& list = arena.free_lists[c];
     bytes += (list.carved.load(std::memory_order_relaxed) - list.free_count.load(std::memory_order_relaxed)) *
              BytesForClass(c);

@@ -32,6 +32,7 @@
 
 #include "base/check.h"
 #include "base/types.h"
+#include "shadow/epoch_snapshot.h"
 #include "shadow/shadow_cell.h"
 
 namespace racert {
@@ -43,7 +44,7 @@ struct CellSet {
   // safe): an atomic access then changes only its own slot's cells
   // (UpdateCellSet in shadow/shadow_word.h). Kept by whoever locked the word.
   bool may_hold_plain;
-  u32 next_free;       // free-list link while the set is not in use
+  u32 next_free;       // free-list link while the set is not in use; a read set's snapshot
   u64 cells[];         // `capacity` entries; cells[0..count) are valid
 
   u32 capacity() const;
@@ -102,6 +103,100 @@ inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key
 // access path's inline part.
 inline bool CellSetCoversAt(const CellSet* set, u32 published_count, u32 position, u64 key, AccessBits bits);
 
+// ---- Read sets ---------------------------------------------------------------
+//
+// The compact form of a set whose cells are, but for at most
+// kReadSetMaxExtras others, plain reads of the same bytes, of one
+// generation, one per slot, with their epochs in an epoch snapshot
+// (shadow/epoch_snapshot.h): the shape of a word many goroutines read
+// between writes (the extras: the write they all read, a reader of other
+// bytes). 64 bytes whatever the number of readers (an explicit set of 48
+// readers takes 528), so a table read by every goroutine keeps its sets in
+// the caches. It holds exactly the cells the explicit form would: slot s's
+// read cell is Cell::Make(s, snapshot.epochs[s], snapshot.generation, read
+// of the read mask); nothing is folded or dropped.
+//
+// Layout: one cache line (a size class of its own, carved on line
+// boundaries): the header with next_free the snapshot; cells[0..4) the map
+// of the slots whose read cells it holds; cells[4] the read mask (bits 0..7,
+// 0 once the set is freed) under a sequence (bits 8..63), odd while the set
+// changes, that never goes back (the memory is only ever a read set's);
+// cells[5..7) the extras (0: none). count is the number of cells. Its
+// word's primary holds Cell::MakeReadSetHandle. Changed only with the word
+// locked; the lock-free covering check (ReadSetCovers) reads it as a
+// sequence lock.
+constexpr u32 kReadSetSlotWords = kSlotCount / 64;
+constexpr u32 kReadSetSequenceIndex = kReadSetSlotWords;
+constexpr u32 kReadSetFirstExtra = kReadSetSequenceIndex + 1;
+constexpr u32 kReadSetMaxExtras = 2;
+constexpr u32 kReadSetCells = kReadSetFirstExtra + kReadSetMaxExtras;
+// The most cells a read set holds (one read per slot, and the extras).
+constexpr u32 kReadSetMaxCells = kSlotCount + kReadSetMaxExtras;
+constexpr u64 kReadSetMaskBits = 0xff;
+constexpr u64 kReadSetSequenceStep = u64{1} << 8;
+// The bytes a read set's reads read (under its word's lock).
+inline u8 ReadSetMask(const CellSet* set) {
+  return static_cast<u8>(__atomic_load_n(&set->cells[kReadSetSequenceIndex], __ATOMIC_RELAXED));
+}
+// A set with this many read cells may start a new epoch snapshot when the
+// current one does not fit them (smaller ones only use the current one).
+constexpr u32 kReadSetNewSnapshotReaders = 8;
+
+// Under the set's word lock (or with the set otherwise unreachable).
+inline bool CellSetIsReadSet(const CellSet* set) { return set->size_class == kCellSetClassCount; }
+// A read set's cells (read cells sorted by slot, then the extras) into
+// out[0..count); returns count (at most kReadSetMaxCells).
+u32 ReadSetCells(const CellSet* set, u64* out);
+// Under the word's lock: stores cells[0..count) as a read set if they have
+// the form and an epoch snapshot fits their reads: in place of the read set
+// `handle` if its snapshot fits them (then the same handle is returned),
+// else in a new one (the caller frees `handle`). Returns the read set's
+// handle, or 0 with nothing changed.
+u32 StoreAsReadSet(u32 handle, const u64* cells, u32 count);
+// Under the word's lock: a read set's extras into out[0..count) (at most
+// kReadSetMaxExtras); returns count.
+u32 ReadSetExtras(const CellSet* set, u64* out);
+// Under the word's lock: replaces a read set's extras with cells[0..count),
+// except that a plain read of the map's bytes and generation by a slot the
+// map lacks, whose epoch fits the snapshot, joins the map. The map's cells
+// stay as they are. False, with nothing changed, if that leaves more extras
+// than the set holds, or a cell with the key of a map cell.
+bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count);
+// The word's summary of a read set, kept in its secondary shadow word (which
+// a word holding a handle does not otherwise use) so that the covering check
+// of most readers reads no set at all: for a set of whole-word reads
+// (read_mask 0xff, what loads of 8-byte values and struct copies leave),
+// bits 0..55 the map of the slots below kReadSetSummarySlots and bits 56..63
+// the snapshot (which a set keeps for life; kEpochSnapshotCount fits 8
+// bits); 0 (no slot) for other sets.
+constexpr u32 kReadSetSummarySlots = 56;
+constexpr unsigned kReadSetSummarySnapshotShift = kReadSetSummarySlots;
+constexpr u8 kReadSetSummaryMask = 0xff;
+static_assert(kEpochSnapshotCount <= 256, "a snapshot's number fits the summary's 8 bits");
+inline u64 ReadSetSummary(const CellSet* set) {
+  if (ReadSetMask(set) != kReadSetSummaryMask) return 0;
+  return (set->cells[0] & ((u64{1} << kReadSetSummarySlots) - 1)) |
+         (u64{set->next_free} << kReadSetSummarySnapshotShift);
+}
+// Lock-free: whether a read set's word whose secondary word is `summary`
+// (ReadSetSummary, read after the handle) holds a cell with `key` covering
+// `bits`, by the summary alone; false if the summary cannot say (the caller
+// then asks ReadSetCovers).
+inline bool ReadSetSummaryCovers(u64 summary, u64 key, AccessBits bits) {
+  const Sid sid = Cell(key).sid();
+  if (bits.is_write || sid >= kReadSetSummarySlots || ((summary >> sid) & 1) == 0) return false;
+  // The whole word was read: any bytes of it are covered.
+  const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
+  return Cell::Make(sid, s.epochs[sid].load(std::memory_order_relaxed), s.generation.load(std::memory_order_relaxed),
+                    AccessBits{kReadSetSummaryMask, false, false})
+             .key() == key;
+}
+// Lock-free: whether `set`, a read set when its word's handle was read,
+// holds a cell with `key` covering `bits`. Trusts only a consistent read
+// (the sequence unchanged); whether the set still belongs to the word is the
+// caller's to check, as for CellSetFindCovering.
+inline bool ReadSetCovers(const CellSet* set, u64 key, AccessBits bits);
+
 // Address space the arena reserves on first use (committed only where touched):
 // 64 GiB unless SetCellSetArenaSize chose less (under an address-space limit).
 uptr CellSetArenaReservation();
@@ -115,7 +210,11 @@ void SetCellSetArenaSize(uptr bytes);
 uptr CellSetBytesInUseForTesting();
 uptr CellSetCountForTesting();
 
-inline u32 CellSet::capacity() const { return kCellSetCapacity[size_class]; }
+// Of an explicit set (a read set's class has no entry).
+inline u32 CellSet::capacity() const {
+  RACERT_DCHECK(size_class < kCellSetClassCount);
+  return kCellSetCapacity[size_class];
+}
 
 namespace cell_set_detail {
 // The arena's address; set once, before the first handle is handed out, so
@@ -163,6 +262,32 @@ inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key
     }
   }
   return false;
+}
+
+inline bool ReadSetCovers(const CellSet* set, u64 key, AccessBits bits) {
+  const Sid sid = Cell(key).sid();
+  const u64* sequence = &set->cells[kReadSetSequenceIndex];
+  const u64 before = __atomic_load_n(sequence, __ATOMIC_ACQUIRE);
+  if (before & kReadSetSequenceStep) return false;
+  const u8 mask = static_cast<u8>(before & kReadSetMaskBits);
+  const u32 snapshot = __atomic_load_n(&set->next_free, __ATOMIC_RELAXED);
+  const u64 slots = __atomic_load_n(&set->cells[sid / 64], __ATOMIC_RELAXED);
+  if (mask == 0 || snapshot >= kEpochSnapshotCount) return false;
+  bool found = false;
+  if (!bits.is_write && (bits.mask & ~mask) == 0 && ((slots >> (sid % 64)) & 1) != 0) {
+    // The key's atomicity is checked by the comparison.
+    const EpochSnapshot& s = EpochSnapshotAt(snapshot);
+    const Epoch epoch = s.epochs[sid].load(std::memory_order_relaxed);
+    const Generation generation = s.generation.load(std::memory_order_relaxed);
+    found = Cell::Make(sid, epoch, generation, AccessBits{mask, false, false}).key() == key;
+  }
+  for (u32 i = 0; !found && i < kReadSetMaxExtras; i++) {
+    found = Cell(__atomic_load_n(&set->cells[kReadSetFirstExtra + i], __ATOMIC_RELAXED)).Covers(key, bits);
+  }
+  // Unchanged meanwhile: the set referred to that snapshot all along, whose
+  // entries do not change while referred to (epoch_snapshot.h).
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  return found && __atomic_load_n(sequence, __ATOMIC_RELAXED) == before;
 }
 
 }  // namespace racert

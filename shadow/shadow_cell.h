@@ -34,7 +34,8 @@
 // bits 17..24 (a cell's slot field) the set's cell count when the handle
 // was stored, capped at 255 (published_count): a reader can look at the
 // cells below it without reading the set's header, one cache line fewer on
-// a word read by many goroutines. Everything else is 0; in particular the
+// a word read by many goroutines; 0 for a read set (shadow/cell_set.h), the
+// compact form, whose cells are elsewhere. Everything else is 0; in particular the
 // generation, so that no goroutine's key matches a handle.
 #pragma once
 
@@ -71,10 +72,15 @@ class Cell {
     return Cell((u64{handle} << kEpochShift) | (published << kSidShift) | kHandleTag);
   }
 
+  // A read set's handle (shadow/cell_set.h): published count 0, which no
+  // explicit set's handle has (a set holds more cells than the inline words).
+  static constexpr Cell MakeReadSetHandle(u32 handle) { return MakeHandle(handle, 0); }
+
   constexpr u64 raw() const { return raw_; }
   constexpr bool empty() const { return raw_ == 0; }
   constexpr bool is_handle() const { return raw_ != 0 && (raw_ & kMaskBits) == 0 && raw_ != kLockedWord; }
   constexpr bool is_locked() const { return raw_ == kLockedWord; }
+  constexpr bool is_read_set_handle() const { return is_handle() && published_count() == 0; }
   constexpr bool is_paired() const { return (raw_ & kPairedBit) != 0; }
   constexpr Cell WithPaired(bool paired) const { return Cell(paired ? raw_ | kPairedBit : raw_ & ~kPairedBit); }
   constexpr u32 handle() const { return static_cast<u32>(raw_ >> kEpochShift); }
@@ -158,6 +164,9 @@ static_assert((Cell::kLockedWord & (Cell::kMaskBits | kGeneration | kPaired)) ==
 static_assert(Cell::MakeHandle(1, 100000).published_count() == Cell::kMaxPublishedCount &&
                   Cell::MakeHandle(1, 7).published_count() == 7 && Cell::MakeHandle(1, 100000).generation() == 0,
               "a handle's published count fits the slot field and leaves the generation 0");
+static_assert(Cell::MakeReadSetHandle(5).is_read_set_handle() && !Cell::MakeHandle(5, 3).is_read_set_handle() &&
+                  !Cell::MakeHandle(5, 100000).is_read_set_handle(),
+              "a read set's handle differs from any explicit set's by its published count of 0");
 static_assert(Cell::MakeHandle(0xfffffffe, 0).is_handle() && !Cell(Cell::kLockedWord).is_handle(),
               "the locked word is the one value that looks like the largest handle");
 }  // namespace cell_layout

@@ -43,6 +43,7 @@
 #include "base/types.h"
 #include "shadow/cell_set.h"
 #include "shadow/shadow_cell.h"
+#include "shadow/shadow_map.h"
 
 namespace racert {
 
@@ -113,6 +114,11 @@ struct InlineRewrite {
   u32 mine;   // the index of the accessor's cell among them
 };
 
+// The secondary word of the word whose primary word is `primary`.
+RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordOfPrimary(const std::atomic<u64>* primary) {
+  return reinterpret_cast<std::atomic<u64>*>(reinterpret_cast<uptr>(primary) - kPrimaryOffset + kSecondaryOffset);
+}
+
 // Whether a word whose primary value `observed` is a cell-set handle already
 // records the access (the lock-free check: a hit is trusted only if the word
 // still refers to the set afterwards). For the access paths' inline tiers:
@@ -121,9 +127,18 @@ struct InlineRewrite {
 RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u64 observed, u64 key,
                                              AccessBits bits, u32* position) {
   RACERT_DCHECK(Cell(observed).is_handle());
-  return CellSetFindCovering(CellSetFromHandle(Cell(observed).handle()), Cell(observed).published_count(), key,
-                             bits, position) &&
-         primary->load(std::memory_order_acquire) == observed;
+  const CellSet* set = CellSetFromHandle(Cell(observed).handle());
+  bool found;
+  if (Cell(observed).is_read_set_handle()) {
+    // The summary is stored before the handle is published (release): at
+    // least as new as the handle read.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const u64 summary = SecondaryWordOfPrimary(primary)->load(std::memory_order_relaxed);
+    found = ReadSetSummaryCovers(summary, key, bits) || ReadSetCovers(set, key, bits);
+  } else {
+    found = CellSetFindCovering(set, Cell(observed).published_count(), key, bits, position);
+  }
+  return found && primary->load(std::memory_order_acquire) == observed;
 }
 
 // CellSetWordRecords with the first look only (CellSetCoversAt): for
@@ -176,9 +191,16 @@ inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const Shado
   return Cell(cells[mine]).WithPaired(true).raw();
 }
 
-// Moves more cells than the inline words hold to a new CellSet; returns the
-// primary's new value.
-inline u64 SpillToCellSet(const u64* cells, u32 count) {
+// The primary word's value for a word whose cells are now the read set
+// `handle`; stores the set's summary in the secondary word first (the caller
+// then publishes the returned value with a release store).
+inline u64 PrepareReadSet(const ShadowWords& words, u32 handle) {
+  words.secondary->store(ReadSetSummary(CellSetFromHandle(handle)), std::memory_order_relaxed);
+  return Cell::MakeReadSetHandle(handle).raw();
+}
+
+// Moves cells[0..count) to a new explicit set; returns the primary's new value.
+inline u64 SpillToExplicitSet(const u64* cells, u32 count) {
   u32 handle = CellSetAllocate(count);
   CellSet* set = CellSetFromHandle(handle);
   for (u32 i = 0; i < count; i++) set->cells[i] = cells[i];
@@ -228,6 +250,13 @@ bool UpdateCellSetForAtomic(CellSet* set, WordRules& rules) {
   return true;
 }
 
+// Moves more cells than the inline words hold to a new set (a read set if
+// they have its form); returns the primary's new value.
+inline u64 SpillToCellSet(const ShadowWords& words, const u64* cells, u32 count) {
+  if (u32 handle = StoreAsReadSet(0, cells, count)) return PrepareReadSet(words, handle);
+  return SpillToExplicitSet(cells, count);
+}
+
 // Whether the access is already recorded in the extra inline words or the
 // cell set, checked without locking. A stale read can only make us miss the
 // shortcut, or, after the word was freed and reused, skip recording an access
@@ -245,6 +274,45 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
   return current.is_handle() && CellSetWordRecords(words.primary, current.raw(), key, bits, set_position);
 }
 
+// UpdateCellSet for a word holding a read set, which the caller locked: the
+// rules see the set's cells as an explicit set would hold them, and the
+// result is stored back in the compact form if it still has it (in place,
+// the same handle), else as inline cells or an explicit set.
+template <typename WordRules>
+void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules& rules) {
+  if (!rules.bits().is_write) {
+    // A read races with none of the map's reads, so the rules need to see
+    // only the extras; the map's reads that the read subsumes (those ordered
+    // before it) are kept: an access that races with one of them is not
+    // ordered after this read either, so it races (and is reported) all
+    // the same, with a pair that did race.
+    u64 extras[kReadSetMaxExtras + 1];
+    u32 count = ReadSetExtras(set, extras);
+    rules.Rewrite(extras, &count);
+    if (ReadSetReplaceExtras(set, extras, count)) {
+      rules.Commit();
+      words.primary->store(PrepareReadSet(words, handle), std::memory_order_release);
+      return;
+    }
+  }
+  u64 cells[kReadSetMaxCells + 1];  // room for one more
+  u32 count = ReadSetCells(set, cells);
+  u32 mine = rules.Rewrite(cells, &count);
+  rules.Commit();
+  u64 desired;
+  if (count <= words.inline_capacity()) {
+    desired = PrepareInlineCells(cells, count, mine, words);
+    CellSetFree(handle);
+  } else if (u32 read_set = StoreAsReadSet(handle, cells, count)) {
+    if (read_set != handle) CellSetFree(handle);
+    desired = PrepareReadSet(words, read_set);
+  } else {
+    CellSetFree(handle);
+    desired = SpillToExplicitSet(cells, count);
+  }
+  words.primary->store(desired, std::memory_order_release);
+}
+
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (the caller retries from the top).
 //
@@ -258,6 +326,10 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   if (!primary->compare_exchange_weak(observed, Cell::kLockedWord, std::memory_order_acquire)) return false;
   u32 handle = Cell(observed).handle();
   CellSet* set = CellSetFromHandle(handle);
+  if (CellSetIsReadSet(set)) {
+    UpdateReadSet(words, handle, set, rules);
+    return true;
+  }
   if (rules.bits().is_atomic && !set->may_hold_plain && set->count >= kMinCellsForAtomicRun &&
       UpdateCellSetForAtomic(set, rules)) {
     rules.Commit();
@@ -292,7 +364,12 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   // have been subsumed: looked for again only if there were some.
   set->may_hold_plain = !rules.bits().is_atomic || (set->may_hold_plain && AnyPlainCell(set->cells, count));
   u64 desired = Cell::MakeHandle(handle, count).raw();
-  if (count > words.inline_capacity()) {
+  u32 read_set = 0;
+  if (count > words.inline_capacity() && (read_set = StoreAsReadSet(0, set->cells, count)) != 0) {
+    // Reads of the same bytes, but for a few: to the compact form.
+    CellSetFree(handle);
+    desired = PrepareReadSet(words, read_set);
+  } else if (count > words.inline_capacity()) {
     // Back in slot order (cell_set.h). The race rules keep the order of the
     // cells they keep and append the accessor's cell if none had its key, so
     // only that one can be out of place; making room may move any.
@@ -413,7 +490,7 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
       }
       // The word is ours until the primary is stored below.
       u64 desired = count <= words.inline_capacity() ? PrepareInlineCells(cells, count, mine, words)
-                                                     : SpillToCellSet(cells, count);
+                                                     : SpillToCellSet(words, cells, count);
       primary->store(desired, std::memory_order_release);
     }
     rules.Commit();

@@ -113,7 +113,12 @@ std::vector<u64> CellsOf(const ShadowWords& words) {
   if (primary.empty()) return cells;
   if (primary.is_handle()) {
     const CellSet* set = CellSetFromHandle(primary.handle());
-    cells.assign(set->cells, set->cells + set->count);
+    if (primary.is_read_set_handle()) {
+      u64 expanded[kReadSetMaxCells];
+      cells.assign(expanded, expanded + ReadSetCells(set, expanded));
+    } else {
+      cells.assign(set->cells, set->cells + set->count);
+    }
   } else {
     u64 inline_cells[kMaxInlineCells];
     u32 count = primary.is_paired() ? shadow_word::ReadInlineExtras(words, inline_cells) : 1;
