@@ -295,6 +295,16 @@ void PublishReadSet(CellSet* set, const u64* slots, u8 read_mask, u32 snapshot, 
 
 }  // namespace
 
+bool ReadSetMapHasKey(const CellSet* set, u64 key) {
+  RACERT_DCHECK(CellSetIsReadSet(set));
+  const Cell k(key);
+  if (((set->cells[k.sid() / 64] >> (k.sid() % 64)) & 1) == 0) return false;
+  const EpochSnapshot& snapshot = EpochSnapshotAt(set->next_free);
+  return Cell::Make(k.sid(), snapshot.epochs[k.sid()].load(std::memory_order_relaxed),
+                    snapshot.generation.load(std::memory_order_relaxed), AccessBits{ReadSetMask(set), false, false})
+             .key() == key;
+}
+
 bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count) {
   RACERT_DCHECK(CellSetIsReadSet(set));
   const u32 snapshot_id = set->next_free;

@@ -156,6 +156,8 @@ u32 StoreAsReadSet(u32 handle, const u64* cells, u32 count);
 // Under the word's lock: a read set's extras into out[0..count) (at most
 // kReadSetMaxExtras); returns count.
 u32 ReadSetExtras(const CellSet* set, u64* out);
+// Under the word's lock: whether the read set's map holds a cell with `key`.
+bool ReadSetMapHasKey(const CellSet* set, u64 key);
 // Under the word's lock: replaces a read set's extras with cells[0..count),
 // except that a plain read of the map's bytes and generation by a slot the
 // map lacks, whose epoch fits the snapshot, joins the map. The map's cells

@@ -280,12 +280,14 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
 // the same handle), else as inline cells or an explicit set.
 template <typename WordRules>
 void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules& rules) {
-  if (!rules.bits().is_write) {
+  if (!rules.bits().is_write && !ReadSetMapHasKey(set, rules.key())) {
     // A read races with none of the map's reads, so the rules need to see
-    // only the extras; the map's reads that the read subsumes (those ordered
-    // before it) are kept: an access that races with one of them is not
-    // ordered after this read either, so it races (and is reported) all
-    // the same, with a pair that did race.
+    // only the extras (and the accessor's own cell, which is not in the map:
+    // a rule that merges into it must see it). The map's reads that the read
+    // subsumes (those ordered before it) are kept: a later access ordered
+    // after this read is ordered after them too (clocks only grow), so one
+    // that is not ordered after one of them truly races with it, and a
+    // report of that pair is true (docs/design-core.md, "Read sets").
     u64 extras[kReadSetMaxExtras + 1];
     u32 count = ReadSetExtras(set, extras);
     rules.Rewrite(extras, &count);
