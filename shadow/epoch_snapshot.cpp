@@ -22,7 +22,7 @@ constexpr u32 kRequestsBeforeReplacing = 16;
 
 struct Pool {
   SpinMutex mutex;
-  u32 current = kNoEpochSnapshot;
+  std::atomic<u32> current{kNoEpochSnapshot};  // changed under the mutex
   u32 never_used = 0;  // snapshots [never_used, count) were never handed out
   u32 free_count = 0;
   u32 in_use = 0;
@@ -83,9 +83,34 @@ bool FitsEpochSnapshot(u32 id, const u64* cells, u32 count, Generation generatio
   return true;
 }
 
+namespace {
+
+// Whether one of cells[0..count) certainly does not fit snapshot `id`: its
+// slot's entry is claimed with another epoch. Read without a reference (the
+// snapshot may be recycled meanwhile): only a quick refusal, never a
+// decision to use it.
+bool CertainlyDoesNotFit(u32 id, const u64* cells, u32 count, Generation generation) {
+  const EpochSnapshot& s = snapshots[id];
+  if (s.generation.load(std::memory_order_relaxed) != generation) return true;
+  for (u32 i = 0; i < count; i++) {
+    Cell c(cells[i]);
+    Epoch entry = s.epochs[c.sid()].load(std::memory_order_relaxed);
+    if (entry != 0 && entry != c.epoch()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 u32 AcquireEpochSnapshotFor(const u64* cells, u32 count, Generation generation, bool may_start_new) {
+  if (!may_start_new) {
+    // Sets whose readers' epochs keep moving ask at every change: refuse
+    // them without the pool's lock where the answer is clear.
+    const u32 peek = pool.current.load(std::memory_order_relaxed);
+    if (peek == kNoEpochSnapshot || CertainlyDoesNotFit(peek, cells, count, generation)) return kNoEpochSnapshot;
+  }
   SpinMutexLock lock(&pool.mutex);
-  u32 current = pool.current;
+  u32 current = pool.current.load(std::memory_order_relaxed);
   if (current != kNoEpochSnapshot) {
     EpochSnapshot& s = snapshots[current];
     if (FitsEpochSnapshot(current, cells, count, generation)) {
@@ -108,7 +133,7 @@ u32 AcquireEpochSnapshotFor(const u64* cells, u32 count, Generation generation, 
     return kNoEpochSnapshot;
   }
   if (current != kNoEpochSnapshot) DropReferenceLocked(current);
-  pool.current = id;
+  pool.current.store(id, std::memory_order_relaxed);
   snapshots[id].references.fetch_add(1, std::memory_order_relaxed);
   snapshots[id].requests.store(1, std::memory_order_relaxed);
   return id;

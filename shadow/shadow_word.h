@@ -367,7 +367,11 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   set->may_hold_plain = !rules.bits().is_atomic || (set->may_hold_plain && AnyPlainCell(set->cells, count));
   u64 desired = Cell::MakeHandle(handle, count).raw();
   u32 read_set = 0;
-  if (count > words.inline_capacity() && (read_set = StoreAsReadSet(0, set->cells, count)) != 0) {
+  // Tried after reads only, and at every fourth count: the form is checked
+  // over every cell, and words whose readers' epochs keep moving (readers
+  // under a RWMutex) would pay it at each access for nothing.
+  const bool try_read_set = !rules.bits().is_write && count % 4 == 0;
+  if (count > words.inline_capacity() && try_read_set && (read_set = StoreAsReadSet(0, set->cells, count)) != 0) {
     // Reads of the same bytes, but for a few: to the compact form.
     CellSetFree(handle);
     desired = PrepareReadSet(words, read_set);
