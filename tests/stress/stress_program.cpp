@@ -57,6 +57,8 @@ class Generator {
   }
 
   Program Run() {
+    // One program in eight is a lookup table read by a crowd (LookupCrowd).
+    if (max_goroutines_ >= 9 && rng_.Below(8) == 0) return LookupCrowd();
     program_.goroutines.push_back(GoroutineProgram{});
     std::deque<int> pending{0};
     while (!pending.empty()) {
@@ -97,6 +99,20 @@ class Generator {
     }
   }
 
+  // Reads of every data word, whole and in order: a lookup in a shared
+  // table. Goroutines doing it between synchronizations give words many
+  // readers with the same bytes and epochs, the shape the core stores as a
+  // compact read set (shadow/cell_set.h), which random sizes and offsets
+  // almost never make.
+  void TableRead(std::vector<Op>* ops) {
+    for (uint32_t w = 0; w < program_.data_words; w++) {
+      Op op{OpKind::kRead};
+      op.size = 8;
+      op.offset = w * 8;
+      ops->push_back(op);
+    }
+  }
+
   Op Atomic() {
     static constexpr OpKind kKinds[] = {OpKind::kAtomicLoad, OpKind::kAtomicStore, OpKind::kAtomicAdd,
                                         OpKind::kAtomicCas};
@@ -115,6 +131,43 @@ class Generator {
     return op;
   }
 
+  // The root writes the table, starts 8 or more readers (the most a
+  // program may have) that each look it up a few times with little else in
+  // between (now and then a write of their own, a channel operation, or an
+  // atomic), and joins some of them: the shape of a table read by many
+  // goroutines between writes.
+  Program LookupCrowd() {
+    program_.goroutines.push_back(GoroutineProgram{});
+    std::vector<Op> root;
+    for (uint32_t w = 0; w < program_.data_words; w++) root.push_back(Op{OpKind::kWrite, false, 0, w * 8, 8});
+    uint32_t readers = max_goroutines_ - 1;
+    for (uint32_t r = 0; r < readers; r++) {
+      int child = static_cast<int>(program_.goroutines.size());
+      std::vector<Op> ops;
+      for (uint32_t round = 1 + rng_.Below(4); round > 0; round--) {
+        TableRead(&ops);
+        uint32_t pick = rng_.Below(100);
+        if (pick < 8) {
+          ops.push_back(DataAccess());
+        } else if (pick < 16) {
+          ops.push_back(ChannelOp());
+        } else if (pick < 20) {
+          ops.push_back(Atomic());
+        } else {
+          ops.push_back(Op{OpKind::kPause, false, rng_.Below(64)});
+        }
+      }
+      program_.goroutines.push_back(GoroutineProgram{0, std::move(ops)});
+      root.push_back(Op{OpKind::kSpawn, false, static_cast<uint32_t>(child)});
+    }
+    if (rng_.Below(2)) root.push_back(DataAccess());  // the root may race with its readers too
+    for (uint32_t r = 0; r < readers; r++) {
+      if (rng_.Below(2)) root.push_back(Op{OpKind::kJoin, false, r + 1});
+    }
+    program_.goroutines[0].ops = std::move(root);
+    return program_;
+  }
+
   // Generates goroutine g's body; returns the goroutines it starts.
   std::vector<int> Body(int g) {
     std::vector<Op> ops;
@@ -123,8 +176,10 @@ class Generator {
     uint32_t count = 1 + rng_.Below(limits_.max_ops);
     for (uint32_t i = 0; i < count; i++) {
       uint32_t pick = rng_.Below(100);
-      if (pick < 32) {
+      if (pick < 26) {
         ops.push_back(DataAccess());
+      } else if (pick < 32) {
+        TableRead(&ops);
       } else if (pick < 40) {
         ByteLoop(&ops);
       } else if (pick < 52) {
