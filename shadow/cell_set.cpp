@@ -207,18 +207,15 @@ u32 AllocateOfClass(unsigned size_class);
 u32 ReadSetCells(const CellSet* set, u64* out) {
   RACERT_DCHECK(CellSetIsReadSet(set));
   const EpochSnapshot& snapshot = EpochSnapshotAt(set->next_free);
-  const Generation generation = snapshot.generation.load(std::memory_order_relaxed);
-  const AccessBits read{ReadSetMask(set), false, false};
+  const u8 read_mask = ReadSetMask(set);
   u32 count = 0;
   for (u32 w = 0; w < kReadSetSlotWords; w++) {
     for (u64 slots = set->cells[w]; slots != 0; slots &= slots - 1) {
       Sid sid = static_cast<Sid>(w * 64 + static_cast<u32>(__builtin_ctzll(slots)));
-      out[count++] = Cell::Make(sid, snapshot.epochs[sid].load(std::memory_order_relaxed), generation, read).raw();
+      out[count++] = SnapshotReadCell(snapshot, sid, read_mask).raw();
     }
   }
-  for (u32 i = 0; i < kReadSetMaxExtras; i++) {
-    if (u64 extra = set->cells[kReadSetFirstExtra + i]) out[count++] = extra;
-  }
+  count += ReadSetExtras(set, out + count);
   RACERT_DCHECK(count == set->count);
   return count;
 }
@@ -299,10 +296,7 @@ bool ReadSetMapHasKey(const CellSet* set, u64 key) {
   RACERT_DCHECK(CellSetIsReadSet(set));
   const Cell k(key);
   if (((set->cells[k.sid() / 64] >> (k.sid() % 64)) & 1) == 0) return false;
-  const EpochSnapshot& snapshot = EpochSnapshotAt(set->next_free);
-  return Cell::Make(k.sid(), snapshot.epochs[k.sid()].load(std::memory_order_relaxed),
-                    snapshot.generation.load(std::memory_order_relaxed), AccessBits{ReadSetMask(set), false, false})
-             .key() == key;
+  return SnapshotReadCell(EpochSnapshotAt(set->next_free), k.sid(), ReadSetMask(set)).key() == key;
 }
 
 bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count) {

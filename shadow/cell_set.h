@@ -189,9 +189,7 @@ inline bool ReadSetSummaryCovers(u64 summary, u64 key, AccessBits bits) {
   if (bits.is_write || sid >= kReadSetSummarySlots || ((summary >> sid) & 1) == 0) return false;
   // The whole word was read: any bytes of it are covered.
   const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
-  return Cell::Make(sid, s.epochs[sid].load(std::memory_order_relaxed), s.generation.load(std::memory_order_relaxed),
-                    AccessBits{kReadSetSummaryMask, false, false})
-             .key() == key;
+  return SnapshotReadCell(s, sid, kReadSetSummaryMask).key() == key;
 }
 // Lock-free: whether `set`, a read set when its word's handle was read,
 // holds a cell with `key` covering `bits`. Trusts only a consistent read
@@ -278,10 +276,7 @@ inline bool ReadSetCovers(const CellSet* set, u64 key, AccessBits bits) {
   bool found = false;
   if (!bits.is_write && (bits.mask & ~mask) == 0 && ((slots >> (sid % 64)) & 1) != 0) {
     // The key's atomicity is checked by the comparison.
-    const EpochSnapshot& s = EpochSnapshotAt(snapshot);
-    const Epoch epoch = s.epochs[sid].load(std::memory_order_relaxed);
-    const Generation generation = s.generation.load(std::memory_order_relaxed);
-    found = Cell::Make(sid, epoch, generation, AccessBits{mask, false, false}).key() == key;
+    found = SnapshotReadCell(EpochSnapshotAt(snapshot), sid, mask).key() == key;
   }
   for (u32 i = 0; !found && i < kReadSetMaxExtras; i++) {
     found = Cell(__atomic_load_n(&set->cells[kReadSetFirstExtra + i], __ATOMIC_RELAXED)).Covers(key, bits);

@@ -54,6 +54,13 @@ extern EpochSnapshot snapshots[kEpochSnapshotCount];
 // from a set without the lock checks the bound itself).
 inline EpochSnapshot& EpochSnapshotAt(u32 id) { return epoch_snapshot_detail::snapshots[id]; }
 
+// The read cell of slot `sid` that a read set over snapshot `s` holds for
+// reads of `read_mask` (shadow/cell_set.h, "Read sets").
+inline Cell SnapshotReadCell(const EpochSnapshot& s, Sid sid, u8 read_mask) {
+  return Cell::Make(sid, s.epochs[sid].load(std::memory_order_relaxed), s.generation.load(std::memory_order_relaxed),
+                    AccessBits{read_mask, false, false});
+}
+
 // Under a word's lock: whether cells[0..count) (plain reads of one
 // generation, at most one per slot) can use snapshot `id`, which the caller
 // holds a reference to: every cell's epoch is its slot's entry, or becomes it

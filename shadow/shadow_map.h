@@ -52,6 +52,11 @@ RACERT_ALWAYS_INLINE std::atomic<u64>* ShadowWordFor(uptr addr) {
 RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordFor(uptr addr) {
   return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kSecondaryOffset);
 }
+// The secondary word of the word whose primary word is `primary` (for code
+// that has only the primary, such as the access paths' lock-free checks).
+RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordOfPrimary(const std::atomic<u64>* primary) {
+  return reinterpret_cast<std::atomic<u64>*>(reinterpret_cast<uptr>(primary) - kPrimaryOffset + kSecondaryOffset);
+}
 // Null for high-range addresses, which have no tertiary word.
 RACERT_ALWAYS_INLINE std::atomic<u64>* TertiaryWordFor(uptr addr) {
   if (addr >= kAppLowEnd) return nullptr;

@@ -114,11 +114,6 @@ struct InlineRewrite {
   u32 mine;   // the index of the accessor's cell among them
 };
 
-// The secondary word of the word whose primary word is `primary`.
-RACERT_ALWAYS_INLINE std::atomic<u64>* SecondaryWordOfPrimary(const std::atomic<u64>* primary) {
-  return reinterpret_cast<std::atomic<u64>*>(reinterpret_cast<uptr>(primary) - kPrimaryOffset + kSecondaryOffset);
-}
-
 // Whether a word whose primary value `observed` is a cell-set handle already
 // records the access (the lock-free check: a hit is trusted only if the word
 // still refers to the set afterwards). For the access paths' inline tiers:

@@ -207,18 +207,22 @@ struct RealAtomic {
   }
 };
 
-// A load whose acquire would change nothing takes no lock (sync_ops.cpp): it
-// must never pair a value with the stamp of an earlier store. Here each
-// round's store publishes a fresh write; the reader, which knows every
-// earlier store, spins on loads until it sees this round's value and then
-// reads what was written: a value paired with the previous round's stamp
-// would skip the acquire and report a false race.
-TEST_F(CoreAtomicOpsTest, LockFreeLoadNeverPairsANewValueWithAnOldRelease) {
-  constexpr u64 kRounds = 3000;
-  u64* flag = reinterpret_cast<u64*>(AllocReal(8));
-  uptr flag_addr = reinterpret_cast<uptr>(flag);
+// A writer and a reader take turns over `rounds` rounds: the writer writes
+// the round's data word and stores `round` into flag_of(round); the reader
+// spins on lock-free loads of that flag until it sees the value, then reads
+// the data. With `free_flags` the reader frees the flag after each round (as
+// Go's GC would) and zeroes it for its next turn. Returns the races reported:
+// any is false.
+class CoreLockFreeLoadTest : public CoreAtomicOpsTest {
+ protected:
+  template <typename FlagOf>
+  u64 RacesOverStoreLoadRounds(u64 rounds, FlagOf flag_of, bool free_flags);
+};
+
+template <typename FlagOf>
+u64 CoreLockFreeLoadTest::RacesOverStoreLoadRounds(u64 rounds, FlagOf flag_of, bool free_flags) {
   std::vector<uptr> data;
-  for (u64 i = 0; i < kRounds; i++) data.push_back(Alloc(8));
+  for (u64 i = 0; i < rounds; i++) data.push_back(Alloc(8));
   GoroutineState* writer = Go(Root());
   GoroutineState* reader = Go(Root());
   // Outside the detector: the writer starts a round only once the reader
@@ -226,72 +230,56 @@ TEST_F(CoreAtomicOpsTest, LockFreeLoadNeverPairsANewValueWithAnOldRelease) {
   // comes, holding the previous store's release.
   std::atomic<u64> reader_done{0};
   std::thread writing([&] {
-    for (u64 round = 1; round <= kRounds; round++) {
+    for (u64 round = 1; round <= rounds; round++) {
       while (reader_done.load() < round - 1) std::this_thread::yield();
       Write(writer, data[round - 1]);
-      RealAtomic store{flag, round};
-      AtomicOperation(writer, AtomicCall{flag_addr, 8, AtomicSemantics::kStore, RealAtomic::Store, &store}, 1, 2);
-    }
-  });
-  std::thread reading([&] {
-    for (u64 round = 1; round <= kRounds; round++) {
-      RealAtomic load{flag, 0};
-      do {
-        AtomicOperation(reader, AtomicCall{flag_addr, 8, AtomicSemantics::kLoad, RealAtomic::Load, &load}, 3, 4);
-      } while (load.value < round);
-      Read(reader, data[round - 1]);
-      reader_done.store(round);
-    }
-  });
-  writing.join();
-  reading.join();
-  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
-}
-
-// The same where every store is the first release at its address (the flag
-// is freed after each round, as Go's GC would free it, and 16 pages take
-// turns): the lock-free load looks while the store creates the sync object.
-// A load that sees the store's value must still acquire its release.
-TEST_F(CoreAtomicOpsTest, LockFreeLoadOfAFreshPageNeverMissesTheFirstRelease) {
-  constexpr u64 kRounds = 3000;
-  constexpr uptr kPage = 4096;
-  constexpr u64 kPages = 16;
-  std::vector<u64*> flags;
-  std::vector<uptr> data;
-  for (u64 i = 0; i < kRounds; i++) {
-    if (i < kPages) flags.push_back(reinterpret_cast<u64*>(AllocReal(8, kPage)));
-    data.push_back(Alloc(8));
-  }
-  auto flag_of = [&](u64 round) { return flags[(round - 1) % kPages]; };
-  GoroutineState* writer = Go(Root());
-  GoroutineState* reader = Go(Root());
-  std::atomic<u64> reader_done{0};
-  std::thread writing([&] {
-    for (u64 round = 1; round <= kRounds; round++) {
-      while (reader_done.load() < round - 1) std::this_thread::yield();
-      Write(writer, data[round - 1]);
-      RealAtomic store{flag_of(round), 1};
+      RealAtomic store{flag_of(round), round};
       uptr flag_addr = reinterpret_cast<uptr>(flag_of(round));
       AtomicOperation(writer, AtomicCall{flag_addr, 8, AtomicSemantics::kStore, RealAtomic::Store, &store}, 1, 2);
     }
   });
   std::thread reading([&] {
-    for (u64 round = 1; round <= kRounds; round++) {
+    for (u64 round = 1; round <= rounds; round++) {
       RealAtomic load{flag_of(round), 0};
       uptr flag_addr = reinterpret_cast<uptr>(flag_of(round));
       do {
         AtomicOperation(reader, AtomicCall{flag_addr, 8, AtomicSemantics::kLoad, RealAtomic::Load, &load}, 3, 4);
-      } while (load.value == 0);
+      } while (load.value < round);
       Read(reader, data[round - 1]);
-      // Freed and zeroed for its next turn; the writer waits for reader_done.
-      OnFree(flag_addr, 8);
-      *flag_of(round) = 0;
+      if (free_flags) {
+        OnFree(flag_addr, 8);
+        *flag_of(round) = 0;
+      }
       reader_done.store(round);
     }
   });
   writing.join();
   reading.join();
-  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  return TakeRaces();
+}
+
+// A load whose acquire would change nothing takes no lock (sync_ops.cpp): it
+// must never pair a value with the stamp of an earlier store. Here each
+// round's store publishes a fresh write to one flag; the reader, which knows
+// every earlier store, waits for this round's value: a value paired with the
+// previous round's stamp would skip the acquire and report a false race.
+TEST_F(CoreLockFreeLoadTest, LockFreeLoadNeverPairsANewValueWithAnOldRelease) {
+  u64* flag = reinterpret_cast<u64*>(AllocReal(8));
+  EXPECT_EQ(RacesOverStoreLoadRounds(3000, [flag](u64) { return flag; }, /*free_flags=*/false), 0u)
+      << TakeReports();
+}
+
+// The same where every store is the first release at its address (the flag
+// is freed after each round and 16 pages take turns): the lock-free load
+// looks while the store creates the sync object. A load that sees the
+// store's value must still acquire its release.
+TEST_F(CoreLockFreeLoadTest, LockFreeLoadOfAFreshPageNeverMissesTheFirstRelease) {
+  constexpr uptr kPage = 4096;
+  constexpr u64 kPages = 16;
+  std::vector<u64*> flags;
+  for (u64 i = 0; i < kPages; i++) flags.push_back(reinterpret_cast<u64*>(AllocReal(8, kPage)));
+  auto flag_of = [&flags](u64 round) { return flags[(round - 1) % kPages]; };
+  EXPECT_EQ(RacesOverStoreLoadRounds(3000, flag_of, /*free_flags=*/true), 0u) << TakeReports();
 }
 
 }  // namespace
