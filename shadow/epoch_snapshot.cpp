@@ -153,6 +153,14 @@ void ReleaseEpochSnapshot(u32 id) {
   DropReferenceLocked(id);
 }
 
+void RetireCurrentEpochSnapshotForTesting() {
+  SpinMutexLock lock(&pool.mutex);
+  const u32 current = pool.current.load(std::memory_order_relaxed);
+  if (current == kNoEpochSnapshot) return;
+  pool.current.store(kNoEpochSnapshot, std::memory_order_relaxed);
+  DropReferenceLocked(current);
+}
+
 u32 EpochSnapshotsInUseForTesting() {
   SpinMutexLock lock(&pool.mutex);
   return pool.in_use;

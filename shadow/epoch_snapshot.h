@@ -80,5 +80,8 @@ void ReleaseEpochSnapshot(u32 id);
 // ---- For tests only ----
 // Snapshots holding a reference.
 u32 EpochSnapshotsInUseForTesting();
+// Drops the pool's current snapshot, as a replacement would: the next set
+// with enough readers starts a fresh one, whatever earlier tests claimed.
+void RetireCurrentEpochSnapshotForTesting();
 
 }  // namespace racert
