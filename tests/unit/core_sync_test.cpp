@@ -6,7 +6,10 @@
 namespace racert::core_test {
 namespace {
 
-class CoreSyncTest : public CoreTest {};
+class CoreSyncTest : public CoreTest {
+ protected:
+  void ReadModifyWritesPublishBothTo(bool c_loads_atomically);
+};
 
 // --- go_start ----------------------------------------------------------------
 
@@ -298,10 +301,11 @@ bool Atomic(GoroutineState* g, uptr addr, AtomicSemantics semantics, bool succee
 
 // A read-modify-write: S = T = max(S, T); new epoch.
 
-TEST_F(CoreSyncTest, ReadModifyWritePublishesWhatItAcquired) {
-  // S = T = max(S, T): unlike ReleaseAcquire, c learns both a and b.
-  // (probe is only touched by a and b: b's own later accesses are not
-  // published by its release, so c must not touch what b touched after it.)
+// S = T = max(S, T): unlike ReleaseAcquire, c learns both a and b, whether
+// it acquires with a plain acquire or an atomic load. (probe is only touched
+// by a and b: b's own later accesses are not published by its release, so c
+// must not touch what b touched after it.)
+void CoreSyncTest::ReadModifyWritesPublishBothTo(bool c_loads_atomically) {
   uptr x = Alloc(8), y = Alloc(8), probe = Alloc(8), atom = Alloc(8);
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
@@ -312,12 +316,18 @@ TEST_F(CoreSyncTest, ReadModifyWritePublishesWhatItAcquired) {
   Write(b, y);
   Atomic(b, atom, AtomicSemantics::kReadModifyWrite);
   Write(b, probe);
-  EXPECT_EQ(TakeRaces(), 0u) << "b acquired a";
-  Acquire(c, atom);
+  EXPECT_EQ(TakeRaces(), 0u) << "b's read-modify-write acquired a";
+  if (c_loads_atomically) {
+    Atomic(c, atom, AtomicSemantics::kLoad);
+  } else {
+    Acquire(c, atom);
+  }
   Write(c, x);
   Write(c, y);
-  EXPECT_EQ(TakeRaces(), 0u) << "c acquired both through b";
+  EXPECT_EQ(TakeRaces(), 0u) << "c acquired both through b: the read-modify-write released max(S, T)";
 }
+
+TEST_F(CoreSyncTest, ReadModifyWritePublishesWhatItAcquired) { ReadModifyWritesPublishBothTo(false); }
 
 TEST_F(CoreSyncTest, ReadModifyWriteDoesNotCoverLaterAccesses) {
   uptr x = Alloc(8), atom = Alloc(8);
@@ -381,23 +391,7 @@ TEST_F(CoreSyncTest, AtomicStoreIsAReleaseStore) {
   EXPECT_EQ(TakeRaces(), 1u);
 }
 
-TEST_F(CoreSyncTest, AtomicReadModifyWriteAcquiresAndReleases) {
-  uptr x = Alloc(8), y = Alloc(8), probe = Alloc(8), atom = Alloc(8);
-  GoroutineState* a = Go(Root());
-  GoroutineState* b = Go(Root());
-  GoroutineState* c = Go(Root());
-  Write(a, x);
-  Write(a, probe);
-  Atomic(a, atom, AtomicSemantics::kReadModifyWrite);
-  Write(b, y);
-  Atomic(b, atom, AtomicSemantics::kReadModifyWrite);
-  Write(b, probe);
-  EXPECT_EQ(TakeRaces(), 0u) << "the RMW acquired a";
-  Atomic(c, atom, AtomicSemantics::kLoad);
-  Write(c, x);
-  Write(c, y);
-  EXPECT_EQ(TakeRaces(), 0u) << "the RMW released max(S, T)";
-}
+TEST_F(CoreSyncTest, AtomicReadModifyWriteAcquiresAndReleases) { ReadModifyWritesPublishBothTo(true); }
 
 TEST_F(CoreSyncTest, FailedCompareExchangeOnlyAcquires) {
   uptr x = Alloc(8), y = Alloc(8), probe = Alloc(8), atom = Alloc(8);
