@@ -28,11 +28,14 @@ namespace {
 enum EventType : u64 { kPush = 1, kPopTo = 2, kAccess = 3, kEpoch = 4 };
 static_assert(kByteAccessEvent > kEpoch && kByteAccessEvent <= kHistoryTypeMask, "event types must differ");
 constexpr u64 kTypeMask = kHistoryTypeMask;
-// Access flags (bits 3..6), address from bit 8.
+// Access flags (bits 3..7: kHistorySamePcBit is bit 7), address from bit 8.
 constexpr u64 kWriteBit = kHistoryWriteBit;
 constexpr u64 kAtomicBit = 1 << 4;
 constexpr unsigned kSizeCodeShift = 5;  // 2 bits: 0 -> 1 byte, 1 -> 4, 2 -> 8, 3 -> explicit word
 constexpr unsigned kAddrShift = 8;
+static_assert((kHistorySamePcBit & (kWriteBit | kAtomicBit | (u64{3} << kSizeCodeShift) | kTypeMask)) == 0 &&
+                  kHistorySamePcBit < (u64{1} << kAddrShift) && kHistorySamePcBit < (u64{1} << kByteEventMaskShift),
+              "the same-pc bit is free in both access event headers");
 
 constexpr u32 kFirstChunkWords = 32;
 constexpr u32 kMaxChunkWords = 8192;  // 64 KiB
@@ -121,12 +124,14 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   newest_used_ = &chunk->used;
   newest_words_ = chunk->words;
   extendable_byte_event_ = nullptr;
+  last_access_pc_ = 0;  // replay starts each chunk afresh
   traced_stack_.resize(snapshot_depth);
   for (uptr i = 0; i < snapshot_depth; i++) traced_stack_[i] = call_stack[i];
 }
 
-// Words an access event takes: address word, pc, and an explicit size unless
-// the size is 1, 4 or 8.
+// Words an access event takes at most: address word, pc (unless the same as
+// the previous access event's), and an explicit size unless the size is 1, 4
+// or 8.
 constexpr uptr kMaxAccessWords = 3;
 
 void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
@@ -162,9 +167,11 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
     return;
   }
   u64 code = SizeCode(size);
+  const bool same_pc = pc == last_access_pc_;
   *out++ = (u64{addr} << kAddrShift) | (code << kSizeCodeShift) | (is_atomic ? kAtomicBit : 0) |
-           (is_write ? kWriteBit : 0) | kAccess;
-  *out++ = pc;
+           (is_write ? kWriteBit : 0) | (same_pc ? kHistorySamePcBit : 0) | kAccess;
+  if (!same_pc) *out++ = pc;
+  last_access_pc_ = pc;
   if (code == 3) *out++ = size;
   pos_ = out;
   extendable_byte_event_ = nullptr;
@@ -200,14 +207,25 @@ struct RestoreQuery {
 
 enum class Replay { kFound, kNotHere, kUnreadable };
 
-// The general access event at words[*i] (header, pc, maybe an explicit size),
-// advancing *i to its last word. Whether it is the one `q` looks for.
+// The pc of the access event whose header is words[*i]: the chunk's previous
+// access event's (*last_pc) if the header says so, else the next word
+// (advancing *i to it). Updates *last_pc. False if the word is not published.
+bool ReadEventPc(const u64* words, u32 used, u32* i, u64 header, uptr* last_pc) {
+  if (header & kHistorySamePcBit) return true;
+  if (*i + 1 >= used) return false;
+  *last_pc = static_cast<uptr>(words[++*i]);
+  return true;
+}
+
+// The general access event at words[*i] (header, pc unless the same as the
+// previous access event's, maybe an explicit size), advancing *i to its last
+// word. Whether it is the one `q` looks for.
 Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& q, bool in_query_epoch,
-                        InternalVector<uptr>* stack, RestoredAccess* out) {
+                        uptr* last_pc, InternalVector<uptr>* stack, RestoredAccess* out) {
   u64 word = words[*i];
-  if (*i + 1 >= used) return Replay::kUnreadable;
+  if (!ReadEventPc(words, used, i, word, last_pc)) return Replay::kUnreadable;
   uptr addr = static_cast<uptr>(word >> kAddrShift);
-  uptr pc = static_cast<uptr>(words[++*i]);
+  uptr pc = *last_pc;
   u64 code = (word >> kSizeCodeShift) & 3;
   uptr size = code == 0 ? 1 : code == 1 ? 4 : code == 2 ? 8 : 0;
   if (code == 3) {
@@ -231,13 +249,14 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
   return Replay::kNotHere;
 }
 
-// The byte-access event at words[*i] (header, pc), advancing *i to the pc.
-// The header may still be OR-ed into by its goroutine: read atomically.
+// The byte-access event at words[*i] (header, pc unless the same as the
+// previous access event's), advancing *i to its last word. The header may
+// still be OR-ed into by its goroutine (mask bits only): read atomically.
 Replay MatchByteAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& q, bool in_query_epoch,
-                            InternalVector<uptr>* stack, RestoredAccess* out) {
-  if (*i + 1 >= used) return Replay::kUnreadable;
+                            uptr* last_pc, InternalVector<uptr>* stack, RestoredAccess* out) {
   u64 header = __atomic_load_n(&words[*i], __ATOMIC_RELAXED);
-  uptr pc = static_cast<uptr>(words[++*i]);
+  if (!ReadEventPc(words, used, i, header, last_pc)) return Replay::kUnreadable;
+  uptr pc = *last_pc;
   bool is_write = (header & kWriteBit) != 0;
   // Byte events are plain accesses only.
   if (!in_query_epoch || is_write != q.is_write || q.is_atomic) return Replay::kNotHere;
@@ -260,6 +279,7 @@ Replay ReplayChunk(const HistoryChunk& chunk, const RestoreQuery& q, RestoredAcc
   for (uptr i = 0; i < chunk.start_depth; i++) stack.push_back(chunk.start_stack[i]);
   Sid cur_sid = chunk.start_sid;
   Epoch cur_epoch = chunk.start_epoch;
+  uptr last_pc = 0;  // as History::StartChunk sets last_access_pc_
   u32 used = chunk.used.load(std::memory_order_acquire);
   if (used > chunk.capacity) used = chunk.capacity;
   for (u32 i = 0; i < used; i++) {
@@ -278,10 +298,10 @@ Replay ReplayChunk(const HistoryChunk& chunk, const RestoreQuery& q, RestoredAcc
         cur_epoch = static_cast<Epoch>(word >> 32);
         break;
       case kAccess:
-        found = MatchAccessEvent(chunk.words, used, &i, q, in_query_epoch, &stack, out);
+        found = MatchAccessEvent(chunk.words, used, &i, q, in_query_epoch, &last_pc, &stack, out);
         break;
       case kByteAccessEvent:
-        found = MatchByteAccessEvent(chunk.words, used, &i, q, in_query_epoch, &stack, out);
+        found = MatchByteAccessEvent(chunk.words, used, &i, q, in_query_epoch, &last_pc, &stack, out);
         break;
       default:
         return Replay::kUnreadable;  // corrupt or torn: give up rather than invent a stack

@@ -8,6 +8,10 @@
 // without a recorded access inside leave no trace at all, so deep or hot call
 // trees between two recorded accesses cost nothing here.
 //
+// An access event whose pc is that of the chunk's previous access event (a
+// loop, a run of accesses from one line) says so with a bit instead of
+// repeating the pc: one word instead of two.
+//
 // A plain 1-byte access (how Go reports every scalar access) is recorded as
 // its word and a byte mask. When the next one is by the same pc to the same
 // word, in the same epoch and with the same call stack, its byte is OR-ed into
@@ -136,16 +140,22 @@ class History {
   // The last event if it is a byte-access event that a following byte access
   // may extend (same word, kind, pc, stack and epoch); null otherwise.
   u64* extendable_byte_event_;
+  // The pc of the newest chunk's last access event (0 before its first): an
+  // access event with the same pc sets kHistorySamePcBit and omits it.
+  uptr last_access_pc_;
 };
 
-// Byte-access events: two words, the header and the pc. Header layout:
+// Byte-access events: the header, then the pc unless the header has
+// kHistorySamePcBit. Header layout:
 //   bits  0..2   event type (kByteAccessEvent)
 //   bit   3      write
+//   bit   7      same pc as the chunk's previous access event (no pc word)
 //   bits  8..15  bytes of the word accessed
 //   bits 16..63  word address >> 3
 constexpr u64 kByteAccessEvent = 5;
 constexpr u64 kHistoryTypeMask = 7;
 constexpr u64 kHistoryWriteBit = u64{1} << 3;
+constexpr u64 kHistorySamePcBit = u64{1} << 7;
 constexpr unsigned kByteEventMaskShift = 8;
 constexpr unsigned kByteEventWordShift = 16;
 constexpr u64 kByteEventMaskBits = u64{0xff} << kByteEventMaskShift;
@@ -163,9 +173,11 @@ RACERT_ALWAYS_INLINE bool History::TryAddByteAccessOnSameStack(uptr depth, uptr 
   // hold frames the goroutine has returned from.
   if (stable_depth != depth || traced_stack_.size() != depth) return false;
   u64 header = ByteEventHeader(addr, is_write);
+  const bool same_pc = pc == last_access_pc_;
   if (u64* last = extendable_byte_event_) {
+    // The last event is the newest access event: its pc is last_access_pc_.
     u64 previous = __atomic_load_n(last, __ATOMIC_RELAXED);
-    if (((previous ^ header) & ~kByteEventMaskBits) == 0 && last[1] == pc) {
+    if (((previous ^ header) & ~(kByteEventMaskBits | kHistorySamePcBit)) == 0 && same_pc) {
       // A concurrent Restore may read the header: a single atomic store.
       __atomic_store_n(last, previous | header, __ATOMIC_RELAXED);
       return true;
@@ -173,9 +185,15 @@ RACERT_ALWAYS_INLINE bool History::TryAddByteAccessOnSameStack(uptr depth, uptr 
   }
   if (end_ - pos_ < 2) return false;
   u64* event = pos_;
-  event[0] = header;
-  event[1] = pc;
-  pos_ = event + 2;
+  if (same_pc) {
+    event[0] = header | kHistorySamePcBit;
+    pos_ = event + 1;
+  } else {
+    event[0] = header;
+    event[1] = pc;
+    pos_ = event + 2;
+    last_access_pc_ = pc;
+  }
   extendable_byte_event_ = event;
   last_access_epoch_ = current_epoch_;
   PublishUsed();

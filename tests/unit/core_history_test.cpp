@@ -159,6 +159,59 @@ TEST(HistoryTest, AByteAccessAfterACallChangeTakesTheGeneralPathAndKeepsItsStack
   EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x801}));
 }
 
+// An access event with the previous access event's pc omits it (one word
+// instead of two), so a run of accesses from one place keeps twice as many
+// events in the same window; each still restores its own access and pc,
+// across a chunk boundary too (a chunk's first event always carries its pc),
+// and mixed with byte events and pc changes.
+TEST(HistoryTest, EventsRepeatingThePreviousPcTakeOneWordAndRestoreTheirOwnAccess) {
+  uptr saved_window = History::WindowWordsForTesting();
+  History::SetWindowWords(64);  // a first chunk of 32 words, then one of 64
+  constexpr uptr kAccesses = 50;
+  for (bool same_pc : {true, false}) {
+    Recorder g;
+    g.Enter(0x900);
+    auto pc_of = [same_pc](uptr i) { return same_pc ? uptr{0x1000} : 0x1000 + i; };
+    for (uptr i = 0; i < kAccesses; i++) g.Access(kWord + 8 * i, 8, true, false, pc_of(i));
+    RestoredAccess out;
+    if (!same_pc) {
+      EXPECT_FALSE(g.history().Restore(kSid, 1, kWord, 0xff, true, false, &out)) << "two words an event: recycled";
+      continue;
+    }
+    for (uptr i = 0; i < kAccesses; i++) {
+      ASSERT_TRUE(g.history().Restore(kSid, 1, kWord + 8 * i, 0xff, true, false, &out)) << "access " << i;
+      EXPECT_EQ(out.addr, kWord + 8 * i);
+      EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x900, pc_of(i)}));
+    }
+  }
+  History::SetWindowWords(saved_window);
+
+  // Byte events and general events share the previous pc; a change of pc
+  // is recorded, and the next repeat refers to the new one.
+  Recorder g;
+  g.Enter(0x700);
+  g.Byte(kWord, true, 0x710);
+  g.Byte(kWord + 8, true, 0x710);                          // same pc, next word: one word
+  g.Access(kWord + 16, 8, false, false, 0x710);            // general event, same pc
+  g.Access(kWord + 24, 4, false, /*is_atomic=*/true, 0x720);
+  g.Byte(kWord + 32, false, 0x720);                        // repeats the atomic's pc
+  g.Byte(kWord + 33, false, 0x720);                        // extends that event
+  RestoredAccess out;
+  const struct {
+    uptr word;
+    u8 mask;
+    bool is_write;
+    bool is_atomic;
+    uptr pc;
+  } expected[] = {{kWord, 0x01, true, false, 0x710},     {kWord + 8, 0x01, true, false, 0x710},
+                  {kWord + 16, 0xff, false, false, 0x710}, {kWord + 24, 0x0f, false, true, 0x720},
+                  {kWord + 32, 0x01, false, false, 0x720}, {kWord + 32, 0x02, false, false, 0x720}};
+  for (const auto& e : expected) {
+    ASSERT_TRUE(g.history().Restore(kSid, 1, e.word, e.mask, e.is_write, e.is_atomic, &out)) << std::hex << e.word;
+    EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x700, e.pc})) << std::hex << e.word;
+  }
+}
+
 TEST(HistoryTest, TheWindowKeepsTheNewestEventsAndBoundsMemory) {
   uptr saved_window = History::WindowWordsForTesting();
   History::SetWindowWords(64);  // the minimum: two chunks of the first size
