@@ -136,6 +136,12 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
   return found && primary->load(std::memory_order_acquire) == observed;
 }
 
+// Lock-free: the inline cells of a word whose primary value `observed` (read
+// with acquire) is a direct cell, into cells[0..count) (room for
+// kMaxInlineCells; the primary's first, without its paired bit). Returns
+// count, or 0 if the word does not hold direct cells or changed meanwhile.
+inline u32 ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells);
+
 // CellSetWordRecords with the first look only (CellSetCoversAt): for
 // AccessByte's inline part, which must stay free of callee-saved registers.
 RACERT_ALWAYS_INLINE bool CellSetWordRecordsAt(const std::atomic<u64>* primary, u64 observed, u64 key,
@@ -422,6 +428,17 @@ RACERT_ALWAYS_INLINE bool PublishInlineCells(const ShadowWords& words, u64 obser
 }
 
 }  // namespace shadow_word
+
+inline u32 ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells) {
+  const Cell current(observed);
+  if (current.empty() || current.is_handle() || current.is_locked()) return 0;
+  cells[0] = current.WithPaired(false).raw();
+  if (!current.is_paired()) return 1;
+  const u32 count = shadow_word::ReadInlineExtras(words, cells);
+  // The extras are at least as new as `observed`; newer ones came with a
+  // change of the primary, which this second load catches.
+  return words.primary->load(std::memory_order_acquire) == observed ? count : 0;
+}
 
 template <typename InlineRules>
 RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 observed, InlineRules& rules) {

@@ -10,7 +10,8 @@
 // announced with a plain store in the goroutine's entry below; the copy is
 // published with one compare-and-swap when the goroutine moves to another
 // word, makes a range or atomic access, or synchronizes. A byte fill costs
-// two locked instructions per word instead of eight.
+// two locked instructions per word instead of eight, also when the word
+// still holds the goroutine's older write or an earlier owner's (rule 6).
 //
 // Why no race is lost (docs/design-core.md, "Byte accumulation"):
 //  1. The owner announces a byte (plain store of its entry's state), then
@@ -44,6 +45,18 @@
 //     entry is free. An entry's key is stored before any cell with that key
 //     is published, so a changer that read such a cell reads that key or a
 //     newer one; a newer key means the owner published before moving on.
+//  6. A goroutine starts accumulating in a word either alone there (its
+//     first byte's compare-and-swap) or, after the general path recorded
+//     its first byte, when its cell is the word's primary and every other
+//     cell of the word is ordered before the access (a buffer it filled
+//     before its last synchronization and fills again; bytes handed over by
+//     another goroutine). Nothing recorded there can then race with its
+//     further bytes of this epoch, and no other goroutine has bytes pending
+//     there (an ordered cell's owner published before its release), nor
+//     starts accumulating there while this one's unreleased cell is in the
+//     word. In a paired word the bytes are published through the general
+//     path (FlushAccumulated), which also drops what they overwrite of the
+//     older cells.
 //
 // Requires the process-wide fence (base/process_fence.h); without it no
 // goroutine claims an entry and every byte takes the compare-and-swap path.
@@ -141,6 +154,14 @@ void ResolveAccumulated(GoroutineState* g);
 RACERT_ALWAYS_INLINE void FlushAccumulated(GoroutineState* g) {
   if (g->acc_word == 0) return;
   if (g->acc_value != g->acc_published) {
+    // In a paired word the pending bytes may subsume bytes of the other
+    // cells (the goroutine's own older write it is overwriting): the
+    // general path rewrites them, where one compare-and-swap of the primary
+    // would keep them and drop the paired bit.
+    if (Cell(g->acc_published).is_paired()) {
+      ResolveAccumulated(g);
+      return;
+    }
     u64 expected = g->acc_published;
     std::atomic<u64>* word = ShadowWordFor(g->acc_word);
     if (RACERT_UNLIKELY(!word->compare_exchange_strong(expected, g->acc_value, std::memory_order_acq_rel,
@@ -153,8 +174,8 @@ RACERT_ALWAYS_INLINE void FlushAccumulated(GoroutineState* g) {
   g->acc_word = 0;
 }
 
-// After g published `published` (its own cell) into the word at word_addr
-// with a compare-and-swap: accumulate there from now on.
+// After g published `published` (its own cell, as the word's primary value,
+// alone or paired) into the word at word_addr: accumulate there from now on.
 RACERT_ALWAYS_INLINE void StartAccumulating(GoroutineState* g, uptr word_addr, u64 published) {
   FlushAccumulated(g);
   g->acc_word = word_addr;

@@ -220,6 +220,24 @@ void ResolveAccumulated(GoroutineState* g) {
   g->acc->state.store(0, std::memory_order_relaxed);
 }
 
+namespace {
+
+// Whether every cell of the word but the goroutine's own, its primary value
+// `primary`, is ordered before the access `a`: then nothing recorded there
+// can race with the goroutine's further bytes of this epoch, and nobody else
+// has bytes pending there that could (byte_accumulator.h, rule 6).
+bool OtherCellsOrderedBefore(uptr word_addr, u64 primary, const AccessState& a) {
+  u64 cells[kMaxInlineCells];
+  const u32 count = ReadInlineCellsAt(WordsAt(word_addr), primary, cells);
+  if (count == 0) return false;
+  for (u32 i = 1; i < count; i++) {
+    if (!OrderedBefore(Cell(cells[i]), a)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded) {
   constexpr uptr size = 1;
   const uptr word_addr = addr & ~uptr{7};
@@ -228,8 +246,24 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;
-  CheckAndRecordWord(word_addr, ShadowWordFor(addr)->load(std::memory_order_relaxed), a, &finding, &history);
-  if (RACERT_UNLIKELY(finding.found())) ReportFinding(g, word_addr, finding, addr, size, bits, pc);
+  std::atomic<u64>* word = ShadowWordFor(addr);
+  CheckAndRecordWord(word_addr, word->load(std::memory_order_relaxed), a, &finding, &history);
+  if (RACERT_UNLIKELY(finding.found())) {
+    ReportFinding(g, word_addr, finding, addr, size, bits, pc);
+    return;
+  }
+  // The shape this path sees most is the first byte of a word that holds
+  // other cells besides the new one: a buffer the goroutine filled before
+  // its last synchronization and fills again, bytes another goroutine wrote
+  // before handing them over. If the word's primary is now the goroutine's
+  // own cell, its next bytes there accumulate (byte_accumulator.h) instead
+  // of each taking the word's lock.
+  if (g->acc) {
+    const u64 now = word->load(std::memory_order_acquire);
+    if (Cell(now).key() == g->plain_key && OtherCellsOrderedBefore(word_addr, now, a)) {
+      StartAccumulating(g, word_addr, now);
+    }
+  }
 }
 
 namespace {

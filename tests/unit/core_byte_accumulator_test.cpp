@@ -164,6 +164,55 @@ TEST_F(CoreByteAccumulatorTest, BytesBeforeAReleaseAreOrderedBeforeTheAcquirer) 
   EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
 }
 
+// A buffer refilled after a synchronization: each word holds the owner's
+// older write, so the first byte makes a pair (the new byte, the older bytes)
+// and the word's next bytes accumulate into it. Publishing rewrites the pair:
+// the older write, fully overwritten, is gone.
+TEST_F(CoreByteAccumulatorTest, ARefilledBufferAccumulatesIntoThePairItsFirstByteMade) {
+  uptr buf = Alloc(16, 8), lock = Alloc(8);
+  GoroutineState* owner = GoAccumulating(Root());
+  uptr pc = NewPc();
+  Fill(owner, buf, buf + 16, pc);
+  Release(owner, lock);  // a new epoch: the older write is no longer the owner's current cell
+  Fill(owner, buf, buf + 5, pc);
+  EXPECT_EQ(owner->acc_word, buf) << "accumulating after the first byte's pair";
+  EXPECT_TRUE(Cell(ShadowWordFor(buf)->load()).is_paired());
+  EXPECT_EQ(Cell(owner->acc_value).write_mask(), 0x1f);
+  Fill(owner, buf + 5, buf + 9, pc);  // moving on publishes the first word
+  const Cell first(ShadowWordFor(buf)->load());
+  EXPECT_FALSE(first.is_paired()) << "the older write is overwritten in full";
+  EXPECT_EQ(first.key(), owner->plain_key);
+  EXPECT_EQ(first.write_mask(), 0xff);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// The same refill, raced: a goroutine ordered after the first fill (it
+// acquired the lock) but not after the refill writes a pending byte: a race
+// with the refill, found by the changer's check or the owner's, whichever
+// comes second. A byte the refill has not reached yet is ordered (the first
+// fill's write), and no race.
+TEST_F(CoreByteAccumulatorTest, AWriterOrderedAfterTheFirstFillOnlyRacesWithThePendingRefill) {
+  for (bool owner_checks : {false, true}) {
+    uptr buf = Alloc(16, 8), lock = Alloc(8);
+    GoroutineState* owner = GoAccumulating(Root());
+    Fill(owner, buf, buf + 8, NewPc());
+    Release(owner, lock);
+    GoroutineState* other = Go(Root());
+    Acquire(other, lock);
+    uptr refill_pc = NewPc();
+    Fill(owner, buf, buf + 4, refill_pc);  // byte 0 in the pair, 1..3 pending
+    SkipPendingChecksForTesting(owner_checks);
+    AccessByte(other, buf + 6, /*is_write=*/true, NewPc());
+    EXPECT_EQ(TakeRaces(), 0u) << "byte 6: the first fill's, which `other` is ordered after\n" << TakeReports();
+    AccessByte(other, buf + 2, /*is_write=*/true, NewPc());
+    SkipPendingChecksForTesting(false);
+    Fill(owner, buf + 8, buf + 9, NewPc());  // the owner moves on: checks what it publishes
+    EXPECT_EQ(TakeRaces(), 1u) << (owner_checks ? "found by the owner" : "found by the changer");
+    std::string report = TakeReports();
+    EXPECT_NE(report.find(FakeFunctionName(refill_pc)), std::string::npos) << report;
+  }
+}
+
 TEST_F(CoreByteAccumulatorTest, ARangeAccessOfTheOwnerSeesItsPendingBytes) {
   uptr buf = Alloc(8, 8);
   GoroutineState* owner = GoAccumulating(Root());
