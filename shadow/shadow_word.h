@@ -136,11 +136,14 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
   return found && primary->load(std::memory_order_acquire) == observed;
 }
 
-// Lock-free: the inline cells of a word whose primary value `observed` (read
-// with acquire) is a direct cell, into cells[0..count) (room for
-// kMaxInlineCells; the primary's first, without its paired bit). Returns
-// count, or 0 if the word does not hold direct cells or changed meanwhile.
-inline u32 ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells);
+// Lock-free: the inline cells of a word whose primary held `observed` (a
+// direct cell or 0, loaded in any order), into cells[0..*count) (room for
+// kMaxInlineCells; the primary's first, without its paired bit; none for an
+// empty word). The extra cells are at least as new as `observed`; newer ones
+// come with a change of the primary, which the caller's compare-and-swap or
+// next look at the word catches. False if the word holds no direct cells (a
+// cell set, the locked state) or no longer holds `observed`.
+inline bool ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells, u32* count);
 
 // CellSetWordRecords with the first look only (CellSetCoversAt): for
 // AccessByte's inline part, which must stay free of callee-saved registers.
@@ -429,33 +432,29 @@ RACERT_ALWAYS_INLINE bool PublishInlineCells(const ShadowWords& words, u64 obser
 
 }  // namespace shadow_word
 
-inline u32 ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells) {
+inline bool ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells, u32* count) {
   const Cell current(observed);
-  if (current.empty() || current.is_handle() || current.is_locked()) return 0;
+  if (current.is_handle() || current.is_locked()) return false;
   cells[0] = current.WithPaired(false).raw();
-  if (!current.is_paired()) return 1;
-  const u32 count = shadow_word::ReadInlineExtras(words, cells);
-  // The extras are at least as new as `observed`; newer ones came with a
-  // change of the primary, which this second load catches.
-  return words.primary->load(std::memory_order_acquire) == observed ? count : 0;
+  *count = observed ? 1 : 0;
+  if (!current.is_paired()) return true;
+  // The acquire load orders the extras' loads after the primary value they
+  // go with, whatever order `observed` was loaded in.
+  if (words.primary->load(std::memory_order_acquire) != observed) return false;
+  *count = shadow_word::ReadInlineExtras(words, cells);
+  return true;
 }
 
 template <typename InlineRules>
 RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 observed, InlineRules& rules) {
   using namespace shadow_word;
-  Cell current(observed);
-  if (current.is_handle() || current.is_locked()) return false;
-  u64 cells[kMaxInlineCells] = {current.WithPaired(false).raw()};
-  u32 count = observed ? 1 : 0;
-  if (current.is_paired()) {
-    // Extra words at least as new as the primary value they go with.
-    if (words.primary->load(std::memory_order_acquire) != observed) return false;
-    count = ReadInlineExtras(words, cells);
-    // Already recorded in an extra word: nothing to change (as in
-    // AlreadyRecordedElsewhere, a positive answer stays true).
-    for (u32 i = 1; i < count; i++) {
-      if (Cell(cells[i]).Covers(rules.key(), rules.bits())) return true;
-    }
+  u64 cells[kMaxInlineCells];
+  u32 count;
+  if (!ReadInlineCellsAt(words, observed, cells, &count)) return false;
+  // Already recorded in an extra word: nothing to change (as in
+  // AlreadyRecordedElsewhere, a positive answer stays true).
+  for (u32 i = 1; i < count; i++) {
+    if (Cell(cells[i]).Covers(rules.key(), rules.bits())) return true;
   }
   u64 out[kMaxInlineCells + 1];
   const InlineRewrite rewrite = rules.RewriteWithoutRace(cells, count, out);

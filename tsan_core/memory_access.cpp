@@ -225,11 +225,14 @@ namespace {
 // Whether every cell of the word but the goroutine's own, its primary value
 // `primary`, is ordered before the access `a`: then nothing recorded there
 // can race with the goroutine's further bytes of this epoch, and nobody else
-// has bytes pending there that could (byte_accumulator.h, rule 6).
+// has bytes pending there that could (byte_accumulator.h, rule 6). An answer
+// from extra cells newer than `primary` is harmless: they came with a change
+// of the primary, so the goroutine's next byte finds the word changed and
+// accumulates nothing there.
 bool OtherCellsOrderedBefore(uptr word_addr, u64 primary, const AccessState& a) {
   u64 cells[kMaxInlineCells];
-  const u32 count = ReadInlineCellsAt(WordsAt(word_addr), primary, cells);
-  if (count == 0) return false;
+  u32 count;
+  if (!ReadInlineCellsAt(WordsAt(word_addr), primary, cells, &count)) return false;
   for (u32 i = 1; i < count; i++) {
     if (!OrderedBefore(Cell(cells[i]), a)) return false;
   }
