@@ -96,7 +96,8 @@ What each case showed when it was written (Go 1.26.8, 2 cores):
 * fork/exec from a racy program: the same with both objects before and after
   (child runs, reports its own race, exits 66; parent reports its two races).
 * Signals: a SIGUSR1/SIGINT storm caught by a handler goroutine during 300
-  reports: all 300 well-formed, "Found 300", with both objects. os.Exit(0)
+  reports: all 300 well-formed, "Found 300" with racert; the official object
+  sometimes prints fewer (0, 45, 89, 95 of 300 seen, about one run in eight). os.Exit(0)
   from the SIGTERM handler while another goroutine writes reports: before,
   racert's "Found N" missed the report being written (6 of 6 runs, e.g. 81
   reports printed, "Found 80"); the official object's count matched. Now the
@@ -340,12 +341,22 @@ def test_fork_exec_from_a_racy_program(either_binary):
 # ---- signals -------------------------------------------------------------------------------
 
 
-def test_signal_storm_during_reports(either_binary):
+def test_signal_storm_during_reports(either_binary, request):
+    """racert prints all 300 reports under the storm. The official object
+    sometimes drops some or all of them (0, 45, 89 and 95 of 300 seen, together
+    about one run in eight); what is asserted for it is only that what it
+    prints is well formed, counted, and matched by the exit status."""
     result = run([either_binary, "-mode=reports", "-n=300", "-signals"], f"{FAST} suppress_equal_stacks=0")
-    assert result.returncode == 66, hr.describe(result)
     assert result.stdout.startswith("hostile: 300 words written twice, signals sent true\n"), hr.describe(result)
     parsed = hr.parse_output(result.stderr)
-    assert len(parsed.reports) == 300 and parsed.found == [300], hr.describe(result)
+    printed = len(parsed.reports)
+    if "official" in request.node.callspec.id and printed == 0:
+        assert result.returncode == 0 and parsed.found == [], hr.describe(result)
+        return
+    assert result.returncode == 66, hr.describe(result)
+    assert parsed.found == [printed], hr.describe(result)
+    if "official" not in request.node.callspec.id:
+        assert printed == 300, hr.describe(result)
 
 
 def signal_mid_reports(binary: Path, sig: int, args: list[str]) -> tuple[hr.ProgramRun, float]:
