@@ -166,18 +166,37 @@ bool ReadSetMapHasKey(const CellSet* set, u64 key);
 bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count);
 // The word's summary of a read set, kept in its secondary shadow word (which
 // a word holding a handle does not otherwise use) so that the covering check
-// of most readers reads no set at all: for a set of whole-word reads
-// (read_mask 0xff, what loads of 8-byte values and struct copies leave),
-// bits 0..55 the map of the slots below kReadSetSummarySlots and bits 56..63
-// the snapshot (which a set keeps for life; kEpochSnapshotCount fits 8
-// bits); 0 (no slot) for other sets.
-constexpr u32 kReadSetSummarySlots = 56;
-constexpr unsigned kReadSetSummarySnapshotShift = kReadSetSummarySlots;
-constexpr u8 kReadSetSummaryMask = 0xff;
+// of most readers reads no set at all. For a set whose read mask is a whole
+// word (loads of 8-byte values, struct copies) or one byte (Go's scalar
+// reads, which the runtime models as a 1-byte access at the value's
+// address): bits 0..51 the map of the slots below kReadSetSummarySlots,
+// bits 52..55 the read mask's code (ReadSetSummaryMaskCode), bits 56..63 the
+// snapshot (which a set keeps for life; kEpochSnapshotCount fits 8 bits).
+// 0 (no slot) for other sets.
+constexpr u32 kReadSetSummarySlots = 52;
+constexpr unsigned kReadSetSummaryMaskShift = kReadSetSummarySlots;
+constexpr unsigned kReadSetSummarySnapshotShift = 56;
 static_assert(kEpochSnapshotCount <= 256, "a snapshot's number fits the summary's 8 bits");
+// A read mask as the summary's 4-bit code: 0 for the whole word, 1 + i for
+// byte i alone; kNoSummaryMaskCode for any other mask.
+constexpr u32 kNoSummaryMaskCode = 16;
+constexpr u32 ReadSetSummaryMaskCode(u8 read_mask) {
+  if (read_mask == 0xff) return 0;
+  if (read_mask != 0 && (read_mask & (read_mask - 1)) == 0) return 1 + static_cast<u32>(__builtin_ctz(read_mask));
+  return kNoSummaryMaskCode;
+}
+constexpr u8 ReadSetSummaryMask(u64 summary) {
+  const u32 code = static_cast<u32>(summary >> kReadSetSummaryMaskShift) & 0xf;
+  return code == 0 ? u8{0xff} : static_cast<u8>(1u << (code - 1));
+}
+static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0xff)} << kReadSetSummaryMaskShift) == 0xff);
+static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x01)} << kReadSetSummaryMaskShift) == 0x01);
+static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x80)} << kReadSetSummaryMaskShift) == 0x80);
+static_assert(ReadSetSummaryMaskCode(0x81) == kNoSummaryMaskCode && ReadSetSummaryMaskCode(0) == kNoSummaryMaskCode);
 inline u64 ReadSetSummary(const CellSet* set) {
-  if (ReadSetMask(set) != kReadSetSummaryMask) return 0;
-  return (set->cells[0] & ((u64{1} << kReadSetSummarySlots) - 1)) |
+  const u32 code = ReadSetSummaryMaskCode(ReadSetMask(set));
+  if (code == kNoSummaryMaskCode) return 0;
+  return (set->cells[0] & ((u64{1} << kReadSetSummarySlots) - 1)) | (u64{code} << kReadSetSummaryMaskShift) |
          (u64{set->next_free} << kReadSetSummarySnapshotShift);
 }
 // Lock-free: whether a read set's word whose secondary word is `summary`
@@ -187,9 +206,10 @@ inline u64 ReadSetSummary(const CellSet* set) {
 inline bool ReadSetSummaryCovers(u64 summary, u64 key, AccessBits bits) {
   const Sid sid = Cell(key).sid();
   if (bits.is_write || sid >= kReadSetSummarySlots || ((summary >> sid) & 1) == 0) return false;
-  // The whole word was read: any bytes of it are covered.
+  const u8 mask = ReadSetSummaryMask(summary);
+  if ((bits.mask & ~mask) != 0) return false;
   const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
-  return SnapshotReadCell(s, sid, kReadSetSummaryMask).key() == key;
+  return SnapshotReadCell(s, sid, mask).key() == key;
 }
 // Lock-free: whether `set`, a read set when its word's handle was read,
 // holds a cell with `key` covering `bits`. Trusts only a consistent read

@@ -114,6 +114,14 @@ struct InlineRewrite {
   u32 mine;   // the index of the accessor's cell among them
 };
 
+// The summary of the read set whose handle was just read from `primary`
+// (ReadSetSummary). It is stored before the handle is published (release):
+// at least as new as the handle read.
+RACERT_ALWAYS_INLINE u64 ReadSetSummaryOf(const std::atomic<u64>* primary) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return SecondaryWordOfPrimary(primary)->load(std::memory_order_relaxed);
+}
+
 // Whether a word whose primary value `observed` is a cell-set handle already
 // records the access (the lock-free check: a hit is trusted only if the word
 // still refers to the set afterwards). For the access paths' inline tiers:
@@ -125,11 +133,7 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
   const CellSet* set = CellSetFromHandle(Cell(observed).handle());
   bool found;
   if (Cell(observed).is_read_set_handle()) {
-    // The summary is stored before the handle is published (release): at
-    // least as new as the handle read.
-    std::atomic_thread_fence(std::memory_order_acquire);
-    const u64 summary = SecondaryWordOfPrimary(primary)->load(std::memory_order_relaxed);
-    found = ReadSetSummaryCovers(summary, key, bits) || ReadSetCovers(set, key, bits);
+    found = ReadSetSummaryCovers(ReadSetSummaryOf(primary), key, bits) || ReadSetCovers(set, key, bits);
   } else {
     found = CellSetFindCovering(set, Cell(observed).published_count(), key, bits, position);
   }
@@ -145,14 +149,18 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
 // cell set, the locked state) or no longer holds `observed`.
 inline bool ReadInlineCellsAt(const ShadowWords& words, u64 observed, u64* cells, u32* count);
 
-// CellSetWordRecords with the first look only (CellSetCoversAt): for
-// AccessByte's inline part, which must stay free of callee-saved registers.
+// CellSetWordRecords with the first look only: an explicit set's cell at
+// `position` (CellSetCoversAt), a read set's summary. For AccessByte's
+// inline part, which must stay free of callee-saved registers.
 RACERT_ALWAYS_INLINE bool CellSetWordRecordsAt(const std::atomic<u64>* primary, u64 observed, u64 key,
                                                AccessBits bits, u32 position) {
   RACERT_DCHECK(Cell(observed).is_handle());
-  return CellSetCoversAt(CellSetFromHandle(Cell(observed).handle()), Cell(observed).published_count(), position, key,
-                         bits) &&
-         primary->load(std::memory_order_acquire) == observed;
+  const bool found =
+      Cell(observed).is_read_set_handle()
+          ? ReadSetSummaryCovers(ReadSetSummaryOf(primary), key, bits)
+          : CellSetCoversAt(CellSetFromHandle(Cell(observed).handle()), Cell(observed).published_count(), position,
+                            key, bits);
+  return found && primary->load(std::memory_order_acquire) == observed;
 }
 
 // Forgets every access recorded for [addr, addr + size) and recycles the

@@ -305,15 +305,17 @@ void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed
 
 namespace {
 
-void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc, u64 key,
-                        PendingHistory* history) {
+// [addr, addr + size) from the word at from_word (one of its words) on.
+void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word, bool is_write, bool is_atomic,
+                        uptr pc, u64 key, PendingHistory* history) {
   if (size == 0) return;
   uptr end = addr + size;
+  RACERT_DCHECK((from_word & 7) == 0 && from_word >= (addr & ~uptr{7}) && from_word < end);
   bool reported = false;
   // The access as the rules see it, built once: only the byte mask changes
   // from word to word.
   AccessState a = MakeAccessState(g, key, AccessBits{0, is_write, is_atomic});
-  for (uptr word_addr = addr & ~uptr{7}; word_addr < end; word_addr += 8) {
+  for (uptr word_addr = from_word; word_addr < end; word_addr += 8) {
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     u64 observed = word->load(std::memory_order_relaxed);
@@ -340,9 +342,27 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, bool is_write, 
 }  // namespace
 
 void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
-  FlushAccumulated(g);  // the range may cover the word, and checks only published cells
+  if (size == 0) return;
+  // First the words that already record the access (a struct copied again
+  // in the same epoch, a table entry read by many goroutines): loads only,
+  // none of the state the general path builds. The word g accumulates in
+  // goes to the general path, which publishes its pending bytes first:
+  // those checks look only at published cells.
+  const uptr end = addr + size;
+  const u64 key = is_atomic ? g->atomic_key : g->plain_key;
+  uptr word_addr = addr & ~uptr{7};
+  for (; word_addr < end && word_addr != g->acc_word; word_addr += 8) {
+    const AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
+    const std::atomic<u64>* word = ShadowWordFor(word_addr);
+    const u64 observed = word->load(std::memory_order_relaxed);
+    if (Cell(observed).Covers(key, bits)) continue;
+    if (Cell(observed).is_handle() && CellSetWordRecords(word, observed, key, bits, &g->cell_set_position)) continue;
+    break;
+  }
+  if (word_addr >= end) return;
+  FlushAccumulated(g);
   PendingHistory history{g, addr, size, is_write, is_atomic, pc, false};
-  AccessRangeWithKey(g, addr, size, is_write, is_atomic, pc, is_atomic ? g->atomic_key : g->plain_key, &history);
+  AccessRangeWithKey(g, addr, size, word_addr, is_write, is_atomic, pc, key, &history);
 }
 
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
@@ -357,7 +377,7 @@ void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr p
                   bool history_recorded) {
   FlushAccumulated(g);
   PendingHistory history{g, addr, size, is_write, true, pc, history_recorded};
-  AccessRangeWithKey(g, addr, size, is_write, true, pc, key_at_access, &history);
+  AccessRangeWithKey(g, addr, size, addr & ~uptr{7}, is_write, true, pc, key_at_access, &history);
 }
 
 void ResetShadowRange(uptr addr, uptr size) { ClearShadowWords(addr, size); }
