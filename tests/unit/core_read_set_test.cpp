@@ -141,6 +141,34 @@ TEST_F(CoreReadSetTest, ARepeatedReadChangesNothingAndAnotherEpochIsRecorded) {
   EXPECT_GE(TakeRaces(), 1u) << "the others' reads and reader 3's second read race with the write";
 }
 
+// The summary in the secondary word answers for the readers of a whole-word
+// set and of a one-byte set alike, and only for what they read: a wider
+// read, a write or another goroutine's key goes to the set (or the general
+// path).
+TEST_F(CoreReadSetTest, TheSummaryCoversTheReadersOfAWholeWordOrOneByteSetOnly) {
+  for (bool whole_word : {true, false}) {
+    uptr word = Alloc(8, 8);
+    std::vector<GoroutineState*> readers;
+    for (int i = 0; i < 40; i++) readers.push_back(Go(Root()));
+    for (GoroutineState* r : readers) ReadWord(r, word, whole_word);
+    ASSERT_TRUE(Primary(word).is_read_set_handle());
+    const u64 summary = SecondaryWordFor(word)->load();
+    const u8 mask = whole_word ? 0xff : 0x01;
+    u64 key = 0;  // a reader the summary's slot map can name
+    for (GoroutineState* r : readers) {
+      if (Cell(r->plain_key).sid() >= kReadSetSummarySlots) continue;
+      key = r->plain_key;
+      EXPECT_TRUE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, false, false}));
+      EXPECT_FALSE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, true, false})) << "a write";
+    }
+    ASSERT_NE(key, 0u) << "no reader in a slot below " << kReadSetSummarySlots;
+    EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x01, false, false}), true) << "byte 0 is read either way";
+    EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x02, false, false}), whole_word);
+    EXPECT_FALSE(ReadSetSummaryCovers(summary, Go(Root())->plain_key, AccessBits{0x01, false, false}))
+        << "a goroutine that did not read";
+  }
+}
+
 TEST_F(CoreReadSetTest, FreeingTheWordReturnsTheSetAndItsSnapshotReference) {
   uptr word = Alloc(8, 8);
   uptr sets_before = CellSetCountForTesting();
