@@ -177,6 +177,8 @@ constexpr u32 kReadSetSummarySlots = 52;
 constexpr unsigned kReadSetSummaryMaskShift = kReadSetSummarySlots;
 constexpr unsigned kReadSetSummarySnapshotShift = 56;
 static_assert(kEpochSnapshotCount <= 256, "a snapshot's number fits the summary's 8 bits");
+static_assert(kReadSetSummaryMaskShift + 4 == kReadSetSummarySnapshotShift && kReadSetSummarySnapshotShift + 8 == 64,
+              "the slot map, the mask's code and the snapshot tile the summary");
 // A read mask as the summary's 4-bit code: 0 for the whole word, 1 + i for
 // byte i alone; kNoSummaryMaskCode for any other mask.
 constexpr u32 kNoSummaryMaskCode = 16;

@@ -140,6 +140,16 @@ RACERT_ALWAYS_INLINE bool CellSetWordRecords(const std::atomic<u64>* primary, u6
   return found && primary->load(std::memory_order_acquire) == observed;
 }
 
+// Whether the primary value `observed` already records the access, by the
+// loads-only checks: the accessor's own cell covers it, or the cell set the
+// value refers to does (CellSetWordRecords). The range path's first look at
+// each word.
+RACERT_ALWAYS_INLINE bool WordValueRecords(const std::atomic<u64>* primary, u64 observed, u64 key, AccessBits bits,
+                                           u32* position) {
+  return Cell(observed).Covers(key, bits) ||
+         (Cell(observed).is_handle() && CellSetWordRecords(primary, observed, key, bits, position));
+}
+
 // Lock-free: the inline cells of a word whose primary held `observed` (a
 // direct cell or 0, loaded in any order), into cells[0..*count) (room for
 // kMaxInlineCells; the primary's first, without its paired bit; none for an

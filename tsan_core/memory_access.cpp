@@ -319,8 +319,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     u64 observed = word->load(std::memory_order_relaxed);
-    if (Cell(observed).Covers(key, bits)) continue;
-    if (Cell(observed).is_handle() && CellSetWordRecords(word, observed, key, bits, &g->cell_set_position)) continue;
+    if (WordValueRecords(word, observed, key, bits, &g->cell_set_position)) continue;
     if (u64 desired = AloneInWordUpdate(observed, key, bits)) {
       history->RecordOnce();
       if (word->compare_exchange_strong(observed, desired, std::memory_order_acq_rel, std::memory_order_relaxed)) {
@@ -355,9 +354,7 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
     const AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     const std::atomic<u64>* word = ShadowWordFor(word_addr);
     const u64 observed = word->load(std::memory_order_relaxed);
-    if (Cell(observed).Covers(key, bits)) continue;
-    if (Cell(observed).is_handle() && CellSetWordRecords(word, observed, key, bits, &g->cell_set_position)) continue;
-    break;
+    if (!WordValueRecords(word, observed, key, bits, &g->cell_set_position)) break;
   }
   if (word_addr >= end) return;
   FlushAccumulated(g);
