@@ -271,6 +271,67 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
 
 namespace {
 
+// The rules of AccessByte's race-free tier for words of inline cells
+// (AccessByteInlineCells): RecordWithoutRace's outcome, except that a word
+// where another goroutine may have bytes pending is refused (the general
+// path checks those bytes), so nothing is left to do once the word is
+// published. Also learns whether every other cell is ordered before the
+// access, and which primary value the publish stores, so that the bytes that
+// follow can accumulate (byte_accumulator.h, rule 6) without the word being
+// read again.
+struct ByteRecordWithoutRace {
+  const AccessState& a;
+  GoroutineState* g;
+  uptr addr;
+  uptr pc;
+  bool* history_recorded;
+  u64 published = 0;           // the primary value the publish stores
+  bool others_ordered = false;  // every cell but the accessor's is ordered before it
+
+  u64 key() const { return a.key; }
+  AccessBits bits() const { return a.bits; }
+  void BeforeChange() {
+    if (*history_recorded) return;
+    RecordAccessHistory(g, addr, 1, a.bits.is_write, /*is_atomic=*/false, pc);
+    *history_recorded = true;
+  }
+  InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
+    u32 out_count;
+    u32 mine;
+    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return {0, 0};
+    others_ordered = true;
+    for (u32 i = 0; i < count; i++) {
+      const Cell c(cells[i]);
+      if (c.generation() != a.generation || OrderedBefore(c, a)) continue;
+      if (MayHavePendingBytes(c, a)) return {0, 0};
+      others_ordered = true;
+    }
+    published = Cell(out[mine]).WithPaired(out_count > 1).raw();
+    return {out_count, mine};
+  }
+};
+
+// Tier 4b of AccessByte: a word of inline cells none of which races with the
+// access, and where nobody else may have bytes pending: the shape of fields
+// handed from goroutine to goroutine (a pipeline's items, a request's state),
+// where each access finds the previous owner's cells, ordered before it.
+// The race-free tier of the general path, without the state the general path
+// builds for races and other goroutines' pending bytes. Returns false, with
+// the word unchanged, if the general path must do it; *history_recorded then
+// says whether the access's history event was added.
+RACERT_NOINLINE bool AccessByteInlineCells(GoroutineState* g, uptr addr, bool is_write, uptr pc, u64 observed,
+                                           bool* history_recorded) {
+  const uptr word_addr = addr & ~uptr{7};
+  const AccessState a = MakeAccessState(g, g->plain_key, AccessBits{static_cast<u8>(1u << (addr & 7)), is_write, false});
+  ByteRecordWithoutRace rules{a, g, addr, pc, history_recorded};
+  if (!TryUpdateInlineWord(WordsAt(word_addr), observed, rules)) return false;
+  if (g->acc && rules.others_ordered &&
+      ShadowWordFor(word_addr)->load(std::memory_order_acquire) == rules.published) {
+    StartAccumulating(g, word_addr, rules.published);
+  }
+  return true;
+}
+
 // Tiers 3 to 5 of AccessByte (memory_access.h).
 RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, bool is_write, uptr pc,
                                                    u64 observed) {
@@ -289,6 +350,8 @@ RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr,
       if (g->acc) StartAccumulating(g, addr & ~uptr{7}, desired);
       return;
     }
+  } else if (!Cell(observed).is_locked() && AccessByteInlineCells(g, addr, is_write, pc, observed, &history_recorded)) {
+    return;
   }
   AccessByteSlow(g, addr, is_write, pc, history_recorded);
 }

@@ -86,6 +86,11 @@ void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed
 //   4. A cell set already holding this goroutine's cell (a word read by many
 //      goroutines between writes): found where it was in the last set, and
 //      the word loaded again (CellSetWordRecords). Loads only.
+//   4b. Inline cells of other goroutines (or older ones of its own), none
+//      racing with the access and none with bytes pending elsewhere (a field
+//      handed over through a channel or a lock): the race-free rules and one
+//      publish, without the slow path's state for races (out of line,
+//      AccessByteInlineCells in memory_access.cpp); then accumulate (2).
 //   5. Anything else: the out-of-line slow path.
 // Tiers 1 and 2 and tier 4's first look are the loops' common cases and
 // need (almost) no callee-saved register; the rest is entered by a jump

@@ -223,6 +223,47 @@ TEST_F(CoreByteAccumulatorTest, ARangeAccessOfTheOwnerSeesItsPendingBytes) {
   EXPECT_EQ(TakeRaces(), 1u) << "byte 5 was written, published before the range access";
 }
 
+// A word handed from goroutine to goroutine (a pipeline's item): the first
+// byte the new owner touches finds only the earlier owner's cell, ordered
+// before it, and takes AccessByte's tier for such words
+// (AccessByteInlineCells); the bytes after it accumulate. Both owners'
+// accesses stay recorded: a goroutine ordered after the earlier owner only
+// races with the new one's bytes, one ordered after neither with the earlier
+// owner's write.
+TEST_F(CoreByteAccumulatorTest, AHandedOverWordKeepsTheEarlierWriteAndAccumulatesTheNewOwnersBytes) {
+  uptr buf = Alloc(8, 8), lock = Alloc(8);
+  GoroutineState* producer = Go(Root());
+  const uptr produce_pc = NewPc();
+  Fill(producer, buf, buf + 8, produce_pc);
+  Fill(producer, buf + 8, buf + 9, NewPc());  // moves off the word: every byte published
+  Release(producer, lock);
+  GoroutineState* consumer = GoAccumulating(Root());
+  GoroutineState* bystander = Go(Root());
+  GoroutineState* outsider = Go(Root());
+  Acquire(consumer, lock);
+  Acquire(bystander, lock);
+  const uptr consume_pc = NewPc();
+  Fill(consumer, buf, buf + 5, consume_pc, /*is_write=*/false);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  const Cell primary(ShadowWordFor(buf)->load());
+  EXPECT_TRUE(primary.is_paired()) << "the producer's write stays beside the consumer's read";
+  EXPECT_EQ(primary.key(), consumer->plain_key);
+  EXPECT_EQ(consumer->acc_word, buf) << "accumulating after the first byte of the handed-over word";
+  EXPECT_EQ(Cell(consumer->acc_value).read_mask(), 0x1f);
+  AccessByte(bystander, buf + 6, /*is_write=*/true, NewPc());
+  EXPECT_EQ(TakeRaces(), 0u) << "byte 6: only the producer's write, which the bystander is ordered after\n"
+                             << TakeReports();
+  AccessByte(bystander, buf + 3, /*is_write=*/true, NewPc());
+  EXPECT_EQ(TakeRaces(), 1u) << "byte 3: the consumer's pending read";
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Previous read at " + GoAddress(buf + 3)), std::string::npos) << report;
+  EXPECT_NE(report.find(FakeFunctionName(consume_pc)), std::string::npos) << report;
+  AccessByte(outsider, buf + 7, /*is_write=*/false, NewPc());
+  EXPECT_EQ(TakeRaces(), 1u) << "byte 7: the producer's write, still recorded";
+  report = TakeReports();
+  EXPECT_NE(report.find(FakeFunctionName(produce_pc)), std::string::npos) << report;
+}
+
 // Real threads: one fills fresh words byte by byte, the other writes one
 // byte of each word without synchronization. Whoever comes second, and
 // whatever the store buffers hide, each word's race is reported exactly
