@@ -107,6 +107,40 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules);
 template <typename InlineRules>
 RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 observed, InlineRules& rules);
 
+// The third entry point, for a read that finds its goroutine's read of the
+// same bytes from an earlier epoch in an explicit cell set (a word read by a
+// few goroutines, each in a new epoch every time: readers under a RWMutex,
+// a lookup table between releases): the word is locked, every cell
+// classified by the caller's rules, and that one cell rewritten in place. It
+// leaves exactly the cells the general path would, but for cells of other
+// slots that the read makes redundant (reads ordered before it), which stay:
+// a kept cell records an access that did happen, so it can only ever be
+// reported in a true race, and the next general rewrite drops them. What it
+// needs from its caller (a concept, kept informal):
+//
+//   u64 key() const;             as for UpdateShadowWord
+//   AccessBits bits() const;
+//   u32* set_position() const;
+//   void BeforeChange();
+//   SetCellVerdict Classify(Cell c) const;
+//                                kReplace for the accessor's earlier read that
+//                                the access supersedes, kKeep for a cell the
+//                                access leaves as it is and cannot race with,
+//                                kRefuse for anything else (a cell that may
+//                                race, a dead one): the general path must see
+//                                the word
+//   u64 ReplacementCell() const;  the accessor's cell for the access
+//
+// `observed` is a value read from the primary word. Returns true if the
+// access is recorded; false, with the word unchanged, if UpdateShadowWord
+// must do it: not an explicit set of at most kMaxRefreshedSetCells cells, a
+// refusal, no cell to replace (or more than one), or a word that changed
+// meanwhile.
+enum class SetCellVerdict { kKeep, kReplace, kRefuse };
+constexpr u32 kMaxRefreshedSetCells = 32;
+template <typename RefreshRules>
+bool TryReplaceOwnCellInSet(const ShadowWords& words, u64 observed, RefreshRules& rules);
+
 // What RewriteWithoutRace returns: a value, not out-parameters, so that the
 // inlined caller keeps both in registers.
 struct InlineRewrite {
@@ -479,6 +513,48 @@ RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 obse
   if (rewrite.count == 0 || rewrite.count > words.inline_capacity()) return false;
   rules.BeforeChange();
   return PublishInlineCells(words, observed, cells, count, out, rewrite.count, rewrite.mine);
+}
+
+template <typename RefreshRules>
+bool TryReplaceOwnCellInSet(const ShadowWords& words, u64 observed, RefreshRules& rules) {
+  const Cell handle_cell(observed);
+  if (!handle_cell.is_handle() || handle_cell.is_read_set_handle() ||
+      handle_cell.published_count() > kMaxRefreshedSetCells) {
+    return false;
+  }
+  std::atomic<u64>* primary = words.primary;
+  if (!primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+    return false;
+  }
+  // The word is ours, and with it the set: its count is the published one
+  // (both change only under the lock).
+  CellSet* set = CellSetFromHandle(handle_cell.handle());
+  const u32 count = set->count;
+  RACERT_DCHECK(count == handle_cell.published_count());
+  u32 replaced = count;
+  for (u32 i = 0; i < count; i++) {
+    const SetCellVerdict verdict = rules.Classify(Cell(set->cells[i]));
+    if (verdict == SetCellVerdict::kKeep) continue;
+    if (verdict == SetCellVerdict::kRefuse || replaced != count) {
+      replaced = count;
+      break;
+    }
+    replaced = i;
+  }
+  if (replaced == count) {
+    primary->store(observed, std::memory_order_release);
+    return false;
+  }
+  rules.BeforeChange();
+  // The same slot as the cell it replaces: the set stays sorted by slot.
+  RACERT_DCHECK(Cell(set->cells[replaced]).sid() == Cell(rules.key()).sid());
+  const u64 replacement = rules.ReplacementCell();
+  __atomic_store_n(&set->cells[replaced], replacement, __ATOMIC_RELAXED);  // lock-free readers look at it
+  if (!Cell(replacement).is_atomic()) set->may_hold_plain = true;
+  *rules.set_position() = replaced;
+  primary->store(observed, std::memory_order_release);
+  return true;
 }
 
 template <typename WordRules>

@@ -86,6 +86,38 @@ struct CheckAndRecord : RecordWithoutRace {
   void MakeRoom(u64* cells, u32* count) { MakeRoomInFullWord(cells, count); }
 };
 
+// The rules for a plain read that finds, in an explicit cell set, its
+// goroutine's read of the same bytes from an earlier epoch
+// (TryReplaceOwnCellInSet in shadow/shadow_word.h): that cell is replaced by
+// the read's, as the race rules would (a read subsumes an earlier read of
+// its bytes that is ordered before it), provided no cell can race with the
+// read or hide pending bytes from it: only reads and writes ordered before
+// it, of the current generation. A cell with the read's own key (the
+// goroutine read other bytes in this epoch) is the general path's, which
+// merges into it.
+struct ReplaceOwnEarlierRead {
+  const AccessState& a;
+  PendingHistory* history;
+
+  u64 key() const { return a.key; }
+  AccessBits bits() const { return a.bits; }
+  u32* set_position() const { return &history->g->cell_set_position; }
+  void BeforeChange() { history->RecordOnce(); }
+  SetCellVerdict Classify(Cell c) const {
+    RACERT_DCHECK(!a.bits.is_write && !a.bits.is_atomic);
+    if (c.generation() != a.generation || c.key() == a.key) return SetCellVerdict::kRefuse;
+    if (c.sid() == a.sid && a.owns_key_slot && !c.is_atomic() && c.write_mask() == 0 && c.read_mask() == a.bits.mask &&
+        c.epoch() >= a.own_first && c.epoch() < a.own_last) {
+      return SetCellVerdict::kReplace;  // the goroutine's own earlier read of these bytes
+    }
+    // Reads never race with a read, nor can they hide pending bytes from it
+    // (byte_accumulator.h, rule 4); writes must be ordered before it.
+    if (c.write_mask() == 0 || OrderedBefore(c, a)) return SetCellVerdict::kKeep;
+    return SetCellVerdict::kRefuse;
+  }
+  u64 ReplacementCell() const { return MergeIntoOwnCell(Cell(a.key), a.bits); }
+};
+
 // Checks and records one word's access; `finding` (empty on entry) gets the
 // racing accesses found.
 // Then, if the word held cells of goroutines that may be accumulating bytes
@@ -332,6 +364,18 @@ RACERT_NOINLINE bool AccessByteInlineCells(GoroutineState* g, uptr addr, bool is
   return true;
 }
 
+// Tier 4c of AccessByte: a read whose goroutine's read of the same byte from
+// an earlier epoch is in an explicit cell set, which nothing in the set races
+// with (ReplaceOwnEarlierRead): that cell is replaced in place. Returns false,
+// with the word unchanged, if the general path must do it.
+RACERT_NOINLINE bool ReadByteReplacingEarlierRead(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
+  const AccessBits bits{static_cast<u8>(1u << (addr & 7)), false, false};
+  const AccessState a = MakeAccessState(g, g->plain_key, bits);
+  PendingHistory history{g, addr, 1, false, false, pc, false};
+  ReplaceOwnEarlierRead rules{a, &history};
+  return TryReplaceOwnCellInSet(WordsAt(addr & ~uptr{7}), observed, rules);
+}
+
 // Tiers 3 to 5 of AccessByte (memory_access.h).
 RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr, bool is_write, uptr pc,
                                                    u64 observed) {
@@ -340,6 +384,7 @@ RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr,
   bool history_recorded = false;
   if (Cell(observed).is_handle()) {
     if (CellSetWordRecords(word, observed, g->plain_key, bits, &g->cell_set_position)) return;
+    if (!is_write && ReadByteReplacingEarlierRead(g, addr, pc, observed)) return;
   } else if (u64 desired = AloneInWordUpdate(observed, g->plain_key, bits)) {
     // The event goes in before the cell is published, so that a goroutine
     // racing with this access can already restore its stack.
@@ -390,6 +435,10 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
       }
     }
     a.bits = bits;
+    if (!is_write && !is_atomic && Cell(observed).is_handle()) {
+      ReplaceOwnEarlierRead rules{a, history};
+      if (TryReplaceOwnCellInSet(WordsAt(word_addr), observed, rules)) continue;
+    }
     // One report per access: Go reports a racing range once. Words after the
     // reported one keep their racing cells for later accesses to report.
     RaceFinding finding;

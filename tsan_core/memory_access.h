@@ -91,6 +91,11 @@ void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed
 //      handed over through a channel or a lock): the race-free rules and one
 //      publish, without the slow path's state for races (out of line,
 //      AccessByteInlineCells in memory_access.cpp); then accumulate (2).
+//   4c. A read whose goroutine's read of the same byte from an earlier epoch
+//      is in an explicit cell set that nothing races with (a word read by a
+//      few goroutines, each in a new epoch every time: RWMutex readers):
+//      that cell replaced in place under the word's lock
+//      (ReadByteReplacingEarlierRead in memory_access.cpp).
 //   5. Anything else: the out-of-line slow path.
 // Tiers 1 and 2 and tier 4's first look are the loops' common cases and
 // need (almost) no callee-saved register; the rest is entered by a jump
