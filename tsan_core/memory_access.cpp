@@ -336,7 +336,7 @@ struct ByteRecordWithoutRace {
       const Cell c(cells[i]);
       if (c.generation() != a.generation || OrderedBefore(c, a)) continue;
       if (MayHavePendingBytes(c, a)) return {0, 0};
-      others_ordered = true;
+      others_ordered = false;
     }
     published = Cell(out[mine]).WithPaired(out_count > 1).raw();
     return {out_count, mine};

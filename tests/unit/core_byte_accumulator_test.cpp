@@ -264,6 +264,32 @@ TEST_F(CoreByteAccumulatorTest, AHandedOverWordKeepsTheEarlierWriteAndAccumulate
   EXPECT_NE(report.find(FakeFunctionName(produce_pc)), std::string::npos) << report;
 }
 
+// The same hand-over with a reader of another byte that nobody is ordered
+// after: its cell stays beside the new owner's and may be joined by more of
+// that goroutine's bytes, so the new owner must not accumulate there (rule
+// 6); its bytes go to the word one by one and the outsider's later write of
+// one of them is reported.
+TEST_F(CoreByteAccumulatorTest, AHandedOverWordWithAnUnorderedReaderDoesNotAccumulate) {
+  uptr buf = Alloc(8, 8), lock = Alloc(8);
+  GoroutineState* producer = Go(Root());
+  Fill(producer, buf, buf + 8, NewPc());
+  Fill(producer, buf + 8, buf + 9, NewPc());  // moves off the word: every byte published
+  Release(producer, lock);
+  GoroutineState* consumer = GoAccumulating(Root());
+  GoroutineState* outsider = Go(Root());
+  Acquire(outsider, lock);
+  AccessByte(outsider, buf + 7, /*is_write=*/false, NewPc());  // ordered after the producer only
+  Acquire(consumer, lock);
+  const uptr consume_pc = NewPc();
+  Fill(consumer, buf, buf + 3, consume_pc, /*is_write=*/false);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  EXPECT_NE(consumer->acc_word, buf) << "an unordered cell of another goroutine is in the word";
+  AccessByte(outsider, buf + 2, /*is_write=*/true, NewPc());
+  EXPECT_EQ(TakeRaces(), 1u) << "byte 2: the consumer's read";
+  const std::string report = TakeReports();
+  EXPECT_NE(report.find(FakeFunctionName(consume_pc)), std::string::npos) << report;
+}
+
 // Real threads: one fills fresh words byte by byte, the other writes one
 // byte of each word without synchronization. Whoever comes second, and
 // whatever the store buffers hide, each word's race is reported exactly
