@@ -141,6 +141,19 @@ constexpr u32 kMaxRefreshedSetCells = 32;
 template <typename RefreshRules>
 bool TryReplaceOwnCellInSet(const ShadowWords& words, u64 observed, RefreshRules& rules);
 
+// The fourth entry point, for the words of a range access after the first:
+// publishes an outcome the caller's rules computed (through
+// TryUpdateInlineWord) for another word that held exactly the inline cells
+// cells[0..count) (as ReadInlineCellsAt gives them), if this word holds them
+// too. The rules' outcome depends on the cells and the access alone, so it
+// is this word's outcome as well; the caller must know that none of those
+// cells covered the access and that none can have pending bytes elsewhere.
+// `observed` is a value read from the primary word. Returns false, with the
+// word unchanged, if the word holds other cells (or changed meanwhile), or
+// the outcome does not fit its inline words.
+RACERT_ALWAYS_INLINE bool TryRepeatInlineUpdate(const ShadowWords& words, u64 observed, const u64* cells, u32 count,
+                                                const u64* out, u32 out_count, u32 mine);
+
 // What RewriteWithoutRace returns: a value, not out-parameters, so that the
 // inlined caller keeps both in registers.
 struct InlineRewrite {
@@ -513,6 +526,18 @@ RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 obse
   if (rewrite.count == 0 || rewrite.count > words.inline_capacity()) return false;
   rules.BeforeChange();
   return PublishInlineCells(words, observed, cells, count, out, rewrite.count, rewrite.mine);
+}
+
+RACERT_ALWAYS_INLINE bool TryRepeatInlineUpdate(const ShadowWords& words, u64 observed, const u64* cells, u32 count,
+                                                const u64* out, u32 out_count, u32 mine) {
+  const Cell current(observed);
+  // The primary is the first cell, and paired exactly when there are more;
+  // PublishInlineCells checks the extra words under the lock.
+  if (count == 0 || current.is_handle() || current.is_locked() || current.WithPaired(false).raw() != cells[0] ||
+      current.is_paired() != (count > 1) || out_count > words.inline_capacity()) {
+    return false;
+  }
+  return shadow_word::PublishInlineCells(words, observed, cells, count, out, out_count, mine);
 }
 
 template <typename RefreshRules>

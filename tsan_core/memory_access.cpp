@@ -45,15 +45,69 @@ AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
                      owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch, g_access_options.report_atomic_races};
 }
 
+// Whether every cell of cells[0..count) is dead or ordered before `a`.
+bool AllOrderedBefore(const u64* cells, u32 count, const AccessState& a) {
+  for (u32 i = 0; i < count; i++) {
+    const Cell c(cells[i]);
+    if (c.generation() == a.generation && !OrderedBefore(c, a)) return false;
+  }
+  return true;
+}
+
+// The race-free outcome computed for one word of a range access, kept for
+// the range's next words: those very often hold exactly the same cells (a
+// page written or read whole by one earlier access), and the same cells give
+// the same outcome, which TryRepeatInlineUpdate (shadow/shadow_word.h) then
+// publishes without the rules. Remembered only when the rules accepted the
+// cells (none covered the access, none races with it) and every cell is dead
+// or ordered before the access: no cell can then have pending bytes (a
+// question whose answer reads another goroutine's accumulator and may change
+// from word to word). Lives for one range access: its AccessState, the
+// goroutine's clock included, does not change meanwhile.
+class RangeOutcomeMemo {
+ public:
+  void Remember(const u64* cells, u32 count, u8 mask, const u64* out, InlineRewrite rewrite) {
+    RACERT_DCHECK(count >= 1 && count <= kMaxInlineCells && rewrite.count >= 1 && rewrite.count <= kMaxInlineCells + 1);
+    mask_ = mask;
+    count_ = count;
+    for (u32 i = 0; i < count; i++) cells_[i] = cells[i];
+    for (u32 i = 0; i < rewrite.count; i++) out_[i] = out[i];
+    rewrite_ = rewrite;
+  }
+  void Forget() { count_ = 0; }
+
+  // Whether the word whose primary held `observed` starts with the same
+  // cell, accessed in the same bytes: the remembered outcome is then likely
+  // to be its own (TryRepeat).
+  RACERT_ALWAYS_INLINE bool MayApply(u64 observed, u8 mask) const {
+    return count_ != 0 && mask == mask_ && Cell(observed).WithPaired(false).raw() == cells_[0];
+  }
+  // Publishes the remembered outcome in that word if it holds exactly the
+  // remembered cells. False, with the word unchanged, otherwise.
+  RACERT_ALWAYS_INLINE bool TryRepeat(const ShadowWords& words, u64 observed) const {
+    return TryRepeatInlineUpdate(words, observed, cells_, count_, out_, rewrite_.count, rewrite_.mine);
+  }
+
+ private:
+  u8 mask_ = 0;
+  u32 count_ = 0;  // 0: nothing remembered
+  u64 cells_[kMaxInlineCells];
+  InlineRewrite rewrite_{0, 0};
+  u64 out_[kMaxInlineCells + 1];
+};
+
 // The access's rules and history as the shadow word protocol's race-free
 // tier (TryUpdateInlineWord in shadow/shadow_word.h) takes them: the rules'
 // outcome when no recorded cell races with the access. Cells of other
 // goroutines that may have bytes pending in the word are collected in
-// `candidates` from the cells the outcome is computed from.
+// `candidates` from the cells the outcome is computed from. `memo`, for the
+// words of a range access (null otherwise), is given each outcome the
+// range's next words may repeat (RangeOutcomeMemo).
 struct RecordWithoutRace {
   const AccessState& a;
   PendingHistory* history;
   PendingCandidates* candidates;  // other goroutines' cells that may have bytes pending
+  RangeOutcomeMemo* memo;
 
   u64 key() const { return a.key; }
   u32* set_position() const { return &history->g->cell_set_position; }
@@ -64,6 +118,13 @@ struct RecordWithoutRace {
     u32 mine;
     if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return {0, 0};
     candidates->Collect(cells, count, a);
+    if (memo) {
+      if (count != 0 && AllOrderedBefore(cells, count, a)) {
+        memo->Remember(cells, count, a.bits.mask, out, {out_count, mine});
+      } else {
+        memo->Forget();
+      }
+    }
     return {out_count, mine};
   }
 };
@@ -125,7 +186,7 @@ struct ReplaceOwnEarlierRead {
 void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, PendingHistory* history) {
   RACERT_DCHECK(finding->count == 0 && (word_addr & 7) == 0);
   PendingCandidates candidates;
-  CheckAndRecord rules{{a, history, &candidates}, finding, false};
+  CheckAndRecord rules{{a, history, &candidates, /*memo=*/nullptr}, finding, false};
   UpdateShadowWord(WordsAt(word_addr), rules);
   if (!rules.committed) {
     finding->count = 0;
@@ -142,18 +203,20 @@ void ApplyToWord(uptr word_addr, const AccessState& a, RaceFinding* finding, Pen
 // word. Cells of other goroutines that may have bytes pending in the word are
 // left in `candidates`, for the caller to check once the word is published.
 RACERT_ALWAYS_INLINE bool UpdateWordWithoutRace(uptr word_addr, u64 observed, const AccessState& a,
-                                                PendingHistory* history, PendingCandidates* candidates) {
-  RecordWithoutRace rules{a, history, candidates};
+                                                PendingHistory* history, PendingCandidates* candidates,
+                                                RangeOutcomeMemo* memo) {
+  RecordWithoutRace rules{a, history, candidates, memo};
   return TryUpdateInlineWord(WordsAt(word_addr), observed, rules);
 }
 
 // One word's access, race-free tier first (inline), else the general path;
 // then the pending bytes of other goroutines' accumulators, if the word may
 // hold any. `finding` (empty on entry) gets the racing accesses found.
+// `memo`: see RecordWithoutRace.
 RACERT_ALWAYS_INLINE void CheckAndRecordWord(uptr word_addr, u64 observed, const AccessState& a,
-                                             RaceFinding* finding, PendingHistory* history) {
+                                             RaceFinding* finding, PendingHistory* history, RangeOutcomeMemo* memo) {
   PendingCandidates candidates;
-  if (!UpdateWordWithoutRace(word_addr, observed, a, history, &candidates)) {
+  if (!UpdateWordWithoutRace(word_addr, observed, a, history, &candidates, memo)) {
     ApplyToWord(word_addr, a, finding, history);
   } else if (RACERT_UNLIKELY(candidates.any())) {
     CheckPendingOfOthers(word_addr, candidates, a, finding);
@@ -282,7 +345,7 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
   AccessState a = MakeAccessState(g, g->plain_key, bits);
   RaceFinding finding;
   std::atomic<u64>* word = ShadowWordFor(addr);
-  CheckAndRecordWord(word_addr, word->load(std::memory_order_relaxed), a, &finding, &history);
+  CheckAndRecordWord(word_addr, word->load(std::memory_order_relaxed), a, &finding, &history, /*memo=*/nullptr);
   if (RACERT_UNLIKELY(finding.found())) {
     ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     return;
@@ -423,10 +486,17 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
   // The access as the rules see it, built once: only the byte mask changes
   // from word to word.
   AccessState a = MakeAccessState(g, key, AccessBits{0, is_write, is_atomic});
+  RangeOutcomeMemo memo;
   for (uptr word_addr = from_word; word_addr < end; word_addr += 8) {
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     u64 observed = word->load(std::memory_order_relaxed);
+    // The same cells as a word before it (a page written whole by one
+    // earlier access): that word's outcome.
+    if (memo.MayApply(observed, bits.mask)) {
+      history->RecordOnce();
+      if (memo.TryRepeat(WordsAt(word_addr), observed)) continue;
+    }
     if (WordValueRecords(word, observed, key, bits, &g->cell_set_position)) continue;
     if (u64 desired = AloneInWordUpdate(observed, key, bits)) {
       history->RecordOnce();
@@ -443,7 +513,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
     // reported one keep their racing cells for later accesses to report.
     RaceFinding finding;
     finding.keep_racing = reported;
-    CheckAndRecordWord(word_addr, observed, a, &finding, history);
+    CheckAndRecordWord(word_addr, observed, a, &finding, history, &memo);
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }

@@ -222,6 +222,79 @@ TEST_F(CoreAccessTest, RacingCellOfAWordARangeDidNotReportOnStaysForALaterAccess
   EXPECT_EQ(TakeRaces(), 1u) << "a's write of the second word was dropped unreported";
 }
 
+// A range access over words that hold the same cells reuses the race-free
+// outcome of the word before (RangeOutcomeMemo in memory_access.cpp). A word
+// in the middle whose cells differ must still be checked on its own: here its
+// cell is a write the range is not ordered after.
+TEST_F(CoreAccessTest, ARangeOverWordsWithTheSameCellsStillRacesOnTheWordThatDiffers) {
+  constexpr uptr kWords = 64;
+  uptr base = Alloc(kWords * 8, 8);
+  uptr lock = Alloc(8);
+  GoroutineState* a = Go(Root());
+  WriteRange(a, base, kWords * 8);
+  Release(a, lock);
+  GoroutineState* b = Go(Root());
+  GoroutineState* c = Go(Root());
+  Acquire(b, lock);
+  Acquire(c, lock);
+  WriteRange(c, base + 20 * 8, 8);  // ordered after a's write: c's cell replaces a's
+  ASSERT_EQ(TakeRaces(), 0u) << TakeReports();
+  WriteRange(b, base, kWords * 8);  // a's cells everywhere but in word 20
+  EXPECT_EQ(TakeRaces(), 1u) << "word 20 holds c's write, concurrent with b's";
+}
+
+// The same cells with another byte mask are another outcome: the first word
+// of a range that starts inside it keeps the earlier write's other bytes, the
+// words after it do not.
+TEST_F(CoreAccessTest, ARangeStartingInsideAWordRecordsEveryByteOfTheWordsAfterIt) {
+  uptr base = Alloc(64, 8);
+  uptr lock = Alloc(8);
+  GoroutineState* a = Go(Root());
+  WriteRange(a, base, 64);
+  Release(a, lock);
+  GoroutineState* b = Go(Root());
+  GoroutineState* c = Go(Root());
+  Acquire(b, lock);
+  Acquire(c, lock);
+  WriteRange(b, base + 4, 60);
+  ASSERT_EQ(TakeRaces(), 0u) << TakeReports();
+  Write(c, base + 2);  // a byte only a wrote: ordered
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  Write(c, base + 8);  // the second word's first byte: b wrote it too
+  EXPECT_EQ(TakeRaces(), 1u) << "b's write of the whole second word";
+}
+
+// Words whose primary cells are equal may differ in their other cells: each
+// keeps its own. Here x read both halves, each written by another goroutine;
+// b's read after x leaves every word with its own earlier write, so a racing
+// write of the second half names a2's write, not a1's.
+TEST_F(CoreAccessTest, ARangeReadKeepsTheEarlierWriteOfEachWord) {
+  uptr base = Alloc(128, 8);
+  uptr first_half = Alloc(8), second_half = Alloc(8), read = Alloc(8);
+  GoroutineState* a1 = Go(Root());
+  GoroutineState* a2 = Go(Root());
+  const uptr pc1 = NewPc(), pc2 = NewPc();
+  AccessRange(a1, base, 64, /*is_write=*/true, /*is_atomic=*/false, pc1);
+  AccessRange(a2, base + 64, 64, /*is_write=*/true, /*is_atomic=*/false, pc2);
+  Release(a1, first_half);
+  Release(a2, second_half);
+  GoroutineState* x = Go(Root());
+  Acquire(x, first_half);
+  Acquire(x, second_half);
+  ReadRange(x, base, 128);  // x's read, then a1's or a2's write, in every word
+  Release(x, read);
+  GoroutineState* b = Go(Root());
+  Acquire(b, read);
+  ReadRange(b, base, 128);
+  ASSERT_EQ(TakeRaces(), 0u) << TakeReports();
+  g_options.suppress_equal_stacks = false;  // both racing accesses printed
+  Write(Go(Root()), base + 64);
+  g_options.suppress_equal_stacks = true;
+  const std::string report = TakeReports();
+  EXPECT_NE(report.find(FakeFunctionName(pc2)), std::string::npos) << report;
+  EXPECT_EQ(report.find(FakeFunctionName(pc1)), std::string::npos) << report;
+}
+
 // --- Atomic vs plain -----------------------------------------------------------------
 
 TEST_F(CoreAccessTest, AtomicAccessesNeverRaceWithEachOther) {
