@@ -31,7 +31,9 @@
 //   - the race-free entry point (TryUpdateInlineWord) computes its outcome
 //     from inline cells read without the lock, and publishes it only with a
 //     compare-and-swap from the primary value it read (one cell, unpaired
-//     before), or with the primary locked and the extra words found as read.
+//     before), or with the primary locked and the extra words found as read;
+//     the fourth (TryRepeatInlineUpdate) publishes the same way an outcome
+//     computed for identical cells of another word.
 // Nothing here allocates except CellSetAllocate, and nothing blocks except
 // the short lock state (spins, then yields).
 #pragma once
