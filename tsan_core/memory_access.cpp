@@ -466,6 +466,12 @@ RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr,
 
 }  // namespace
 
+void AccessByteInAccumulatedWord(GoroutineState* g, uptr addr, bool is_write, uptr pc) {
+  RACERT_DCHECK(g->acc_word == (addr & ~uptr{7}));
+  ResolveAccumulated(g);
+  AccessByteNotAccumulated(g, addr, is_write, pc, ShadowWordFor(addr)->load(std::memory_order_relaxed));
+}
+
 void ReadByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed) {
   AccessByteNotAccumulated(g, addr, false, pc, observed);
 }

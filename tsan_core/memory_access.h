@@ -47,6 +47,13 @@ void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write,
 // registers instead of building the struct on the stack before its compare.)
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded);
 
+// A 1-byte plain access to the word g accumulates in that its accumulator
+// cannot take (a write after reads of the word, the `counter++` under a lock;
+// a word changed by someone else; a new call stack): g's pending bytes there
+// are published first, then the access goes through tiers 3 to 5 of
+// AccessByte like any other.
+void AccessByteInAccumulatedWord(GoroutineState* g, uptr addr, bool is_write, uptr pc);
+
 // Whether the access can be recorded with a single compare-and-swap of the
 // primary word and no race check: the word records nothing yet, or only the
 // accessor's own cell for its current epoch (no paired secondary cell, not a
@@ -116,7 +123,7 @@ RACERT_ALWAYS_INLINE void AccessByte(GoroutineState* g, uptr addr, bool is_write
         return;
       }
     }
-    AccessByteSlow(g, addr, is_write, pc, /*history_recorded=*/false);
+    AccessByteInAccumulatedWord(g, addr, is_write, pc);
     return;
   }
   if (Cell(observed).is_handle() && CellSetWordRecordsAt(word, observed, g->plain_key, bits, g->cell_set_position)) {
