@@ -386,6 +386,67 @@ void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules
   words.primary->store(desired, std::memory_order_release);
 }
 
+// Makes room in a locked word's explicit set for the cell one more access may
+// add: a full set at the largest capacity sheds a cell (the rules'
+// MakeRoom; *made_room says so), a full smaller one moves to a set twice its
+// size. Returns the set to rewrite; *handle is its handle. Nobody can reach
+// a set the word leaves for an update: the word is locked, and will refer to
+// the new one.
+template <typename WordRules>
+CellSet* MakeRoomInSet(CellSet* set, u32* handle, WordRules& rules, bool* made_room) {
+  *made_room = false;
+  if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
+    *made_room = true;
+    u32 count = set->count;
+    rules.MakeRoom(set->cells, &count);
+    RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
+    set->count = static_cast<u16>(count);
+  }
+  if (set->count + 1u <= set->capacity()) return set;
+  u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
+  CellSet* bigger = CellSetFromHandle(bigger_handle);
+  for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
+  bigger->count = set->count;
+  bigger->may_hold_plain = set->may_hold_plain;
+  CellSetFree(*handle);
+  *handle = bigger_handle;
+  return bigger;
+}
+
+// The primary value that publishes a locked word's explicit set after the
+// rules rewrote it to `set->count` cells, the accessor's at `mine`: the set
+// itself (back in slot order), its compact read-set form, or inline cells
+// (then the set is recycled and the extra words are written here, before the
+// caller publishes the primary). `made_room`: MakeRoomInSet shed a cell.
+inline u64 PrepareRewrittenSet(const ShadowWords& words, u32 handle, CellSet* set, u32 mine, bool made_room,
+                               bool after_read) {
+  const u32 count = set->count;
+  if (count <= words.inline_capacity()) {
+    const u64 desired = PrepareInlineCells(set->cells, count, mine, words);
+    CellSetFree(handle);
+    return desired;
+  }
+  // Tried after reads only, and at every fourth count: the form is checked
+  // over every cell, and words whose readers' epochs keep moving (readers
+  // under a RWMutex) would pay it at each access for nothing.
+  if (after_read && count % 4 == 0) {
+    if (u32 read_set = StoreAsReadSet(0, set->cells, count)) {
+      // Reads of the same bytes, but for a few: to the compact form.
+      CellSetFree(handle);
+      return PrepareReadSet(words, read_set);
+    }
+  }
+  // Back in slot order (cell_set.h). The race rules keep the order of the
+  // cells they keep and append the accessor's cell if none had its key, so
+  // only that one can be out of place; making room may move any.
+  if (RACERT_UNLIKELY(made_room)) {
+    SortCellsBySlot(set->cells, count);
+  } else if (mine == count - 1) {
+    PlaceLastCellBySlot(set->cells, count);
+  }
+  return Cell::MakeHandle(handle, count).raw();
+}
+
 // Applies the access to a word that holds a CellSet handle. Returns false if
 // the word changed under us (the caller retries from the top).
 //
@@ -409,26 +470,8 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
     primary->store(Cell::MakeHandle(handle, set->count).raw(), std::memory_order_release);
     return true;
   }
-  bool made_room = false;
-  if (RACERT_UNLIKELY(set->count + 1u > set->capacity() && set->capacity() == kCellSetMaxCapacity)) {
-    made_room = true;
-    u32 count = set->count;
-    rules.MakeRoom(set->cells, &count);
-    RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
-    set->count = static_cast<u16>(count);
-  }
-  if (set->count + 1u > set->capacity()) {
-    // Grow: move the cells to a bigger set. Nobody can reach the old one for
-    // an update: the word is locked, and will refer to the bigger one.
-    u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
-    CellSet* bigger = CellSetFromHandle(bigger_handle);
-    for (u32 i = 0; i < set->count; i++) bigger->cells[i] = set->cells[i];
-    bigger->count = set->count;
-    bigger->may_hold_plain = set->may_hold_plain;
-    CellSetFree(handle);
-    set = bigger;
-    handle = bigger_handle;
-  }
+  bool made_room;
+  set = MakeRoomInSet(set, &handle, rules, &made_room);
   u32 count = set->count;
   u32 mine = rules.Rewrite(set->cells, &count);
   rules.Commit();
@@ -436,32 +479,8 @@ bool UpdateCellSet(const ShadowWords& words, u64 observed, WordRules& rules) {
   // A plain access's own cell is plain; after an atomic one, plain cells may
   // have been subsumed: looked for again only if there were some.
   set->may_hold_plain = !rules.bits().is_atomic || (set->may_hold_plain && AnyPlainCell(set->cells, count));
-  u64 desired = Cell::MakeHandle(handle, count).raw();
-  u32 read_set = 0;
-  // Tried after reads only, and at every fourth count: the form is checked
-  // over every cell, and words whose readers' epochs keep moving (readers
-  // under a RWMutex) would pay it at each access for nothing.
-  const bool try_read_set = !rules.bits().is_write && count % 4 == 0;
-  if (count > words.inline_capacity() && try_read_set && (read_set = StoreAsReadSet(0, set->cells, count)) != 0) {
-    // Reads of the same bytes, but for a few: to the compact form.
-    CellSetFree(handle);
-    desired = PrepareReadSet(words, read_set);
-  } else if (count > words.inline_capacity()) {
-    // Back in slot order (cell_set.h). The race rules keep the order of the
-    // cells they keep and append the accessor's cell if none had its key, so
-    // only that one can be out of place; making room may move any.
-    if (RACERT_UNLIKELY(made_room)) {
-      SortCellsBySlot(set->cells, count);
-    } else if (mine == count - 1) {
-      PlaceLastCellBySlot(set->cells, count);
-    }
-  } else {
-    // Back to inline cells: store them and recycle the set. The extra words
-    // are written before the paired primary is published.
-    desired = PrepareInlineCells(set->cells, count, mine, words);
-    CellSetFree(handle);
-  }
-  primary->store(desired, std::memory_order_release);
+  primary->store(PrepareRewrittenSet(words, handle, set, mine, made_room, !rules.bits().is_write),
+                 std::memory_order_release);
   return true;
 }
 
