@@ -334,12 +334,14 @@ bool OtherCellsOrderedBefore(uptr word_addr, u64 primary, const AccessState& a) 
   return true;
 }
 
-}  // namespace
-
+// Tier 5 of AccessByte (memory_access.h), the slow path of a 1-byte plain
+// access whose shadow word did not already record it. `history_recorded`: the
+// access's history event was already added. g does not accumulate in this
+// word: AccessByteInAccumulatedWord published its bytes there first.
 void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded) {
   constexpr uptr size = 1;
   const uptr word_addr = addr & ~uptr{7};
-  if (g->acc_word == word_addr) ResolveAccumulated(g);
+  RACERT_DCHECK(g->acc_word != word_addr);
   AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   PendingHistory history{g, addr, size, bits.is_write, bits.is_atomic, pc, history_recorded};
   AccessState a = MakeAccessState(g, g->plain_key, bits);
@@ -363,8 +365,6 @@ void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool h
     }
   }
 }
-
-namespace {
 
 // The rules of AccessByte's race-free tier for words of inline cells
 // (AccessByteInlineCells): RecordWithoutRace's outcome, except that a word

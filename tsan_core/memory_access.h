@@ -40,13 +40,6 @@ void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr p
                   bool history_recorded);
 void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
 
-// Slow path of a 1-byte plain access whose shadow word did not already record
-// it. `history_recorded`: the access's history event was already added.
-// Resolves g's accumulated bytes first if they are in this word.
-// (Scalars rather than AccessBits: the inline caller then keeps everything in
-// registers instead of building the struct on the stack before its compare.)
-void AccessByteSlow(GoroutineState* g, uptr addr, bool is_write, uptr pc, bool history_recorded);
-
 // A 1-byte plain access to the word g accumulates in that its accumulator
 // cannot take (a write after reads of the word, the `counter++` under a lock;
 // a word changed by someone else; a new call stack): g's pending bytes there
