@@ -137,16 +137,22 @@ struct KeptCells {
 // returns true; or returns false, writing nothing useful, if some cell
 // conflicts with the access without being ordered before it (ApplyAccess must
 // then check it and report the race). No compaction: for inline words only.
+// `accept_concurrent(Cell)` is asked about each cell the word keeps as it
+// is: live, not ordered before the access, not conflicting with it (a
+// concurrent access); false refuses the word as a conflict would. Callers
+// that need to know about those cells learn it here, without walking the
+// cells (and comparing clocks) a second time.
 // Inline, for the access path's fast tiers.
+template <typename AcceptConcurrent>
 RACERT_ALWAYS_INLINE bool ApplyAccessWithoutRace(const u64* cells, u32 count, const AccessState& a, u64* out,
-                                                 u32* out_count, u32* mine) {
+                                                 u32* out_count, u32* mine, AcceptConcurrent&& accept_concurrent) {
   KeptCells kept{out};
   for (u32 i = 0; i < count; i++) {
     Cell c(cells[i]);
     if (c.generation() != a.generation) continue;  // dead: a reset happened
     if (OrderedBefore(c, a)) {
       kept.KeepOrdered(c, a);
-    } else if (c.ConflictsWith(a.bits)) {
+    } else if (c.ConflictsWith(a.bits) || !accept_concurrent(c)) {
       return false;
     } else {
       kept.Keep(c.raw());

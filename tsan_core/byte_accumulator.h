@@ -184,6 +184,15 @@ RACERT_ALWAYS_INLINE void StartAccumulating(GoroutineState* g, uptr word_addr, u
   // The entry's state stays 0 until a byte is announced: nothing is pending.
 }
 
+// MayHavePendingBytes for a cell already known to be live (of the access's
+// generation) and not ordered before the access.
+RACERT_ALWAYS_INLINE bool ConcurrentCellMayHavePendingBytes(Cell c, const AccessState& a) {
+  RACERT_DCHECK(c.generation() == a.generation && !OrderedBefore(c, a));
+  if (c.is_atomic()) return false;
+  if (!a.bits.is_write && c.write_mask() == 0) return false;  // rule 4
+  return AccumulatorEntryOf(c.sid()).key.load(std::memory_order_acquire) == c.key();
+}
+
 // Rule 2, the changer's side. Whether `c`, a cell of the word as the accessor
 // found it, may have bytes pending in another goroutine's accumulator that
 // the access `a` could conflict with. Read after the cell itself.
@@ -193,10 +202,8 @@ RACERT_ALWAYS_INLINE void StartAccumulating(GoroutineState* g, uptr word_addr, u
 // next owner misses here, it misses for the published bytes too: the slot
 // limit of slot_pool.h). So only unordered cells cost the entry's key load.
 RACERT_ALWAYS_INLINE bool MayHavePendingBytes(Cell c, const AccessState& a) {
-  if (c.is_atomic() || c.generation() != a.generation) return false;
-  if (!a.bits.is_write && c.write_mask() == 0) return false;  // rule 4
-  if (OrderedBefore(c, a)) return false;                      // also the accessor's own cells
-  return AccumulatorEntryOf(c.sid()).key.load(std::memory_order_acquire) == c.key();
+  if (c.generation() != a.generation || OrderedBefore(c, a)) return false;  // also the accessor's own cells
+  return ConcurrentCellMayHavePendingBytes(c, a);
 }
 
 // Candidates collected from the cells an access found (before publishing
@@ -209,18 +216,29 @@ struct PendingCandidates {
   u64 cells[kMax];
 
   RACERT_ALWAYS_INLINE void Collect(const u64* found, u32 n, const AccessState& a) {
-    count = 0;
-    overflow = false;
+    Clear();
     for (u32 i = 0; i < n; i++) {
-      if (!MayHavePendingBytes(Cell(found[i]), a)) continue;
-      if (count == kMax) {
-        overflow = true;
-        break;
-      }
-      cells[count++] = found[i];
+      if (MayHavePendingBytes(Cell(found[i]), a)) Add(Cell(found[i]));
     }
   }
+  // Collect, one cell at a time: a live cell not ordered before the access.
+  RACERT_ALWAYS_INLINE void AddIfConcurrentMayHavePendingBytes(Cell c, const AccessState& a) {
+    if (ConcurrentCellMayHavePendingBytes(c, a)) Add(c);
+  }
+  RACERT_ALWAYS_INLINE void Clear() {
+    count = 0;
+    overflow = false;
+  }
   bool any() const { return count != 0; }
+
+ private:
+  RACERT_ALWAYS_INLINE void Add(Cell c) {
+    if (count == kMax) {
+      overflow = true;
+      return;
+    }
+    cells[count++] = c.raw();
+  }
 };
 
 // Fences every thread, then adds to `finding` the pending bytes of the

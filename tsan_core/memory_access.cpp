@@ -45,15 +45,6 @@ AccessState MakeAccessState(GoroutineState* g, u64 key, AccessBits bits) {
                      owns, g->slot_first_epoch, k.epoch(), g->slot_inherited_epoch, g_access_options.report_atomic_races};
 }
 
-// Whether every cell of cells[0..count) is dead or ordered before `a`.
-bool AllOrderedBefore(const u64* cells, u32 count, const AccessState& a) {
-  for (u32 i = 0; i < count; i++) {
-    const Cell c(cells[i]);
-    if (c.generation() == a.generation && !OrderedBefore(c, a)) return false;
-  }
-  return true;
-}
-
 // The race-free outcome computed for one word of a range access, kept for
 // the range's next words: those very often hold exactly the same cells (a
 // page written or read whole by one earlier access), and the same cells give
@@ -116,10 +107,16 @@ struct RecordWithoutRace {
   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
     u32 out_count;
     u32 mine;
-    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return {0, 0};
-    candidates->Collect(cells, count, a);
+    candidates->Clear();
+    bool all_ordered = true;  // every cell dead or ordered before the access
+    auto accept_concurrent = [&](Cell c) {
+      all_ordered = false;
+      candidates->AddIfConcurrentMayHavePendingBytes(c, a);
+      return true;
+    };
+    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine, accept_concurrent)) return {0, 0};
     if (memo) {
-      if (count != 0 && AllOrderedBefore(cells, count, a)) {
+      if (count != 0 && all_ordered) {
         memo->Remember(cells, count, a.bits.mask, out, {out_count, mine});
       } else {
         memo->Forget();
@@ -393,14 +390,13 @@ struct ByteRecordWithoutRace {
   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
     u32 out_count;
     u32 mine;
-    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine)) return {0, 0};
-    others_ordered = true;
-    for (u32 i = 0; i < count; i++) {
-      const Cell c(cells[i]);
-      if (c.generation() != a.generation || OrderedBefore(c, a)) continue;
-      if (MayHavePendingBytes(c, a)) return {0, 0};
-      others_ordered = false;
-    }
+    bool all_ordered = true;  // the accessor's own cells always are
+    auto accept_concurrent = [&](Cell c) {
+      all_ordered = false;
+      return !ConcurrentCellMayHavePendingBytes(c, a);
+    };
+    if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine, accept_concurrent)) return {0, 0};
+    others_ordered = all_ordered;
     published = Cell(out[mine]).WithPaired(out_count > 1).raw();
     return {out_count, mine};
   }

@@ -222,7 +222,27 @@ TEST(AccessRulesTest, TheRaceFreeVariantAgreesWithApplyAccess) {
 
     u64 fast[8];
     u32 fast_count = 0, fast_mine = 0;
-    bool ok = ApplyAccessWithoutRace(cells, count, a, fast, &fast_count, &fast_mine);
+    u32 concurrent_seen = 0;
+    bool ok = ApplyAccessWithoutRace(cells, count, a, fast, &fast_count, &fast_mine, [&](Cell) {
+      concurrent_seen++;
+      return true;
+    });
+    // The cells the word keeps as they are, counted independently: the
+    // callback is asked about exactly those, and refusing one refuses the word.
+    u32 concurrent = 0;
+    for (u32 i = 0; i < count; i++) {
+      const Cell c(cells[i]);
+      concurrent += c.generation() == a.generation && !OrderedBefore(c, a) && !c.ConflictsWith(a.bits);
+    }
+    if (ok) {
+      ASSERT_EQ(concurrent_seen, concurrent) << "round " << round;
+      u64 refused[8];
+      u32 refused_count = 0, refused_mine = 0;
+      ASSERT_EQ(ApplyAccessWithoutRace(cells, count, a, refused, &refused_count, &refused_mine,
+                                       [](Cell) { return false; }),
+                concurrent == 0)
+          << "round " << round;
+    }
     u64 slow[8];
     std::copy(cells, cells + count, slow);
     u32 slow_count = count;
