@@ -246,18 +246,30 @@ inline u32 ReadInlineExtras(const ShadowWords& words, u64* cells) {
   return 3;
 }
 
+// What the n-th extra word (1: secondary) of a word of `count` cells holds
+// for `cell`: every extra word but the last one says that another follows.
+constexpr u64 ExtraWordValue(u64 cell, u32 n, u32 count) { return cell | (n + 1 < count ? kMoreBit : 0); }
+
 // The primary word's value for a word left with at most inline_capacity()
 // cells (the accessor's at `mine`). The others go to the secondary (and
 // tertiary) word first; the caller then publishes the returned value with a
-// release store.
-inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const ShadowWords& words) {
+// release store. `held[0..held_count)`, when given, are the cells the word
+// holds (as ReadInlineExtras gives them, the primary's first), read with the
+// primary locked: an extra word that already holds its new value is not
+// written again. A word whose other cells stay as they are (a field read
+// by one goroutine after another, each read replacing the one before and the
+// writer's cell kept) then leaves its secondary line shared in every core's
+// cache instead of taking it from them.
+inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const ShadowWords& words,
+                              const u64* held = nullptr, u32 held_count = 0) {
   if (count == 1) return cells[0];
   u32 n = 0;
   for (u32 i = 0; i < count; i++) {
     if (i == mine) continue;
     n++;
-    // Every extra word but the last one says that another follows.
-    words.extra(n)->store(cells[i] | (n + 1 < count ? kMoreBit : 0), std::memory_order_relaxed);
+    const u64 value = ExtraWordValue(cells[i], n, count);
+    if (n < held_count && value == ExtraWordValue(held[n], n, held_count)) continue;
+    words.extra(n)->store(value, std::memory_order_relaxed);
   }
   return Cell(cells[mine]).WithPaired(true).raw();
 }
@@ -512,7 +524,9 @@ RACERT_ALWAYS_INLINE bool PublishInlineCells(const ShadowWords& words, u64 obser
       return false;
     }
   }
-  words.primary->store(PrepareInlineCells(out, out_count, mine, words), std::memory_order_release);
+  // Paired, the word holds cells[0..count) (checked above); else one cell.
+  const u32 held_count = was_paired ? count : 0;
+  words.primary->store(PrepareInlineCells(out, out_count, mine, words, cells, held_count), std::memory_order_release);
   return true;
 }
 
