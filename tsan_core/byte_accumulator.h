@@ -184,12 +184,16 @@ RACERT_ALWAYS_INLINE void StartAccumulating(GoroutineState* g, uptr word_addr, u
   // The entry's state stays 0 until a byte is announced: nothing is pending.
 }
 
-// MayHavePendingBytes for a cell already known to be live (of the access's
-// generation) and not ordered before the access.
-RACERT_ALWAYS_INLINE bool ConcurrentCellMayHavePendingBytes(Cell c, const AccessState& a) {
-  RACERT_DCHECK(c.generation() == a.generation && !OrderedBefore(c, a));
-  if (c.is_atomic()) return false;
-  if (!a.bits.is_write && c.write_mask() == 0) return false;  // rule 4
+// Whether `c`'s pending bytes, if it had any, could not conflict with the
+// access `a`: atomic cells never accumulate, and a read conflicts only with
+// written bytes (rule 4). The cheap part of the questions below, asked
+// before the clock comparison.
+RACERT_ALWAYS_INLINE bool PendingBytesCannotConflict(Cell c, const AccessState& a) {
+  return c.is_atomic() || (!a.bits.is_write && c.write_mask() == 0);
+}
+
+// Whether the accumulator of c's slot is accumulating under c's key.
+RACERT_ALWAYS_INLINE bool AccumulatorHasKeyOf(Cell c) {
   return AccumulatorEntryOf(c.sid()).key.load(std::memory_order_acquire) == c.key();
 }
 
@@ -202,8 +206,16 @@ RACERT_ALWAYS_INLINE bool ConcurrentCellMayHavePendingBytes(Cell c, const Access
 // next owner misses here, it misses for the published bytes too: the slot
 // limit of slot_pool.h). So only unordered cells cost the entry's key load.
 RACERT_ALWAYS_INLINE bool MayHavePendingBytes(Cell c, const AccessState& a) {
-  if (c.generation() != a.generation || OrderedBefore(c, a)) return false;  // also the accessor's own cells
-  return ConcurrentCellMayHavePendingBytes(c, a);
+  if (c.generation() != a.generation || PendingBytesCannotConflict(c, a)) return false;
+  if (OrderedBefore(c, a)) return false;  // also the accessor's own cells
+  return AccumulatorHasKeyOf(c);
+}
+
+// MayHavePendingBytes for a cell already known to be live (of the access's
+// generation) and not ordered before the access.
+RACERT_ALWAYS_INLINE bool ConcurrentCellMayHavePendingBytes(Cell c, const AccessState& a) {
+  RACERT_DCHECK(c.generation() == a.generation && !OrderedBefore(c, a));
+  return !PendingBytesCannotConflict(c, a) && AccumulatorHasKeyOf(c);
 }
 
 // Candidates collected from the cells an access found (before publishing
