@@ -33,6 +33,7 @@ RACERT_ALWAYS_INLINE GoroutineState* G(void* thr) { return static_cast<Goroutine
 
 RACERT_EXPORT void __tsan_init(void** thr, void** proc, Callback callback) {
   go_api::SetGoCallback(callback);
+  SetHeapLayout(HeapLayout{go_abi::kRaceHeapWindowBegin, go_abi::kRaceHeapWindowEnd, go_abi::kHeapArenaBytes});
   go_api::ApplyGoraceOrDie();
   SetCodeSymbolizer(go_api::SymbolizeGoCode);
   *thr = InitializeRuntime();

@@ -18,6 +18,15 @@ enum CallbackCommand : uptr {
 
 using Callback = void (*)(uptr command, void* context);
 
+// Where Go's race-mode heap lives (runtime/malloc.go, mallocinit and
+// sysAlloc): its arena hints stay in [0x00c000000000, 0x00e000000000) until
+// they run out, and every arena is heapArenaBytes (64 MiB) large and aligned.
+// A heap grown past the window gets arenas outside it, which Go announces
+// like any other (docs/go-race-abi-notes.md §4).
+constexpr uptr kRaceHeapWindowBegin = uptr{0x00c000000000};
+constexpr uptr kRaceHeapWindowEnd = uptr{0x00e000000000};
+constexpr uptr kHeapArenaBytes = uptr{64} << 20;
+
 // Layout of runtime.symbolizeCodeContext (48 bytes).
 struct SymbolizeCodeContext {
   uptr pc;           // in: pc - 1; out: logical caller's pc if inlined

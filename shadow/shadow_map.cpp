@@ -13,8 +13,9 @@ namespace racert {
 namespace {
 
 // Shadow ranges mapped so far, as page-aligned [begin, end) in shadow space.
-// Go calls MapShadow a handful of times (data, then heap arenas, which all
-// fall inside the reserved heap window), so a small fixed table is plenty.
+// The client calls MapShadow a handful of times (data, then heap arenas,
+// which all fall inside the reserved heap window), so a small fixed table is
+// plenty.
 constexpr unsigned kMaxMappedRanges = 256;
 struct MappedRange {
   uptr begin;
@@ -27,10 +28,9 @@ struct ShadowRegistry {
   bool per_arena;  // UseShadowPerArena: no whole-window reservation
   bool heap_mapped;  // a heap arena has been shadowed (in per-arena mode)
   bool headroom_warned;
+  HeapLayout heap;  // SetHeapLayout; written before any concurrent use
   MappedRange ranges[kMaxMappedRanges];
 };
-// Go's heap arena size on linux/amd64: the granule of per-arena shadow.
-constexpr uptr kHeapArenaSize = uptr{64} << 20;
 constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
 
 // If shadow_page lies in a mapped range, returns that range's end; else 0.
@@ -162,14 +162,16 @@ void MapShadow(uptr addr, uptr size) {
   uptr begin = addr & ~uptr{7};
   uptr end = RoundUp(app_end, 8);
   SpinMutexLock lock(&registry.mutex);
-  if (addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd) {
+  const HeapLayout& heap = registry.heap;
+  const bool in_heap = heap.InWindow(addr, app_end);
+  if (in_heap) {
     if (registry.per_arena) {
-      begin = RoundDown(begin, kHeapArenaSize);
-      end = RoundUp(end, kHeapArenaSize);
+      begin = RoundDown(begin, heap.arena_bytes);
+      end = RoundUp(end, heap.arena_bytes);
     } else {
       // Reserve the whole window once; pages are committed by the kernel on touch.
-      begin = kGoHeapWindowBegin;
-      end = kGoHeapWindowEnd;
+      begin = heap.window_begin;
+      end = heap.window_end;
     }
   }
   const uptr offsets[] = {kPrimaryOffset, kSecondaryOffset, kTertiaryOffset};
@@ -177,7 +179,7 @@ void MapShadow(uptr addr, uptr size) {
   for (unsigned i = 0; i < offset_count; i++) {
     MapMissingPagesLocked(RoundDown(begin + offsets[i], kPageSize), RoundUp(end + offsets[i], kPageSize), offsets[i]);
   }
-  if (registry.per_arena) CheckHeadroomLocked(begin, end, addr >= kGoHeapWindowBegin && app_end <= kGoHeapWindowEnd);
+  if (registry.per_arena) CheckHeadroomLocked(begin, end, in_heap);
 }
 
 namespace {
@@ -213,6 +215,15 @@ void UseShadowPerArena() {
   SpinMutexLock lock(&registry.mutex);
   registry.per_arena = true;
 }
+
+void SetHeapLayout(const HeapLayout& layout) {
+  RACERT_CHECK(!layout.has_window() || (layout.arena_bytes != 0 && layout.window_end <= kAppLowEnd));
+  SpinMutexLock lock(&registry.mutex);
+  RACERT_DCHECK(registry.count == 0);  // before the first MapShadow
+  registry.heap = layout;
+}
+
+const HeapLayout& CurrentHeapLayout() { return registry.heap; }
 
 void ClearAllShadow() {
   SpinMutexLock lock(&registry.mutex);

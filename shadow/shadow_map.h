@@ -40,11 +40,29 @@ constexpr bool IsShadowableApp(uptr addr) {
   return addr < kAppLowEnd || (addr >= kAppHighBegin && addr < kAppHighEnd);
 }
 
-// Go's race-mode heap window: every heap arena is placed inside it. Its whole
-// shadow is reserved (not committed) on first use, so a gap between arenas can
-// never leave an instrumented address without shadow.
-constexpr uptr kGoHeapWindowBegin = uptr{0x00c000000000};
-constexpr uptr kGoHeapWindowEnd = uptr{0x00e000000000};
+// Where the client keeps its heap: a window of the low range every heap
+// piece (arena) is placed in, and the size of those pieces. The client
+// knows it (go_api/go_abi.h); shadow only follows it. MapShadow reserves
+// (not commits) the shadow of the whole window on its first call inside it,
+// so a gap between arenas can never leave an instrumented address without
+// shadow; under UseShadowPerArena, each call's range rounded out to arenas.
+// An empty window (the default) means no heap is known: every range is
+// mapped as asked.
+struct HeapLayout {
+  uptr window_begin;
+  uptr window_end;
+  uptr arena_bytes;
+
+  constexpr bool has_window() const { return window_begin < window_end; }
+  constexpr uptr window_bytes() const { return window_end - window_begin; }
+  // Whether [begin, end) lies inside the window.
+  constexpr bool InWindow(uptr begin, uptr end) const {
+    return has_window() && begin >= window_begin && end <= window_end;
+  }
+};
+// Set once, before the first MapShadow and before anything asks for it.
+void SetHeapLayout(const HeapLayout& layout);
+const HeapLayout& CurrentHeapLayout();
 
 RACERT_ALWAYS_INLINE std::atomic<u64>* ShadowWordFor(uptr addr) {
   return reinterpret_cast<std::atomic<u64>*>((addr & ~uptr{7}) + kPrimaryOffset);

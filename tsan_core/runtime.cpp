@@ -36,7 +36,7 @@ constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
 void CheckAddressSpaceLimit() {
   u64 limit = SysAddressSpaceLimit();
   if (limit == ~u64{0}) return;
-  const uptr heap_shadow = 3 * (kGoHeapWindowEnd - kGoHeapWindowBegin);
+  const uptr heap_shadow = 3 * CurrentHeapLayout().window_bytes();
   const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() + kGoRuntimeAllowance;
   if (limit >= need) {
     // Enough for the default reservations, but the heap counts against the

@@ -41,9 +41,9 @@ static_assert(sizeof(SyncVar) <= 64, "SyncVars are small blocks, never unmapped 
 // At most 512 sync objects fit in a page, so 16 bits count them.
 constexpr unsigned kRegionShift = 12;
 // Counted for the low application range (8 GiB reserved, committed only
-// where touched), or only for Go's heap window (64 MiB) under an address-space
-// limit (SyncCountOnlyHeapWindow); addresses elsewhere (PIE data) are always
-// probed.
+// where touched), or only for the client's heap window (64 MiB for Go's)
+// under an address-space limit (SyncCountOnlyHeapWindow); addresses
+// elsewhere (PIE data) are always probed.
 using RegionCounter = std::atomic<u16>;
 static_assert((uptr{1} << kRegionShift) / 8 <= 0xffff, "a region's sync objects must fit its counter");
 
@@ -58,14 +58,28 @@ struct Table {
 };
 constinit Table table{};
 
+// The application range whose sync objects are counted per page: the
+// client's heap window under an address-space limit (if it named one,
+// shadow/shadow_map.h), else the whole low range.
+void CountedRange(uptr* begin, uptr* end) {
+  const HeapLayout& heap = CurrentHeapLayout();
+  if (table.heap_window_only && heap.has_window()) {
+    *begin = heap.window_begin;
+    *end = heap.window_end;
+  } else {
+    *begin = 0;
+    *end = kAppLowEnd;
+  }
+}
+
 Bucket* Buckets() {
   Bucket* buckets = table.buckets.load(std::memory_order_acquire);
   if (RACERT_LIKELY(buckets)) return buckets;
   SpinMutexLock lock(&table.init_mutex);
   buckets = table.buckets.load(std::memory_order_relaxed);
   if (!buckets) {
-    table.counted_begin = table.heap_window_only ? kGoHeapWindowBegin : 0;
-    uptr counted_end = table.heap_window_only ? kGoHeapWindowEnd : kAppLowEnd;
+    uptr counted_end;
+    CountedRange(&table.counted_begin, &counted_end);
     table.region_counts = static_cast<RegionCounter*>(ReserveAnonymousOrDie(
         ((counted_end - table.counted_begin) >> kRegionShift) * sizeof(RegionCounter), "sync object counts"));
     table.counted_size = counted_end - table.counted_begin;
@@ -203,8 +217,9 @@ void ResetAllSyncClocks() {
 }
 
 uptr SyncTableReservation() {
-  uptr counted = table.heap_window_only ? kGoHeapWindowEnd - kGoHeapWindowBegin : kAppLowEnd;
-  return (counted >> kRegionShift) * sizeof(RegionCounter) + kBucketCount * sizeof(Bucket);
+  uptr counted_begin, counted_end;
+  CountedRange(&counted_begin, &counted_end);
+  return ((counted_end - counted_begin) >> kRegionShift) * sizeof(RegionCounter) + kBucketCount * sizeof(Bucket);
 }
 
 void SyncCountOnlyHeapWindow() {

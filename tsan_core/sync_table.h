@@ -92,9 +92,10 @@ void ResetAllSyncClocks();
 // Address space the table reserves on first use (committed only where touched).
 uptr SyncTableReservation();
 
-// Before the first sync object: count sync objects per page only inside Go's
-// heap window (a 64 MiB reservation instead of 8 GiB; frees elsewhere are
-// always looked up). For address-space limits.
+// Before the first sync object: count sync objects per page only inside the
+// client's heap window (HeapLayout in shadow/shadow_map.h; a 64 MiB
+// reservation instead of 8 GiB for Go's; frees elsewhere are always looked
+// up). For address-space limits.
 void SyncCountOnlyHeapWindow();
 
 // For tests only (no runtime code calls them): how many SyncVars exist, and

@@ -21,9 +21,11 @@ void Nothing(SyncVar*, void*) {}
 TEST(AddressSpaceLimitDeathTest, SyncObjectsOutsideTheCountedHeapWindowAreStillRemoved) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto run = [] {
+    // A heap window as the client names it (the child runs no Runtime()).
+    if (!CurrentHeapLayout().has_window()) SetHeapLayout(HeapLayout{uptr{0xc000000000}, uptr{0xe000000000}, uptr{64} << 20});
     SyncCountOnlyHeapWindow();
     if (SyncTableReservation() >= (uptr{1} << 30)) _exit(2);
-    const uptr in_heap = kGoHeapWindowBegin + 0x1000;
+    const uptr in_heap = CurrentHeapLayout().window_begin + 0x1000;
     const uptr outside = 0x600000;  // non-PIE data: not counted, so always looked up
     WithSyncVar(in_heap, true, Nothing, nullptr);
     WithSyncVar(outside, true, Nothing, nullptr);
