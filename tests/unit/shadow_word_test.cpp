@@ -22,7 +22,12 @@ namespace {
 
 constexpr Generation kGen = 1;
 
-u64 KeyOf(Sid sid, Epoch epoch) { return CellKey(sid, epoch, kGen, /*is_atomic=*/false); }
+// Atomic reads: the stand-in rules treat every cell alike, and plain reads
+// of distinct slots could be stored as a read set instead of an explicit
+// set (shadow/cell_set.h), depending on the epoch snapshot earlier tests of
+// the process left current. These tests are about the inline words and
+// explicit sets.
+u64 KeyOf(Sid sid, Epoch epoch) { return CellKey(sid, epoch, kGen, /*is_atomic=*/true); }
 
 // Stand-in rules. A read of byte 0 by the key's goroutine; `drop` says which
 // of the recorded cells the access makes redundant (the race rules'
@@ -37,7 +42,7 @@ struct StandInRules {
   bool found_own = false;  // the committed rewrite found the accessor's cell
 
   u64 key() const { return k; }
-  AccessBits bits() const { return AccessBits{1, /*is_write=*/false, /*is_atomic=*/false}; }
+  AccessBits bits() const { return AccessBits{1, /*is_write=*/false, /*is_atomic=*/true}; }
   void BeforeChange() { changes++; }
   u32 Rewrite(u64* cells, u32* count) {
     u32 out = 0;
