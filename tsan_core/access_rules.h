@@ -79,19 +79,18 @@ RACERT_ALWAYS_INLINE u64 MergeIntoOwnCell(Cell own, AccessBits bits) {
 // access merged in if the cell has the accessor's key (then *is_mine). 0 if
 // nothing is left of it.
 RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* is_mine) {
-  const u8 m = a.bits.mask;
-  u8 writes = c.write_mask();
-  u8 reads = c.read_mask();
-  if (!(a.bits.is_atomic && !c.is_atomic())) {
-    reads &= ~m;
-    if (a.bits.is_write) writes &= ~m;
-  }
+  // The subsumed bytes as cell mask bits: the read bits of the access's
+  // bytes, and their write bits too for a write.
+  const u64 m = a.bits.mask;
+  u64 subsumed = (m << Cell::kReadShift) | (a.bits.is_write ? m : 0);
+  if (a.bits.is_atomic && !c.is_atomic()) subsumed = 0;
+  const Cell left(c.raw() & ~(subsumed | Cell::kPairedBit));
   // The accessor's own cell (its key includes atomicity, so the exception
   // above never applies to it) then takes the access in.
   *is_mine = c.key() == a.key;
-  if (*is_mine) return MergeIntoOwnCell(c.WithMasks(writes, reads), a.bits);
-  if ((writes | reads) == 0) return 0;
-  return c.WithMasks(writes, reads).raw();
+  if (*is_mine) return MergeIntoOwnCell(left, a.bits);
+  if (left.any_mask() == 0) return 0;
+  return left.raw();
 }
 
 // Rewrites cells[0..*count) to account for one more access, and reports in
