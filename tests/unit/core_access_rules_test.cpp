@@ -163,19 +163,24 @@ TEST(AccessRulesTest, FoldKeepsOneReadCellPerSlotAndLeavesDistinctSlotsAlone) {
 namespace racert {
 namespace {
 
+// A deterministic xorshift generator: next(bound) is in [0, bound).
+struct RandomBelow {
+  u64 state;
+  u32 operator()(u32 bound) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<u32>(state % bound);
+  }
+};
+
 // RewriteOrderedCell against the rule spelled out byte by byte: a write
 // subsumes earlier reads and writes of its bytes, a read earlier reads, an
 // atomic access never a plain cell; the accessor's own cell then takes the
 // access in (MergeIntoOwnCell); nothing left is 0. Random cells and accesses,
 // with and without the paired bit on the cell (which the result never has).
 TEST(AccessRulesTest, TheOrderedCellRewriteFollowsTheByteRule) {
-  u64 state = 0x2545f4914f6cdd1dull;
-  auto next = [&state](u32 bound) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return static_cast<u32>(state % bound);
-  };
+  RandomBelow next{0x2545f4914f6cdd1dull};
   Epoch clock[kSlotCount] = {};
   for (int round = 0; round < 100000; round++) {
     const AccessBits bits{static_cast<u8>(next(255) + 1), next(2) == 0, next(3) == 0};
@@ -210,13 +215,7 @@ TEST(AccessRulesTest, TheOrderedCellRewriteFollowsTheByteRule) {
 // ApplyAccess finds a race, and otherwise leave the same cells in the same
 // order with the same index for the accessor's cell.
 TEST(AccessRulesTest, TheRaceFreeVariantAgreesWithApplyAccess) {
-  u64 state = 0x9e3779b97f4a7c15ull;
-  auto next = [&state](u32 bound) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return static_cast<u32>(state % bound);
-  };
+  RandomBelow next{0x9e3779b97f4a7c15ull};
   u32 raced = 0, race_free = 0;
   for (int round = 0; round < 200000; round++) {
     Epoch clock[kSlotCount] = {};
