@@ -40,14 +40,11 @@
 #pragma once
 
 #include "base/types.h"
+#include "shadow/access_identity.h"
 
 namespace racert {
 
-using Sid = u8;       // slot id
-using Epoch = u32;    // per-slot logical time
-using Generation = u8;
-
-constexpr unsigned kSlotCount = 256;
+// The generation field's width in a cell (bits 25..30 above).
 constexpr Generation kGenerationMask = 0x3f;
 
 // The access being checked, already in cell form (one bit per touched byte).

@@ -12,7 +12,7 @@
 
 #include "base/internal_vector.h"
 #include "base/types.h"
-#include "shadow/shadow_cell.h"
+#include "shadow/access_identity.h"
 #include "tsan_core/history.h"
 #include "tsan_core/vector_clock.h"
 

@@ -36,7 +36,7 @@
 #include "base/internal_vector.h"
 #include "base/spin_mutex.h"
 #include "base/types.h"
-#include "shadow/shadow_cell.h"
+#include "shadow/access_identity.h"
 #include "shadow/shadow_map.h"
 
 namespace racert {

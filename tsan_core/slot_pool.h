@@ -34,7 +34,7 @@
 
 #include "base/spin_mutex.h"
 #include "base/types.h"
-#include "shadow/shadow_cell.h"
+#include "shadow/access_identity.h"
 #include "tsan_core/goroutine.h"
 
 namespace racert {

@@ -10,7 +10,7 @@
 #include <atomic>
 
 #include "base/types.h"
-#include "shadow/shadow_cell.h"
+#include "shadow/access_identity.h"
 
 namespace racert {
 
