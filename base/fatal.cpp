@@ -2,6 +2,8 @@
 
 #include <stdarg.h>
 
+#include <atomic>
+
 #include "base/check.h"
 #include "base/format.h"
 #include "base/syscalls.h"
@@ -10,8 +12,8 @@ namespace racert {
 namespace {
 
 // Constant-initialized: usable before any runtime initialization.
-int g_fatal_exit_code = kDefaultExitCode;
-bool g_abort_on_error = false;
+constinit std::atomic<int> g_fatal_exit_code{kDefaultExitCode};
+constinit std::atomic<bool> g_abort_on_error{false};
 
 constexpr uptr kFatalBufferSize = 1024;
 constexpr char kFatalPrefix[] = "racert: FATAL: ";
@@ -33,13 +35,13 @@ uptr FormatPrefix(char* line) {
 
 }  // namespace
 
-void SetFatalExitCode(int code) { __atomic_store_n(&g_fatal_exit_code, code, __ATOMIC_RELAXED); }
+void SetFatalExitCode(int code) { g_fatal_exit_code.store(code, std::memory_order_relaxed); }
 
-int FatalExitCode() { return __atomic_load_n(&g_fatal_exit_code, __ATOMIC_RELAXED); }
+int FatalExitCode() { return g_fatal_exit_code.load(std::memory_order_relaxed); }
 
-void SetAbortOnError(bool abort) { __atomic_store_n(&g_abort_on_error, abort, __ATOMIC_RELAXED); }
+void SetAbortOnError(bool abort) { g_abort_on_error.store(abort, std::memory_order_relaxed); }
 
-bool AbortOnError() { return __atomic_load_n(&g_abort_on_error, __ATOMIC_RELAXED); }
+bool AbortOnError() { return g_abort_on_error.load(std::memory_order_relaxed); }
 
 void ExitForError(int code) {
   if (AbortOnError()) SysAbortProcess();

@@ -1,5 +1,7 @@
 #include "base/internal_alloc.h"
 
+#include <atomic>
+
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/memory_map.h"
@@ -57,11 +59,11 @@ struct SizeClass {
 };
 
 constinit SizeClass g_classes[kClassCount];
-constinit uptr g_large_allocated_bytes = 0;  // whole mappings above kMaxSmallSize
-constinit uptr g_mapped_bytes = 0;
+constinit std::atomic<uptr> g_large_allocated_bytes{0};  // whole mappings above kMaxSmallSize
+constinit std::atomic<uptr> g_mapped_bytes{0};
 
-void AddStat(uptr* stat, uptr delta) { __atomic_fetch_add(stat, delta, __ATOMIC_RELAXED); }
-void SubStat(uptr* stat, uptr delta) { __atomic_fetch_sub(stat, delta, __ATOMIC_RELAXED); }
+void AddStat(std::atomic<uptr>* stat, uptr delta) { stat->fetch_add(delta, std::memory_order_relaxed); }
+void SubStat(std::atomic<uptr>* stat, uptr delta) { stat->fetch_sub(delta, std::memory_order_relaxed); }
 
 [[noreturn]] void OutOfMemory(uptr size, uptr mapping_size) {
   Fatal("InternalAlloc: out of memory allocating %zu bytes (mapping %zu bytes failed)", size,
@@ -145,7 +147,7 @@ void InternalFree(void* p, uptr size) {
 }
 
 uptr InternalAllocatedBytesForTesting() {
-  uptr total = __atomic_load_n(&g_large_allocated_bytes, __ATOMIC_RELAXED);
+  uptr total = g_large_allocated_bytes.load(std::memory_order_relaxed);
   for (SizeClass& size_class : g_classes) {
     SpinMutexLock lock(&size_class.mutex);
     total += size_class.allocated_bytes;
@@ -153,6 +155,6 @@ uptr InternalAllocatedBytesForTesting() {
   return total;
 }
 
-uptr InternalMappedBytesForTesting() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
+uptr InternalMappedBytesForTesting() { return g_mapped_bytes.load(std::memory_order_relaxed); }
 
 }  // namespace racert
