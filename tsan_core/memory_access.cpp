@@ -390,13 +390,12 @@ struct ByteRecordWithoutRace {
   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
     u32 out_count;
     u32 mine;
-    bool all_ordered = true;  // the accessor's own cells always are
+    others_ordered = true;  // the accessor's own cells always are
     auto accept_concurrent = [&](Cell c) {
-      all_ordered = false;
+      others_ordered = false;
       return !ConcurrentCellMayHavePendingBytes(c, a);
     };
     if (!ApplyAccessWithoutRace(cells, count, a, out, &out_count, &mine, accept_concurrent)) return {0, 0};
-    others_ordered = all_ordered;
     published = Cell(out[mine]).WithPaired(out_count > 1).raw();
     return {out_count, mine};
   }
