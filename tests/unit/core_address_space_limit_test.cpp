@@ -9,6 +9,7 @@
 #include "base/memory_map.h"
 #include "shadow/cell_set.h"
 #include "shadow/shadow_map.h"
+#include "tests/unit/core_test_support.h"
 #include "tsan_core/sync_table.h"
 
 namespace racert {
@@ -22,7 +23,7 @@ TEST(AddressSpaceLimitDeathTest, SyncObjectsOutsideTheCountedHeapWindowAreStillR
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   auto run = [] {
     // A heap window as the client names it (the child runs no Runtime()).
-    if (!CurrentHeapLayout().has_window()) SetHeapLayout(HeapLayout{uptr{0xc000000000}, uptr{0xe000000000}, uptr{64} << 20});
+    if (!CurrentHeapLayout().has_window()) SetHeapLayout(core_test::kTestHeapLayout);
     SyncCountOnlyHeapWindow();
     if (SyncTableReservation() >= (uptr{1} << 30)) _exit(2);
     const uptr in_heap = CurrentHeapLayout().window_begin + 0x1000;

@@ -3,7 +3,6 @@
 // and base tests run without the entry points or GORACE parsing.
 #include "tests/unit/core_test_support.h"
 
-#include "shadow/shadow_map.h"
 #include "tsan_core/runtime.h"
 #include "tsan_core/runtime_options.h"
 
@@ -11,8 +10,7 @@ namespace racert::core_test {
 
 void StartRuntimeForTests(TestRuntime* runtime) {
   SetDefaultOptions(&g_options);
-  // The client's heap, as go_api names Go's: the fake heap lies inside it.
-  SetHeapLayout(HeapLayout{kFakeHeapBase, kFakeHeapBase + (uptr{32} << 30), uptr{64} << 20});
+  SetHeapLayout(kTestHeapLayout);
   runtime->init_context = InitializeRuntime();
   runtime->proc = nullptr;  // procs are a go_api notion; the core has none
 }

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "base/types.h"
+#include "shadow/shadow_map.h"
 #include "tsan_core/goroutine.h"
 #include "tsan_core/memory_access.h"
 #include "tsan_core/race_report.h"
@@ -56,6 +57,10 @@ constexpr uptr kFakeHeapSize = uptr{4} << 30;
 // Real, readable and writable memory (for atomics), inside the shadowed range.
 constexpr uptr kRealMemorySize = uptr{1} << 20;
 constexpr uptr kRealMemoryBase = kFakeHeapBase + kFakeHeapSize - kRealMemorySize;
+// The heap window the tests name to the shadow layer, as go_api names Go's:
+// the fake heap lies inside it.
+constexpr HeapLayout kTestHeapLayout{kFakeHeapBase, kFakeHeapBase + (uptr{32} << 30), uptr{64} << 20};
+static_assert(kTestHeapLayout.InWindow(kFakeHeapBase, kFakeHeapBase + kFakeHeapSize));
 
 struct TestRuntime {
   GoroutineState* init_context;  // report number 0
