@@ -154,6 +154,16 @@ bool AnyPlainCell(const u64* cells, u32 count) {
   return false;
 }
 
+u32 LoneWriteOf(const u64* cells, u32 count) {
+  u32 found = kNoWriteCell;
+  for (u32 i = 0; i < count; i++) {
+    if (Cell(cells[i]).write_mask() == 0) continue;
+    if (found != kNoWriteCell) return kWriteCellsUnknown;
+    found = i;
+  }
+  return found;
+}
+
 void FindSlotRun(const u64* cells, u32 count, Sid sid, u32 hint, u32* begin, u32* end) {
   u32 lo;
   if (hint < count && Cell(cells[hint]).sid() == sid) {
@@ -415,7 +425,11 @@ u32 AllocateOfClass(unsigned size_class) {
   // re-checks the shadow word before trusting what it read.
   set->count = 0;
   set->size_class = static_cast<u8>(size_class);
-  set->next_free = 0;
+  if (size_class == kReadSetClass) {
+    set->next_free = 0;
+  } else {
+    set->lone_write = kWriteCellsUnknown;
+  }
   return handle;
 }
 

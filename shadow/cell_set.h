@@ -44,7 +44,10 @@ struct CellSet {
   // safe): an atomic access then changes only its own slot's cells
   // (UpdateCellSet in shadow/shadow_word.h). Kept by whoever locked the word.
   bool may_hold_plain;
-  u32 next_free;       // free-list link while the set is not in use; a read set's snapshot
+  union {
+    u32 next_free;     // free-list link while the set is not in use; a read set's snapshot
+    u32 lone_write;    // an explicit set's (LoneWriteOf), kept by whoever locked the word
+  };
   u64 cells[];         // `capacity` entries; cells[0..count) are valid
 
   u32 capacity() const;
@@ -55,6 +58,15 @@ static_assert(sizeof(CellSet) == 8, "the header is one word: cells start 8-byte 
 constexpr u16 kCellSetCapacity[] = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
 constexpr unsigned kCellSetClassCount = sizeof(kCellSetCapacity) / sizeof(kCellSetCapacity[0]);
 constexpr u32 kCellSetMaxCapacity = kCellSetCapacity[kCellSetClassCount - 1];
+
+// An explicit set's lone_write: the index of its only cell with write bits,
+// or one of the two values below. A reader that refreshes its own read in a
+// big set (TryReplaceOwnCellInSet in shadow/shadow_word.h) needs only that
+// cell and its own slot's cells when the others are all reads; the unknown
+// value is always correct (it makes the reader look at every cell).
+constexpr u32 kNoWriteCell = 0xffffffff;
+constexpr u32 kWriteCellsUnknown = 0xfffffffe;
+static_assert(kWriteCellsUnknown >= kCellSetMaxCapacity, "the two values are no index");
 
 // Sets are addressed by handle: an offset in units of kCellSetHandleUnit
 // bytes into one reserved arena (cell_set.cpp).
@@ -78,6 +90,10 @@ void PlaceLastCellBySlot(u64* cells, u32 count);
 
 // Whether any of cells[0..count) records a plain (not atomic) access.
 bool AnyPlainCell(const u64* cells, u32 count);
+// What an explicit set holding cells[0..count) keeps in lone_write: the
+// index of the only cell with write bits, kNoWriteCell if none has any,
+// kWriteCellsUnknown if several have.
+u32 LoneWriteOf(const u64* cells, u32 count);
 
 // The cells of slot `sid` in cells[0..count) sorted by slot: [*begin, *end),
 // empty (at the place they would go) if there are none. Looks at `hint`

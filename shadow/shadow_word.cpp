@@ -1,8 +1,17 @@
 #include "shadow/shadow_word.h"
 
+#include "base/syscalls.h"
 #include "shadow/shadow_map.h"
 
 namespace racert {
+
+u64 LoadUnlocked(const std::atomic<u64>* primary, u64 observed) {
+  for (u32 spins = 1; Cell(observed).is_locked(); spins++) {
+    if (spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
+    observed = primary->load(std::memory_order_relaxed);
+  }
+  return observed;
+}
 
 void ClearShadowWords(uptr addr, uptr size) {
   if (size == 0) return;

@@ -41,7 +41,6 @@
 #include <atomic>
 
 #include "base/check.h"
-#include "base/syscalls.h"
 #include "base/types.h"
 #include "shadow/cell_set.h"
 #include "shadow/shadow_cell.h"
@@ -129,15 +128,20 @@ RACERT_ALWAYS_INLINE bool TryUpdateInlineWord(const ShadowWords& words, u64 obse
 //                                the access supersedes, kKeep for a cell the
 //                                access leaves as it is and cannot race with,
 //                                kRefuse for anything else (a cell that may
-//                                race, a dead one): the general path must see
-//                                the word
+//                                race, a dead write): the general path must
+//                                see the word. Every cell of another slot
+//                                without write bits must be kKeep: the
+//                                protocol shows the rules only the set's one
+//                                write cell and the accessor's slot's cells
+//                                when the set knows where its writes are
+//                                (CellSet::lone_write)
 //   u64 ReplacementCell() const;  the accessor's cell for the access
 //
 // `observed` is a value read from the primary word. Returns true if the
 // access is recorded; false, with the word unchanged, if UpdateShadowWord
-// must do it: not an explicit set of at most kMaxRefreshedSetCells cells, a
-// refusal, no cell to replace (or more than one), or a word that changed
-// meanwhile.
+// must do it: not an explicit set, one of more than kMaxRefreshedSetCells
+// cells that does not know where its writes are, a refusal, no cell to
+// replace (or more than one), or a word that changed meanwhile.
 enum class SetCellVerdict { kKeep, kReplace, kRefuse };
 constexpr u32 kMaxRefreshedSetCells = 32;
 template <typename RefreshRules>
@@ -170,6 +174,15 @@ RACERT_ALWAYS_INLINE u64 ReadSetSummaryOf(const std::atomic<u64>* primary) {
   std::atomic_thread_fence(std::memory_order_acquire);
   return SecondaryWordOfPrimary(primary)->load(std::memory_order_relaxed);
 }
+
+// A value of the primary that is not kLockedWord, `observed` if it is not.
+// The lock is held for a few dozen instructions (a set's rewrite: a walk of
+// its cells); waiting for it lets the access paths take their cheap tiers
+// on what the holder publishes, where going on to the general path would
+// queue every reader of a contended word behind the walk. Yields if the
+// holder's thread seems to have been preempted rather than spin through its
+// time slice.
+u64 LoadUnlocked(const std::atomic<u64>* primary, u64 observed);
 
 // Whether a word whose primary value `observed` is a cell-set handle already
 // records the access (the lock-free check: a hit is trusted only if the word
@@ -290,6 +303,7 @@ inline u64 SpillToExplicitSet(const u64* cells, u32 count) {
   SortCellsBySlot(set->cells, count);
   set->count = static_cast<u16>(count);
   set->may_hold_plain = AnyPlainCell(set->cells, count);
+  set->lone_write = LoneWriteOf(set->cells, count);
   return Cell::MakeHandle(handle, count).raw();
 }
 
@@ -329,6 +343,7 @@ bool UpdateCellSetForAtomic(CellSet* set, WordRules& rules) {
   if (new_count > set->capacity()) return false;
   ReplaceCellRun(set->cells, count, begin, end, run, n);
   set->count = static_cast<u16>(new_count);
+  set->lone_write = kWriteCellsUnknown;  // not worth a walk here: only reads of plain sets ask
   *position = begin + mine;
   return true;
 }
@@ -413,6 +428,7 @@ CellSet* MakeRoomInSet(CellSet* set, u32* handle, WordRules& rules, bool* made_r
     rules.MakeRoom(set->cells, &count);
     RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
     set->count = static_cast<u16>(count);
+    set->lone_write = kWriteCellsUnknown;
   }
   if (set->count + 1u <= set->capacity()) return set;
   u32 bigger_handle = CellSetAllocate(set->capacity() * 2);
@@ -456,6 +472,7 @@ inline u64 PrepareRewrittenSet(const ShadowWords& words, u32 handle, CellSet* se
   } else if (mine == count - 1) {
     PlaceLastCellBySlot(set->cells, count);
   }
+  set->lone_write = LoneWriteOf(set->cells, count);
   return Cell::MakeHandle(handle, count).raw();
 }
 
@@ -575,41 +592,81 @@ RACERT_ALWAYS_INLINE bool TryRepeatInlineUpdate(const ShadowWords& words, u64 ob
   return shadow_word::PublishInlineCells(words, observed, cells, count, out, out_count, mine);
 }
 
+namespace shadow_word {
+
+// Folds one verdict into the index of the cell to replace among `count`
+// (count: none yet). False if the set must go to the general path: a
+// refusal, or a second cell to replace.
+inline bool TakeVerdict(SetCellVerdict verdict, u32 i, u32 count, u32* replaced) {
+  if (verdict == SetCellVerdict::kKeep) return true;
+  if (verdict == SetCellVerdict::kRefuse || *replaced != count) return false;
+  *replaced = i;
+  return true;
+}
+
+// TryReplaceOwnCellInSet's search, in a set whose word is locked: the index
+// of the one cell to replace, or set->count if the general path must see
+// the word. Where the set knows its only write cell, the rules see that cell
+// and the accessor's slot's run, every other cell being a read of another
+// slot (kKeep by the rules' contract); else, in small sets, every cell.
+template <typename RefreshRules>
+u32 FindCellToReplace(const CellSet* set, const RefreshRules& rules) {
+  const u32 count = set->count;
+  u32 replaced = count;
+  const u32 lone_write = set->lone_write;
+  if (lone_write == kWriteCellsUnknown) {
+    if (count > kMaxRefreshedSetCells) return count;
+    for (u32 i = 0; i < count; i++) {
+      if (!TakeVerdict(rules.Classify(Cell(set->cells[i])), i, count, &replaced)) return count;
+    }
+    return replaced;
+  }
+  RACERT_DCHECK(lone_write == LoneWriteOf(set->cells, count));
+  u32 begin;
+  u32 end;
+  FindSlotRun(set->cells, count, Cell(rules.key()).sid(), *rules.set_position(), &begin, &end);
+  for (u32 i = begin; i < end; i++) {
+    if (!TakeVerdict(rules.Classify(Cell(set->cells[i])), i, count, &replaced)) return count;
+  }
+  if (lone_write != kNoWriteCell && (lone_write < begin || lone_write >= end) &&
+      rules.Classify(Cell(set->cells[lone_write])) != SetCellVerdict::kKeep) {
+    return count;
+  }
+#if defined(RACERT_DEBUG)
+  for (u32 i = 0; i < count; i++) {
+    RACERT_DCHECK((i >= begin && i < end) || i == lone_write ||
+                  rules.Classify(Cell(set->cells[i])) == SetCellVerdict::kKeep);
+  }
+#endif
+  return replaced;
+}
+
+}  // namespace shadow_word
+
 template <typename RefreshRules>
 bool TryReplaceOwnCellInSet(const ShadowWords& words, u64 observed, RefreshRules& rules) {
   const Cell handle_cell(observed);
-  if (!handle_cell.is_handle() || handle_cell.is_read_set_handle() ||
-      handle_cell.published_count() > kMaxRefreshedSetCells) {
-    return false;
-  }
+  if (!handle_cell.is_handle() || handle_cell.is_read_set_handle()) return false;
   std::atomic<u64>* primary = words.primary;
   if (!primary->compare_exchange_strong(observed, Cell::kLockedWord, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
     return false;
   }
-  // The word is ours, and with it the set: its count is the published one
-  // (both change only under the lock).
+  // The word is ours, and with it the set: its count is the one the handle
+  // published (both change only under the lock).
   CellSet* set = CellSetFromHandle(handle_cell.handle());
-  const u32 count = set->count;
-  RACERT_DCHECK(count == handle_cell.published_count());
-  u32 replaced = count;
-  for (u32 i = 0; i < count; i++) {
-    const SetCellVerdict verdict = rules.Classify(Cell(set->cells[i]));
-    if (verdict == SetCellVerdict::kKeep) continue;
-    if (verdict == SetCellVerdict::kRefuse || replaced != count) {
-      replaced = count;
-      break;
-    }
-    replaced = i;
-  }
-  if (replaced == count) {
+  RACERT_DCHECK(Cell::MakeHandle(handle_cell.handle(), set->count).raw() == handle_cell.raw());
+  const u32 replaced = shadow_word::FindCellToReplace(set, rules);
+  if (replaced == set->count) {
     primary->store(observed, std::memory_order_release);
     return false;
   }
   rules.BeforeChange();
-  // The same slot as the cell it replaces: the set stays sorted by slot.
-  RACERT_DCHECK(Cell(set->cells[replaced]).sid() == Cell(rules.key()).sid());
+  // The same slot as the cell it replaces: the set stays sorted by slot. A
+  // read replaces a read: where the set's writes are does not change.
   const u64 replacement = rules.ReplacementCell();
+  RACERT_DCHECK(Cell(set->cells[replaced]).sid() == Cell(rules.key()).sid());
+  RACERT_DCHECK(Cell(set->cells[replaced]).write_mask() == 0 && Cell(replacement).write_mask() == 0);
   __atomic_store_n(&set->cells[replaced], replacement, __ATOMIC_RELAXED);  // lock-free readers look at it
   if (!Cell(replacement).is_atomic()) set->may_hold_plain = true;
   *rules.set_position() = replaced;
@@ -623,17 +680,14 @@ void UpdateShadowWord(const ShadowWords& words, WordRules& rules) {
   std::atomic<u64>* primary = words.primary;
   const u64 key = rules.key();
   const AccessBits bits = rules.bits();
-  u32 locked_spins = 0;
   for (;;) {
     u64 observed = primary->load(std::memory_order_acquire);
+    if (Cell(observed).is_locked()) {
+      LoadUnlocked(primary, observed);
+      continue;  // loaded again with acquire
+    }
     Cell current(observed);
     if (current.Covers(key, bits)) return;
-    if (current.is_locked()) {
-      // Held for a few dozen instructions; yield if the holder's thread seems
-      // to have been preempted rather than spin through its time slice.
-      if (++locked_spins % 128 == 0) SysSchedYield(); else __builtin_ia32_pause();
-      continue;
-    }
     if (AlreadyRecordedElsewhere(words, current, key, bits, rules.set_position())) return;
     rules.BeforeChange();
     if (current.is_handle()) {

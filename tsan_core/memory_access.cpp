@@ -150,9 +150,9 @@ struct CheckAndRecord : RecordWithoutRace {
 // the read's, as the race rules would (a read subsumes an earlier read of
 // its bytes that is ordered before it), provided no cell can race with the
 // read or hide pending bytes from it: only reads and writes ordered before
-// it, of the current generation. A cell with the read's own key (the
-// goroutine read other bytes in this epoch) is the general path's, which
-// merges into it.
+// it (of the current generation: the general path drops dead writes). A
+// cell with the read's own key (the goroutine read other bytes in this
+// epoch) is the general path's, which merges into it.
 struct ReplaceOwnEarlierRead {
   const AccessState& a;
   PendingHistory* history;
@@ -163,14 +163,16 @@ struct ReplaceOwnEarlierRead {
   void BeforeChange() { history->RecordOnce(); }
   SetCellVerdict Classify(Cell c) const {
     RACERT_DCHECK(!a.bits.is_write && !a.bits.is_atomic);
-    if (c.generation() != a.generation || c.key() == a.key) return SetCellVerdict::kRefuse;
-    if (c.sid() == a.sid && a.owns_key_slot && !c.is_atomic() && c.write_mask() == 0 && c.read_mask() == a.bits.mask &&
-        c.epoch() >= a.own_first && c.epoch() < a.own_last) {
+    if (c.key() == a.key) return SetCellVerdict::kRefuse;
+    const bool live = c.generation() == a.generation;
+    if (live && c.sid() == a.sid && a.owns_key_slot && !c.is_atomic() && c.write_mask() == 0 &&
+        c.read_mask() == a.bits.mask && c.epoch() >= a.own_first && c.epoch() < a.own_last) {
       return SetCellVerdict::kReplace;  // the goroutine's own earlier read of these bytes
     }
-    // Reads never race with a read, nor can they hide pending bytes from it
-    // (byte_accumulator.h, rule 4); writes must be ordered before it.
-    if (c.write_mask() == 0 || OrderedBefore(c, a)) return SetCellVerdict::kKeep;
+    // Reads, live or dead, never race with a read, nor can they hide pending
+    // bytes from it (byte_accumulator.h, rule 4); writes must be live and
+    // ordered before it (a dead one is the general path's to drop).
+    if (c.write_mask() == 0 || (live && OrderedBefore(c, a))) return SetCellVerdict::kKeep;
     return SetCellVerdict::kRefuse;
   }
   u64 ReplacementCell() const { return MergeIntoOwnCell(Cell(a.key), a.bits); }
@@ -440,6 +442,10 @@ RACERT_ALWAYS_INLINE void AccessByteNotAccumulated(GoroutineState* g, uptr addr,
   const AccessBits bits{static_cast<u8>(1u << (addr & 7)), is_write, false};
   std::atomic<u64>* word = ShadowWordFor(addr);
   bool history_recorded = false;
+  if (RACERT_UNLIKELY(Cell(observed).is_locked())) {
+    observed = LoadUnlocked(word, observed);
+    if (Cell(observed).Covers(g->plain_key, bits)) return;
+  }
   if (Cell(observed).is_handle()) {
     if (CellSetWordRecords(word, observed, g->plain_key, bits, &g->cell_set_position)) return;
     if (!is_write && ReadByteReplacingEarlierRead(g, addr, pc, observed)) return;
@@ -492,6 +498,7 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
     AccessBits bits{MaskForWord(word_addr, addr, end), is_write, is_atomic};
     std::atomic<u64>* word = ShadowWordFor(word_addr);
     u64 observed = word->load(std::memory_order_relaxed);
+    if (RACERT_UNLIKELY(Cell(observed).is_locked())) observed = LoadUnlocked(word, observed);
     // The same cells as a word before it (a page written whole by one
     // earlier access): that word's outcome.
     if (memo.MayApply(observed, bits.mask)) {

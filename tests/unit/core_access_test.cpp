@@ -2,6 +2,7 @@
 // and memory reuse (malloc/free).
 #include "tests/unit/core_test_support.h"
 
+#include "shadow/shadow_word.h"
 #include "tsan_core/runtime_options.h"
 #include "tsan_core/sync_table.h"
 
@@ -445,23 +446,25 @@ TEST_F(CoreAccessTest, FreeOfSpilledWordsForgetsEveryCell) {
 // (TryReplaceOwnCellInSet). The word keeps every other reader and the write,
 // and only the newer read is left to race with later writes: a writer
 // ordered after the first read but not the second races with it, one ordered
-// after both does not. Readers read distinct bytes, so the set stays
-// explicit (a read set holds reads of one mask).
+// after both does not. Readers read other bytes than `again`'s, and not all
+// the same ones, so the set stays explicit (a read set holds reads of one
+// mask). With more readers than kMaxRefreshedSetCells, only the set's
+// knowledge of its one write cell spares the general path.
 class CoreReadAgainTest : public CoreAccessTest {
  protected:
-  void ReadAgainInANewEpochThenWrite(bool as_range) {
+  void ReadAgainInANewEpochThenWrite(bool as_range, int other_readers) {
     uptr word = Alloc(8, 8), published = Alloc(8), first_reads = Alloc(8), second_read = Alloc(8);
     GoroutineState* writer = Go(Root());
     Write(writer, word);
     Release(writer, published);
     GoroutineState* again = Go(Root());
     std::vector<GoroutineState*> others;
-    for (int i = 0; i < 3; i++) others.push_back(Go(Root()));
+    for (int i = 0; i < other_readers; i++) others.push_back(Go(Root()));
     Acquire(again, published);
     Read(again, word + 4);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < other_readers; i++) {
       Acquire(others[i], published);
-      Read(others[i], word + 5 + i);
+      Read(others[i], word + 5 + i % 3);
       ReleaseMerge(others[i], first_reads);
     }
     ReleaseMerge(again, first_reads);  // and a new epoch for `again`
@@ -498,21 +501,33 @@ class CoreReadAgainTest : public CoreAccessTest {
 };
 
 TEST_F(CoreReadAgainTest, AByteReadInANewEpochReplacesItsEarlierReadInTheSet) {
-  ReadAgainInANewEpochThenWrite(/*as_range=*/false);
+  ReadAgainInANewEpochThenWrite(/*as_range=*/false, /*other_readers=*/3);
 }
 
 TEST_F(CoreReadAgainTest, ARangeReadInANewEpochReplacesItsEarlierReadInTheSet) {
-  ReadAgainInANewEpochThenWrite(/*as_range=*/true);
+  ReadAgainInANewEpochThenWrite(/*as_range=*/true, /*other_readers=*/3);
+}
+
+TEST_F(CoreReadAgainTest, AByteReadInANewEpochReplacesItsEarlierReadInABigSet) {
+  ReadAgainInANewEpochThenWrite(/*as_range=*/false, /*other_readers=*/kMaxRefreshedSetCells + 8);
+}
+
+TEST_F(CoreReadAgainTest, ARangeReadInANewEpochReplacesItsEarlierReadInABigSet) {
+  ReadAgainInANewEpochThenWrite(/*as_range=*/true, /*other_readers=*/kMaxRefreshedSetCells + 8);
 }
 
 // A write in the set that the new read is not ordered after: no replacement,
 // the general path reports the race. (An atomic write ordered after the
 // first read leaves that plain read in the word; a plain one would subsume
 // it.)
-TEST_F(CoreAccessTest, AReadAgainInANewEpochStillRacesWithAnUnorderedWriteInTheSet) {
+// In a set of more cells than kMaxRefreshedSetCells, that write is the one
+// the set knows of.
+class CoreReadAgainRaceTest : public CoreAccessTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(CoreReadAgainRaceTest, AReadAgainInANewEpochStillRacesWithAnUnorderedWriteInTheSet) {
   uptr word = Alloc(8, 8), lock = Alloc(8);
   GoroutineState* reader = Go(Root());
-  for (int i = 0; i < 3; i++) Read(Go(Root()), word + 5 + i);
+  for (int i = 0; i < GetParam(); i++) Read(Go(Root()), word + 5 + i % 3);
   Read(reader, word + 4);
   Release(reader, lock);
   GoroutineState* writer = Go(Root());
@@ -522,6 +537,8 @@ TEST_F(CoreAccessTest, AReadAgainInANewEpochStillRacesWithAnUnorderedWriteInTheS
   Read(reader, word + 4);
   EXPECT_EQ(TakeRaces(), 1u) << "the second read races with the atomic write";
 }
+
+INSTANTIATE_TEST_SUITE_P(OtherReaders, CoreReadAgainRaceTest, ::testing::Values(3, kMaxRefreshedSetCells + 8));
 
 }  // namespace
 }  // namespace racert::core_test

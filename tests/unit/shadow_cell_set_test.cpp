@@ -117,6 +117,20 @@ TEST(CellSetTest, AnyPlainCellTellsAtomicOnlySets) {
   EXPECT_FALSE(AnyPlainCell(atomic, 0));
 }
 
+// Reads of any kind, atomic or plain, are not writes; one cell with a
+// written byte is named, a second makes the answer unknown.
+TEST(CellSetTest, LoneWriteNamesTheOnlyCellWithWrittenBytes) {
+  u64 cells[] = {ReadCell(1, 5).raw(), Cell::Make(2, 5, 1, AccessBits{1, false, true}).raw(), ReadCell(3, 2).raw(),
+                 ReadCell(4, 2).raw()};
+  EXPECT_EQ(LoneWriteOf(cells, 4), kNoWriteCell);
+  EXPECT_EQ(LoneWriteOf(cells, 0), kNoWriteCell);
+  cells[2] = Cell::Make(3, 2, 1, AccessBits{0x0f, true, false}).raw();
+  EXPECT_EQ(LoneWriteOf(cells, 4), 2u);
+  EXPECT_EQ(LoneWriteOf(cells, 2), kNoWriteCell) << "only cells below the count";
+  cells[0] = Cell::Make(1, 5, 1, AccessBits{0x80, true, true}).raw();
+  EXPECT_EQ(LoneWriteOf(cells, 4), kWriteCellsUnknown);
+}
+
 // The lock-free lookup: found from any starting position, with or without
 // the count its handle published, the position updated on a hit, and a cell
 // that does not cover the access not taken for one that does.
