@@ -47,9 +47,18 @@ constexpr unsigned kRegionShift = 12;
 using RegionCounter = std::atomic<u16>;
 static_assert((uptr{1} << kRegionShift) / 8 <= 0xffff, "a region's sync objects must fit its counter");
 
+// One bit per bucket, set while the bucket holds a SyncVar (changed with the
+// bucket locked). RemoveSyncVars asks it for each word of a freed object
+// whose page holds sync objects (a page of channels or timers holds many):
+// its 128 KiB stay in the cache, where a probe of the buckets' 16 MiB was a
+// miss per word.
+using OccupiedWord = std::atomic<u64>;
+constexpr uptr kOccupiedWords = kBucketCount / 64;
+
 struct Table {
   SpinMutex init_mutex;
   std::atomic<Bucket*> buckets;
+  OccupiedWord* occupied;  // kOccupiedWords, reserved before buckets is published
   RegionCounter* region_counts;
   std::atomic<uptr> count;
   uptr counted_begin;  // counted application range: [counted_begin, counted_begin + counted_size)
@@ -83,6 +92,8 @@ Bucket* Buckets() {
     table.region_counts = static_cast<RegionCounter*>(ReserveAnonymousOrDie(
         ((counted_end - table.counted_begin) >> kRegionShift) * sizeof(RegionCounter), "sync object counts"));
     table.counted_size = counted_end - table.counted_begin;
+    table.occupied = static_cast<OccupiedWord*>(
+        ReserveAnonymousOrDie(kOccupiedWords * sizeof(OccupiedWord), "the sync object table's occupancy bits"));
     buckets = static_cast<Bucket*>(ReserveAnonymousOrDie(kBucketCount * sizeof(Bucket), "the sync object table"));
     table.buckets.store(buckets, std::memory_order_release);
   }
@@ -91,6 +102,21 @@ Bucket* Buckets() {
 
 uptr BucketIndex(uptr addr) { return MixHash64(addr) & (kBucketCount - 1); }
 Bucket& BucketFor(uptr addr) { return Buckets()[BucketIndex(addr)]; }
+
+// With the bucket of `index` locked, after its head changed to or from null.
+void SetOccupied(uptr index, bool occupied) {
+  const u64 bit = u64{1} << (index % 64);
+  if (occupied) {
+    table.occupied[index / 64].fetch_or(bit, std::memory_order_relaxed);
+  } else {
+    table.occupied[index / 64].fetch_and(~bit, std::memory_order_relaxed);
+  }
+}
+// Whether the bucket of `index` may hold a SyncVar. A SyncVar for memory
+// being freed was created before the free, so its bucket's bit is seen set.
+bool MayBeOccupied(uptr index) {
+  return (table.occupied[index / 64].load(std::memory_order_relaxed) >> (index % 64)) & 1;
+}
 
 // Brackets a change that lock-free readers must notice (a removal, an
 // atomic write), its bucket locked.
@@ -108,7 +134,8 @@ RegionCounter& RegionCount(uptr addr) { return table.region_counts[(addr - table
 }  // namespace
 
 void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg, bool writes_memory) {
-  Bucket& bucket = BucketFor(addr);
+  const uptr index = BucketIndex(addr);
+  Bucket& bucket = Buckets()[index];
   SpinMutexLock lock(&bucket.mutex);
   SyncVar* var = bucket.head;
   while (var && var->addr != addr) var = var->next;
@@ -116,6 +143,7 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg,
     var = InternalNew<SyncVar>();
     var->addr = addr;
     var->next = bucket.head;
+    if (!bucket.head) SetOccupied(index, true);
     __atomic_store_n(&bucket.head, var, __ATOMIC_RELEASE);
     if (Counted(addr)) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
@@ -189,7 +217,9 @@ void RemoveSyncVars(uptr begin, uptr end) {
       addr = next - 8;
       continue;
     }
-    Bucket& bucket = BucketFor(addr);
+    const uptr index = BucketIndex(addr);
+    if (!MayBeOccupied(index)) continue;  // most words of a freed object
+    Bucket& bucket = Buckets()[index];
     SpinMutexLock lock(&bucket.mutex);
     SyncVar** link = &bucket.head;
     while (*link && (*link)->addr != addr) link = &(*link)->next;
@@ -198,6 +228,7 @@ void RemoveSyncVars(uptr begin, uptr end) {
       __atomic_store_n(link, var->next, __ATOMIC_RELAXED);
       InternalDelete(var);
       EndChange(bucket);
+      if (!bucket.head) SetOccupied(index, false);
       if (Counted(addr)) RegionCount(addr).fetch_sub(1, std::memory_order_relaxed);
       table.count.fetch_sub(1, std::memory_order_relaxed);
     }
