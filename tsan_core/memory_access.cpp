@@ -521,7 +521,10 @@ void AccessRangeWithKey(GoroutineState* g, uptr addr, uptr size, uptr from_word,
     // reported one keep their racing cells for later accesses to report.
     RaceFinding finding;
     finding.keep_racing = reported;
-    CheckAndRecordWord(word_addr, observed, a, &finding, history, &memo);
+    // The last word's outcome has no word after it to repeat in (the only
+    // word of every atomic access).
+    RangeOutcomeMemo* const for_next = word_addr + 8 < end ? &memo : nullptr;
+    CheckAndRecordWord(word_addr, observed, a, &finding, history, for_next);
     if (RACERT_UNLIKELY(finding.found()) && !reported) {
       reported = ReportFinding(g, word_addr, finding, addr, size, bits, pc);
     }
