@@ -12,20 +12,20 @@ constexpr int kYieldIterations = 10;
 void SpinMutex::LockSlow() {
   for (int i = 0; i < kSpinIterations; i++) {
     __builtin_ia32_pause();
-    if (__atomic_load_n(&state_, __ATOMIC_RELAXED) == kUnlocked && TryLock()) return;
+    if (state_.load(std::memory_order_relaxed) == kUnlocked && TryLock()) return;
   }
   for (int i = 0; i < kYieldIterations; i++) {
     SysSchedYield();
-    if (__atomic_load_n(&state_, __ATOMIC_RELAXED) == kUnlocked && TryLock()) return;
+    if (state_.load(std::memory_order_relaxed) == kUnlocked && TryLock()) return;
   }
   // From here on we take the lock in the "with sleepers" state even if we end
   // up not sleeping: we cannot know whether other threads are asleep, so the
   // conservative state makes our Unlock wake one (at worst a spurious wake).
-  while (__atomic_exchange_n(&state_, kLockedWithSleepers, __ATOMIC_ACQUIRE) != kUnlocked) {
-    SysFutexWait(&state_, kLockedWithSleepers);
+  while (state_.exchange(kLockedWithSleepers, std::memory_order_acquire) != kUnlocked) {
+    SysFutexWait(FutexWord(), kLockedWithSleepers);
   }
 }
 
-void SpinMutex::WakeOneSleeper() { SysFutexWake(&state_, 1); }
+void SpinMutex::WakeOneSleeper() { SysFutexWake(FutexWord(), 1); }
 
 }  // namespace racert

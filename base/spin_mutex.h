@@ -11,6 +11,8 @@
 // asleep, so an uncontended Unlock is a single atomic exchange with no syscall.
 #pragma once
 
+#include <atomic>
+
 #include "base/types.h"
 
 namespace racert {
@@ -23,8 +25,8 @@ class SpinMutex {
 
   void Lock() {
     u32 expected = kUnlocked;
-    if (RACERT_LIKELY(__atomic_compare_exchange_n(&state_, &expected, kLocked, /*weak=*/false,
-                                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))) {
+    if (RACERT_LIKELY(state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                                     std::memory_order_relaxed))) {
       return;
     }
     LockSlow();
@@ -32,17 +34,16 @@ class SpinMutex {
 
   bool TryLock() {
     u32 expected = kUnlocked;
-    return __atomic_compare_exchange_n(&state_, &expected, kLocked, /*weak=*/false,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire, std::memory_order_relaxed);
   }
 
   void Unlock() {
-    u32 previous = __atomic_exchange_n(&state_, kUnlocked, __ATOMIC_RELEASE);
+    u32 previous = state_.exchange(kUnlocked, std::memory_order_release);
     if (RACERT_UNLIKELY(previous == kLockedWithSleepers)) WakeOneSleeper();
   }
 
   // For assertions only: the answer may be stale by the time it is used.
-  bool IsLocked() const { return __atomic_load_n(&state_, __ATOMIC_RELAXED) != kUnlocked; }
+  bool IsLocked() const { return state_.load(std::memory_order_relaxed) != kUnlocked; }
 
  private:
   static constexpr u32 kUnlocked = 0;
@@ -52,9 +53,18 @@ class SpinMutex {
 
   RACERT_NOINLINE void LockSlow();
   RACERT_NOINLINE void WakeOneSleeper();
+  // The futex syscalls take the address of a u32, which only the kernel
+  // reads: the state's own (a std::atomic<u32> is a u32 in memory).
+  u32* FutexWord() { return reinterpret_cast<u32*>(&state_); }
 
-  u32 state_ = kUnlocked;
+  std::atomic<u32> state_{kUnlocked};
 };
+// The state is a u32 in memory: zero-filled memory is an unlocked mutex,
+// layouts count on its size (the sync table's 16-byte buckets), and the
+// futex word is the state itself.
+static_assert(sizeof(std::atomic<u32>) == sizeof(u32) && alignof(std::atomic<u32>) == alignof(u32));
+static_assert(std::atomic<u32>::is_always_lock_free);
+static_assert(sizeof(SpinMutex) == sizeof(u32));
 
 // Holds a SpinMutex for the lifetime of the scope.
 class SpinMutexLock {

@@ -1,5 +1,8 @@
 #include "base/stack_store.h"
 
+#include <atomic>
+
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/hash.h"
@@ -42,8 +45,10 @@ constexpr u32 kMaxId = (u32{1} << kMaxIdBits) - 1;
 constexpr uptr kChunkSize = uptr{1} << 20;
 constexpr uptr kDedicatedThreshold = kChunkSize / 8;
 
-constinit u32* g_buckets = nullptr;
+constinit std::atomic<u32*> g_buckets{nullptr};
 constinit SpinMutex g_insert_locks[kInsertLockCount];
+// Each set once under g_storage_mutex, which also reads them plainly;
+// LookupRecord loads them without the mutex.
 constinit StoredStack** g_id_blocks[kIdBlockCount] = {};
 
 // Guards the allocation state below (ids, id blocks, chunk bump pointer).
@@ -52,22 +57,22 @@ constinit u32 g_last_id = 0;
 constinit char* g_chunk_cursor = nullptr;
 constinit char* g_chunk_end = nullptr;
 
-constinit uptr g_mapped_bytes = 0;
+constinit std::atomic<uptr> g_mapped_bytes{0};
 
 void* MapForStore(uptr size, const char* what) {
   void* memory = MapAnonymousOrDie(size, what);
-  __atomic_fetch_add(&g_mapped_bytes, size, __ATOMIC_RELAXED);
+  g_mapped_bytes.fetch_add(size, std::memory_order_relaxed);
   return memory;
 }
 
 u32* Buckets() {
-  u32* buckets = __atomic_load_n(&g_buckets, __ATOMIC_ACQUIRE);
+  u32* buckets = g_buckets.load(std::memory_order_acquire);
   if (RACERT_LIKELY(buckets != nullptr)) return buckets;
   void* fresh = MapAnonymousOrDie(kBucketCount * sizeof(u32), "stack store hash table");
   u32* expected = nullptr;
-  if (__atomic_compare_exchange_n(&g_buckets, &expected, static_cast<u32*>(fresh),
-                                  /*weak=*/false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-    __atomic_fetch_add(&g_mapped_bytes, kBucketCount * sizeof(u32), __ATOMIC_RELAXED);
+  if (g_buckets.compare_exchange_strong(expected, static_cast<u32*>(fresh), std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+    g_mapped_bytes.fetch_add(kBucketCount * sizeof(u32), std::memory_order_relaxed);
     return static_cast<u32*>(fresh);
   }
   UnmapOrDie(fresh, kBucketCount * sizeof(u32));  // another thread won the race
@@ -75,9 +80,9 @@ u32* Buckets() {
 }
 
 const StoredStack* LookupRecord(u32 id) {
-  StoredStack** block = __atomic_load_n(&g_id_blocks[id >> kIdsPerBlockBits], __ATOMIC_ACQUIRE);
+  StoredStack** block = AcquireLoad(g_id_blocks[id >> kIdsPerBlockBits]);
   if (block == nullptr) return nullptr;
-  return __atomic_load_n(&block[id & (kIdsPerBlock - 1)], __ATOMIC_ACQUIRE);
+  return AcquireLoad(block[id & (kIdsPerBlock - 1)]);
 }
 
 u32 FindInChain(u32 id, u64 hash, const uptr* pcs, uptr count) {
@@ -100,12 +105,11 @@ StoredStack* AllocateRecord(uptr count, u32* id_out) {
   SpinMutexLock lock(&g_storage_mutex);
   if (g_last_id == kMaxId) Fatal("stack store is full (%u stacks)", g_last_id);
   u32 id = g_last_id + 1;
-  __atomic_store_n(&g_last_id, id, __ATOMIC_RELAXED);  // StackStoreSizeForTesting reads it unlocked
+  RelaxedStore(g_last_id, id);  // StackStoreSizeForTesting reads it unlocked
   uptr block_index = id >> kIdsPerBlockBits;
   if (g_id_blocks[block_index] == nullptr) {
     void* block = MapForStore(kIdsPerBlock * sizeof(StoredStack*), "stack store id table");
-    __atomic_store_n(&g_id_blocks[block_index], static_cast<StoredStack**>(block),
-                     __ATOMIC_RELEASE);
+    ReleaseStore(g_id_blocks[block_index], static_cast<StoredStack**>(block));
   }
   char* memory;
   if (size > kDedicatedThreshold) {
@@ -124,7 +128,7 @@ StoredStack* AllocateRecord(uptr count, u32* id_out) {
 
 void PublishRecord(u32 id, StoredStack* record) {
   StoredStack** block = g_id_blocks[id >> kIdsPerBlockBits];  // set before the id was handed out
-  __atomic_store_n(&block[id & (kIdsPerBlock - 1)], record, __ATOMIC_RELEASE);
+  ReleaseStore(block[id & (kIdsPerBlock - 1)], record);
 }
 
 }  // namespace
@@ -136,11 +140,11 @@ u32 StackStorePut(const uptr* pcs, uptr count) {
   u32* head = &Buckets()[bucket];
 
   // Fast path: already stored (the common case for a busy program).
-  if (u32 id = FindInChain(__atomic_load_n(head, __ATOMIC_ACQUIRE), hash, pcs, count)) return id;
+  if (u32 id = FindInChain(AcquireLoad(*head), hash, pcs, count)) return id;
 
   SpinMutexLock lock(&g_insert_locks[bucket % kInsertLockCount]);
   // Someone may have inserted it since we looked.
-  u32 first = __atomic_load_n(head, __ATOMIC_ACQUIRE);
+  u32 first = AcquireLoad(*head);
   if (u32 id = FindInChain(first, hash, pcs, count)) return id;
 
   u32 id;
@@ -152,7 +156,7 @@ u32 StackStorePut(const uptr* pcs, uptr count) {
   // Publish the record in the id table before its id becomes reachable
   // through the bucket, so every reader that finds the id finds the record.
   PublishRecord(id, record);
-  __atomic_store_n(head, id, __ATOMIC_RELEASE);
+  ReleaseStore(*head, id);
   return id;
 }
 
@@ -163,8 +167,8 @@ StackView StackStoreGet(u32 id) {
   return {record->pcs(), record->count};
 }
 
-uptr StackStoreMemoryBytesForTesting() { return __atomic_load_n(&g_mapped_bytes, __ATOMIC_RELAXED); }
+uptr StackStoreMemoryBytesForTesting() { return g_mapped_bytes.load(std::memory_order_relaxed); }
 
-uptr StackStoreSizeForTesting() { return __atomic_load_n(&g_last_id, __ATOMIC_RELAXED); }
+uptr StackStoreSizeForTesting() { return RelaxedLoad(g_last_id); }
 
 }  // namespace racert

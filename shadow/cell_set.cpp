@@ -4,6 +4,7 @@
 
 #include <errno.h>  // EEXIST (constant only)
 
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/fatal.h"
 #include "base/format.h"
@@ -287,17 +288,17 @@ namespace {
 void PublishReadSet(CellSet* set, const u64* slots, u8 read_mask, u32 snapshot, const u64* extras, u32 extra_count,
                     u32 count) {
   u64* sequence = &set->cells[kReadSetSequenceIndex];
-  const u64 before = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+  const u64 before = RelaxedLoad(*sequence);
   RACERT_DCHECK((before & kReadSetSequenceStep) == 0);
-  __atomic_store_n(sequence, before + kReadSetSequenceStep, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  for (u32 w = 0; w < kReadSetSlotWords; w++) __atomic_store_n(&set->cells[w], slots[w], __ATOMIC_RELAXED);
+  RelaxedStore(*sequence, before + kReadSetSequenceStep);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (u32 w = 0; w < kReadSetSlotWords; w++) RelaxedStore(set->cells[w], slots[w]);
   for (u32 i = 0; i < kReadSetMaxExtras; i++) {
-    __atomic_store_n(&set->cells[kReadSetFirstExtra + i], i < extra_count ? extras[i] : 0, __ATOMIC_RELAXED);
+    RelaxedStore(set->cells[kReadSetFirstExtra + i], i < extra_count ? extras[i] : 0);
   }
-  __atomic_store_n(&set->next_free, snapshot, __ATOMIC_RELAXED);
+  RelaxedStore(set->next_free, snapshot);
   set->count = static_cast<u16>(count);
-  __atomic_store_n(sequence, ((before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep) | read_mask, __ATOMIC_RELEASE);
+  ReleaseStore(*sequence, ((before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep) | read_mask);
 }
 
 }  // namespace
@@ -443,12 +444,12 @@ void CellSetFree(u32 handle) {
   if (CellSetIsReadSet(set)) {
     // A lock-free reader may still be checking it: it must see the change.
     u64* sequence = &set->cells[kReadSetSequenceIndex];
-    const u64 before = __atomic_load_n(sequence, __ATOMIC_RELAXED);
-    __atomic_store_n(sequence, before + kReadSetSequenceStep, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    const u64 before = RelaxedLoad(*sequence);
+    RelaxedStore(*sequence, before + kReadSetSequenceStep);
+    std::atomic_thread_fence(std::memory_order_release);
     const u32 snapshot = set->next_free;
     // Read mask 0: no read set.
-    __atomic_store_n(sequence, (before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep, __ATOMIC_RELEASE);
+    ReleaseStore(*sequence, (before & ~kReadSetMaskBits) + 2 * kReadSetSequenceStep);
     ReleaseEpochSnapshot(snapshot);
   }
   set->count = 0;

@@ -30,6 +30,7 @@
 
 #include <atomic>
 
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/types.h"
 #include "shadow/epoch_snapshot.h"
@@ -152,7 +153,7 @@ constexpr u64 kReadSetMaskBits = 0xff;
 constexpr u64 kReadSetSequenceStep = u64{1} << 8;
 // The bytes a read set's reads read (under its word's lock).
 inline u8 ReadSetMask(const CellSet* set) {
-  return static_cast<u8>(__atomic_load_n(&set->cells[kReadSetSequenceIndex], __ATOMIC_RELAXED));
+  return static_cast<u8>(RelaxedLoad(set->cells[kReadSetSequenceIndex]));
 }
 // A set with this many read cells may start a new epoch snapshot when the
 // current one does not fit them (smaller ones only use the current one).
@@ -268,16 +269,16 @@ inline CellSet* CellSetFromHandle(u32 handle) {
 inline bool CellSetCoversAt(const CellSet* set, u32 published_count, u32 position, u64 key, AccessBits bits) {
   // Below the count the handle published, the cell is within the set's
   // capacity whatever happened to the set since.
-  return position < published_count && Cell(__atomic_load_n(&set->cells[position], __ATOMIC_RELAXED)).Covers(key, bits);
+  return position < published_count && Cell(RelaxedLoad(set->cells[position])).Covers(key, bits);
 }
 
 inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key, AccessBits bits, u32* position) {
-  auto cell_at = [set](u32 i) { return Cell(__atomic_load_n(&set->cells[i], __ATOMIC_RELAXED)); };
+  auto cell_at = [set](u32 i) { return Cell(RelaxedLoad(set->cells[i])); };
   // The usual case: where it was last time.
   if (CellSetCoversAt(set, published_count, *position, key, bits)) return true;
   // Even in a stale set, count is within the capacity: a set's memory keeps
   // its size class for good (cell_set.cpp), and count never exceeds it.
-  const u32 count = __atomic_load_n(&set->count, __ATOMIC_RELAXED);
+  const u32 count = RelaxedLoad(set->count);
   RACERT_DCHECK(count <= set->capacity());
   if (count == 0) return false;
   // Walk from there to the first cell of the key's slot, then check that
@@ -305,11 +306,11 @@ inline bool CellSetFindCovering(const CellSet* set, u32 published_count, u64 key
 inline bool ReadSetCovers(const CellSet* set, u64 key, AccessBits bits) {
   const Sid sid = Cell(key).sid();
   const u64* sequence = &set->cells[kReadSetSequenceIndex];
-  const u64 before = __atomic_load_n(sequence, __ATOMIC_ACQUIRE);
+  const u64 before = AcquireLoad(*sequence);
   if (before & kReadSetSequenceStep) return false;
   const u8 mask = static_cast<u8>(before & kReadSetMaskBits);
-  const u32 snapshot = __atomic_load_n(&set->next_free, __ATOMIC_RELAXED);
-  const u64 slots = __atomic_load_n(&set->cells[sid / 64], __ATOMIC_RELAXED);
+  const u32 snapshot = RelaxedLoad(set->next_free);
+  const u64 slots = RelaxedLoad(set->cells[sid / 64]);
   if (mask == 0 || snapshot >= kEpochSnapshotCount) return false;
   bool found = false;
   if (!bits.is_write && (bits.mask & ~mask) == 0 && ((slots >> (sid % 64)) & 1) != 0) {
@@ -317,12 +318,12 @@ inline bool ReadSetCovers(const CellSet* set, u64 key, AccessBits bits) {
     found = SnapshotReadCell(EpochSnapshotAt(snapshot), sid, mask).key() == key;
   }
   for (u32 i = 0; !found && i < kReadSetMaxExtras; i++) {
-    found = Cell(__atomic_load_n(&set->cells[kReadSetFirstExtra + i], __ATOMIC_RELAXED)).Covers(key, bits);
+    found = Cell(RelaxedLoad(set->cells[kReadSetFirstExtra + i])).Covers(key, bits);
   }
   // Unchanged meanwhile: the set referred to that snapshot all along, whose
   // entries do not change while referred to (epoch_snapshot.h).
-  __atomic_thread_fence(__ATOMIC_ACQUIRE);
-  return found && __atomic_load_n(sequence, __ATOMIC_RELAXED) == before;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return found && RelaxedLoad(*sequence) == before;
 }
 
 }  // namespace racert

@@ -40,6 +40,7 @@
 
 #include <atomic>
 
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/types.h"
 #include "shadow/cell_set.h"
@@ -667,7 +668,7 @@ bool TryReplaceOwnCellInSet(const ShadowWords& words, u64 observed, RefreshRules
   const u64 replacement = rules.ReplacementCell();
   RACERT_DCHECK(Cell(set->cells[replaced]).sid() == Cell(rules.key()).sid());
   RACERT_DCHECK(Cell(set->cells[replaced]).write_mask() == 0 && Cell(replacement).write_mask() == 0);
-  __atomic_store_n(&set->cells[replaced], replacement, __ATOMIC_RELAXED);  // lock-free readers look at it
+  RelaxedStore(set->cells[replaced], replacement);  // lock-free readers look at it
   if (!Cell(replacement).is_atomic()) set->may_hold_plain = true;
   *rules.set_position() = replaced;
   primary->store(observed, std::memory_order_release);

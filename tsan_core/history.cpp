@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/internal_alloc.h"
 
@@ -254,7 +255,7 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
 // still be OR-ed into by its goroutine (mask bits only): read atomically.
 Replay MatchByteAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& q, bool in_query_epoch,
                             uptr* last_pc, InternalVector<uptr>* stack, RestoredAccess* out) {
-  u64 header = __atomic_load_n(&words[*i], __ATOMIC_RELAXED);
+  u64 header = RelaxedLoad(words[*i]);
   if (!ReadEventPc(words, used, i, header, last_pc)) return Replay::kUnreadable;
   uptr pc = *last_pc;
   bool is_write = (header & kWriteBit) != 0;

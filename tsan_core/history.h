@@ -33,6 +33,7 @@
 
 #include <atomic>
 
+#include "base/atomic_ref.h"
 #include "base/internal_vector.h"
 #include "base/spin_mutex.h"
 #include "base/types.h"
@@ -176,10 +177,10 @@ RACERT_ALWAYS_INLINE bool History::TryAddByteAccessOnSameStack(uptr depth, uptr 
   const bool same_pc = pc == last_access_pc_;
   if (u64* last = extendable_byte_event_) {
     // The last event is the newest access event: its pc is last_access_pc_.
-    u64 previous = __atomic_load_n(last, __ATOMIC_RELAXED);
+    u64 previous = RelaxedLoad(*last);
     if (((previous ^ header) & ~(kByteEventMaskBits | kHistorySamePcBit)) == 0 && same_pc) {
       // A concurrent Restore may read the header: a single atomic store.
-      __atomic_store_n(last, previous | header, __ATOMIC_RELAXED);
+      RelaxedStore(*last, previous | header);
       return true;
     }
   }

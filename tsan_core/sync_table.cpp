@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "base/atomic_ref.h"
 #include "base/check.h"
 #include "base/hash.h"
 #include "base/internal_alloc.h"
@@ -144,7 +145,7 @@ void WithSyncVar(uptr addr, bool create, void (*fn)(SyncVar*, void*), void* arg,
     var->addr = addr;
     var->next = bucket.head;
     if (!bucket.head) SetOccupied(index, true);
-    __atomic_store_n(&bucket.head, var, __ATOMIC_RELEASE);
+    ReleaseStore(bucket.head, var);
     if (Counted(addr)) RegionCount(addr).fetch_add(1, std::memory_order_relaxed);
     table.count.fetch_add(1, std::memory_order_relaxed);
   }
@@ -165,10 +166,10 @@ StampPeek PeekReleaseStamp(uptr addr, ReleaseStamp* out, bool (*load)(void*), vo
   Bucket& bucket = buckets[BucketIndex(addr)];
   u32 version = bucket.version.load(std::memory_order_acquire);
   if (version & 1) return StampPeek::kBusy;
-  SyncVar* var = __atomic_load_n(&bucket.head, __ATOMIC_ACQUIRE);
+  SyncVar* var = AcquireLoad(bucket.head);
   while (var) {
-    uptr var_addr = __atomic_load_n(&var->addr, __ATOMIC_RELAXED);
-    SyncVar* next = __atomic_load_n(&var->next, __ATOMIC_RELAXED);
+    uptr var_addr = RelaxedLoad(var->addr);
+    SyncVar* next = RelaxedLoad(var->next);
     u64 stamp = 0;
     if (var_addr == addr) {
       stamp = var->packed_stamp.load(std::memory_order_relaxed);
@@ -225,7 +226,7 @@ void RemoveSyncVars(uptr begin, uptr end) {
     while (*link && (*link)->addr != addr) link = &(*link)->next;
     if (SyncVar* var = *link) {
       BeginChange(bucket);
-      __atomic_store_n(link, var->next, __ATOMIC_RELAXED);
+      RelaxedStore(*link, var->next);
       InternalDelete(var);
       EndChange(bucket);
       if (!bucket.head) SetOccupied(index, false);
@@ -241,7 +242,7 @@ void ResetAllSyncClocks() {
   // Walks the whole table: resets are rare (epoch overflow).
   for (uptr i = 0; i < kBucketCount; i++) {
     Bucket& bucket = buckets[i];
-    if (!__atomic_load_n(&bucket.head, __ATOMIC_RELAXED)) continue;
+    if (!RelaxedLoad(bucket.head)) continue;
     SpinMutexLock lock(&bucket.mutex);
     for (SyncVar* var = bucket.head; var; var = var->next) var->ResetClock();
   }
