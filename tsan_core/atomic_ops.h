@@ -6,7 +6,8 @@
 //
 // Order of one tracked operation by goroutine g at addr:
 //   1. push the caller's frame (caller_pc), so the access's stack matches
-//      the official runtime's;
+//      the official runtime's (its history event carries that frame itself,
+//      so the trace does not push and pop it at every operation);
 //   2. an operation that writes records its history event now, while g's
 //      history is still at the epoch the access belongs to (the release half
 //      advances it; if g has to re-attach in step 3, after losing its slot or

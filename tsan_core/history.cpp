@@ -29,11 +29,17 @@ namespace {
 enum EventType : u64 { kPush = 1, kPopTo = 2, kAccess = 3, kEpoch = 4 };
 static_assert(kByteAccessEvent > kEpoch && kByteAccessEvent <= kHistoryTypeMask, "event types must differ");
 constexpr u64 kTypeMask = kHistoryTypeMask;
-// Access flags (bits 3..7: kHistorySamePcBit is bit 7), address from bit 8.
+// Access flags (bits 3..7: kHistorySamePcBit is bit 7), address from bit 8,
+// and bit 63: the event carries the pc of a call site above the traced
+// stack, in the word after the access's pc (AddAccess, innermost_in_event).
+// Words: header, pc (unless kHistorySamePcBit), call site (if kCallSiteBit),
+// size (if the size code is 3).
 constexpr u64 kWriteBit = kHistoryWriteBit;
 constexpr u64 kAtomicBit = 1 << 4;
 constexpr unsigned kSizeCodeShift = 5;  // 2 bits: 0 -> 1 byte, 1 -> 4, 2 -> 8, 3 -> explicit word
 constexpr unsigned kAddrShift = 8;
+constexpr u64 kCallSiteBit = u64{1} << 63;
+static_assert((kAppHighEnd >> (63 - kAddrShift)) == 0, "addresses in access events stay below the call-site bit");
 static_assert((kHistorySamePcBit & (kWriteBit | kAtomicBit | (u64{3} << kSizeCodeShift) | kTypeMask)) == 0 &&
                   kHistorySamePcBit < (u64{1} << kAddrShift) && kHistorySamePcBit < (u64{1} << kByteEventMaskShift),
               "the same-pc bit is free in both access event headers");
@@ -84,7 +90,8 @@ void History::SetWindowWords(uptr words) { window_words = words < 2 * kFirstChun
 uptr History::WindowWordsForTesting() { return window_words; }
 void History::SetGlobalBudgetBytes(uptr bytes) { global_budget_bytes = bytes; }
 
-void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable) {
+void History::StartChunk(const InternalVector<uptr>& call_stack, uptr depth, uptr stable_depth,
+                         uptr words_if_stable) {
   SpinMutexLock lock(&chain_mutex_);
   HistoryChunk* chunk = nullptr;
   bool over_budget = global_history_bytes.load(std::memory_order_relaxed) > global_budget_bytes;
@@ -106,7 +113,7 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
   // The events after the snapshot must fit in the chunk: if pushing the new
   // frames would not, the snapshot takes the whole current stack instead
   // (then only the access itself follows, which always fits).
-  uptr snapshot_depth = words_if_stable <= chunk->capacity ? stable_depth : call_stack.size();
+  uptr snapshot_depth = words_if_stable <= chunk->capacity ? stable_depth : depth;
   chunk->next = nullptr;
   chunk->used.store(0, std::memory_order_relaxed);
   if (snapshot_depth > 0) {
@@ -131,13 +138,14 @@ void History::StartChunk(const InternalVector<uptr>& call_stack, uptr stable_dep
 }
 
 // Words an access event takes at most: address word, pc (unless the same as
-// the previous access event's), and an explicit size unless the size is 1, 4
-// or 8.
-constexpr uptr kMaxAccessWords = 3;
+// the previous access event's), a call site, and an explicit size unless the
+// size is 1, 4 or 8.
+constexpr uptr kMaxAccessWords = 4;
 
 void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
-                        bool is_write, bool is_atomic, uptr pc) {
-  uptr depth = call_stack.size();
+                        bool is_write, bool is_atomic, uptr pc, bool innermost_in_event) {
+  RACERT_DCHECK(!innermost_in_event || call_stack.size() > 0);
+  const uptr depth = call_stack.size() - (innermost_in_event ? 1 : 0);
   // Frames below stable_depth are unchanged since the last record; above it,
   // frames equal to the recorded ones (same call sites again) need no events.
   uptr common = *stable_depth < depth ? *stable_depth : depth;
@@ -145,7 +153,7 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
   while (common < depth && common < traced_stack_.size() && call_stack[common] == traced_stack_[common]) common++;
   uptr needed = 1 + (depth - common) + kMaxAccessWords;
   if (RACERT_UNLIKELY(pos_ == nullptr || pos_ + needed > end_)) {
-    StartChunk(call_stack, common, needed);
+    StartChunk(call_stack, depth, common, needed);
     common = traced_stack_.size();  // the snapshot depth
   }
   u64* out = pos_;
@@ -158,7 +166,7 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
     traced_stack_.push_back(call_stack[i]);
   }
   *stable_depth = depth;
-  if (size == 1 && !is_atomic) {
+  if (size == 1 && !is_atomic && !innermost_in_event) {
     pos_ = out;
     extendable_byte_event_ = nullptr;
     // The stack now matches the trace, and room was reserved above.
@@ -170,9 +178,11 @@ void History::AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_dep
   u64 code = SizeCode(size);
   const bool same_pc = pc == last_access_pc_;
   *out++ = (u64{addr} << kAddrShift) | (code << kSizeCodeShift) | (is_atomic ? kAtomicBit : 0) |
-           (is_write ? kWriteBit : 0) | (same_pc ? kHistorySamePcBit : 0) | kAccess;
+           (is_write ? kWriteBit : 0) | (same_pc ? kHistorySamePcBit : 0) |
+           (innermost_in_event ? kCallSiteBit : 0) | kAccess;
   if (!same_pc) *out++ = pc;
   last_access_pc_ = pc;
+  if (innermost_in_event) *out++ = call_stack[depth];
   if (code == 3) *out++ = size;
   pos_ = out;
   extendable_byte_event_ = nullptr;
@@ -225,8 +235,13 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
                         uptr* last_pc, InternalVector<uptr>* stack, RestoredAccess* out) {
   u64 word = words[*i];
   if (!ReadEventPc(words, used, i, word, last_pc)) return Replay::kUnreadable;
-  uptr addr = static_cast<uptr>(word >> kAddrShift);
+  uptr addr = static_cast<uptr>((word & ~kCallSiteBit) >> kAddrShift);
   uptr pc = *last_pc;
+  uptr call_site = 0;
+  if (word & kCallSiteBit) {
+    if (*i + 1 >= used) return Replay::kUnreadable;
+    call_site = static_cast<uptr>(words[++*i]);
+  }
   u64 code = (word >> kSizeCodeShift) & 3;
   uptr size = code == 0 ? 1 : code == 1 ? 4 : code == 2 ? 8 : 0;
   if (code == 3) {
@@ -239,6 +254,7 @@ Replay MatchAccessEvent(const u64* words, u32 used, u32* i, const RestoreQuery& 
   for (unsigned b = 0; b < 8; b++) {
     uptr byte = q.word_addr + b;
     if ((q.mask >> b & 1) && byte >= addr && byte - addr < size) {
+      if (word & kCallSiteBit) stack->push_back(call_site);
       stack->push_back(pc);
       out->addr = addr;
       out->size = size;

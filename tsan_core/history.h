@@ -76,8 +76,12 @@ class History {
   // Records an access. `call_stack` is the goroutine's shadow stack (outermost
   // first); `stable_depth` is how many of its bottom frames are unchanged
   // since the last recorded event (maintained by the goroutine on exit).
+  // With `innermost_in_event`, the stack's innermost frame (not empty) goes
+  // into the event instead of the trace: a frame pushed around one access
+  // (an atomic operation's caller frame), which would otherwise be pushed and
+  // popped in the trace for every such access.
   void AddAccess(const InternalVector<uptr>& call_stack, uptr* stable_depth, uptr addr, uptr size,
-                 bool is_write, bool is_atomic, uptr pc);
+                 bool is_write, bool is_atomic, uptr pc, bool innermost_in_event);
   // Records a plain 1-byte access if the call stack (depth `depth`, of which
   // `stable_depth` bottom frames are unchanged since the last record) is
   // exactly the one the trace last recorded, so no call events are needed.
@@ -111,7 +115,8 @@ class History {
   uptr MemoryBytes() const;
 
  private:
-  void StartChunk(const InternalVector<uptr>& call_stack, uptr stable_depth, uptr words_if_stable);
+  // Starts a chunk for an event recorded against call_stack[0..depth).
+  void StartChunk(const InternalVector<uptr>& call_stack, uptr depth, uptr stable_depth, uptr words_if_stable);
   // Publishes the words written up to pos_ to readers (release).
   RACERT_ALWAYS_INLINE void PublishUsed() {
     newest_used_->store(static_cast<u32>(pos_ - newest_words_), std::memory_order_release);

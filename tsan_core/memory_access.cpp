@@ -25,10 +25,11 @@ struct PendingHistory {
   bool is_atomic;
   uptr pc;
   bool recorded;
+  bool innermost_in_event = false;  // RecordAccessHistory's
 
   void RecordOnce() {
     if (recorded) return;
-    RecordAccessHistory(g, addr, size, is_write, is_atomic, pc);
+    RecordAccessHistory(g, addr, size, is_write, is_atomic, pc, innermost_in_event);
     recorded = true;
   }
 };
@@ -386,7 +387,7 @@ struct ByteRecordWithoutRace {
   AccessBits bits() const { return a.bits; }
   void BeforeChange() {
     if (*history_recorded) return;
-    RecordAccessHistory(g, addr, 1, a.bits.is_write, /*is_atomic=*/false, pc);
+    RecordAccessHistory(g, addr, 1, a.bits.is_write, /*is_atomic=*/false, pc, /*innermost_in_event=*/false);
     *history_recorded = true;
   }
   InlineRewrite RewriteWithoutRace(const u64* cells, u32 count, u64* out) {
@@ -555,18 +556,19 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
   AccessRangeWithKey(g, addr, size, word_addr, is_write, is_atomic, pc, key, &history);
 }
 
-void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
-  if (size == 1 && !is_atomic &&
+void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc,
+                         bool innermost_in_event) {
+  if (size == 1 && !is_atomic && !innermost_in_event &&
       g->history.TryAddByteAccessOnSameStack(g->call_stack.size(), g->stable_depth, addr, is_write, pc)) {
     return;
   }
-  g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc);
+  g->history.AddAccess(g->call_stack, &g->stable_depth, addr, size, is_write, is_atomic, pc, innermost_in_event);
 }
 
 void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access,
                   bool history_recorded) {
   FlushAccumulated(g);
-  PendingHistory history{g, addr, size, is_write, true, pc, history_recorded};
+  PendingHistory history{g, addr, size, is_write, true, pc, history_recorded, /*innermost_in_event=*/true};
   AccessRangeWithKey(g, addr, size, addr & ~uptr{7}, is_write, true, pc, key_at_access, &history);
 }
 

@@ -35,10 +35,16 @@ void AccessRange(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is
 // If the operation advanced g's epoch (a release), the caller must have
 // recorded the history event beforehand (RecordAccessHistory, while g's
 // history was still at that epoch) and pass history_recorded; otherwise the
-// event is recorded here only if the shadow changes.
+// event is recorded here only if the shadow changes. g's innermost frame is
+// the operation's caller frame, pushed for this access only (atomic_ops.h):
+// its history event carries it (RecordAccessHistory).
 void AtomicAccess(GoroutineState* g, uptr addr, uptr size, bool is_write, uptr pc, u64 key_at_access,
                   bool history_recorded);
-void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc);
+// Records the history event of g's access. `innermost_in_event`: g's
+// innermost frame goes into the event, not the trace (History::AddAccess):
+// for a frame pushed around one access only.
+void RecordAccessHistory(GoroutineState* g, uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc,
+                         bool innermost_in_event);
 
 // A 1-byte plain access to the word g accumulates in that its accumulator
 // cannot take (a write after reads of the word, the `counter++` under a lock;

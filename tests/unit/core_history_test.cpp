@@ -29,7 +29,15 @@ class Recorder {
   }
   void SetEpoch(Epoch epoch) { history_.AddEpoch(kSid, epoch); }
   void Access(uptr addr, uptr size, bool is_write, bool is_atomic, uptr pc) {
-    history_.AddAccess(stack_, &stable_depth_, addr, size, is_write, is_atomic, pc);
+    history_.AddAccess(stack_, &stable_depth_, addr, size, is_write, is_atomic, pc, /*innermost_in_event=*/false);
+  }
+  // An atomic operation as the runtime records it: its caller's frame is
+  // pushed around the access, and the event carries that frame.
+  void Atomic(uptr addr, uptr size, bool is_write, uptr caller_pc, uptr pc) {
+    Enter(caller_pc);
+    history_.AddAccess(stack_, &stable_depth_, addr, size, is_write, /*is_atomic=*/true, pc,
+                       /*innermost_in_event=*/true);
+    Exit();
   }
   // A plain byte access as the access path records it: the inline path
   // first, the general one when it declines.
@@ -210,6 +218,37 @@ TEST(HistoryTest, EventsRepeatingThePreviousPcTakeOneWordAndRestoreTheirOwnAcces
     ASSERT_TRUE(g.history().Restore(kSid, 1, e.word, e.mask, e.is_write, e.is_atomic, &out)) << std::hex << e.word;
     EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x700, e.pc})) << std::hex << e.word;
   }
+}
+
+// An atomic operation's caller frame travels in its event: the stacks come
+// back whole (the caller frame, then the access pc), around explicit sizes
+// and across chunks, and the plain accesses between operations keep theirs.
+TEST(HistoryTest, AnAtomicsCallerFrameTravelsInItsEvent) {
+  Recorder g;
+  g.Enter(0x100);
+  g.Enter(0x200);
+  g.Access(kWord, 8, true, false, 0x210);
+  constexpr uptr kRounds = 8;  // past the first chunk
+  for (uptr i = 0; i < kRounds; i++) {
+    g.SetEpoch(2 + i);
+    g.Atomic(kWord + 8, 8, /*is_write=*/true, 0x220 + i, 0x9000);
+    g.Access(kWord + 16, 3, /*is_write=*/false, false, 0x230);  // size 3: an explicit size word
+    g.Atomic(kWord + 24, 4, /*is_write=*/false, 0x240, 0x9100 + i);
+  }
+  RestoredAccess out;
+  for (uptr i = 0; i < kRounds; i++) {
+    const Epoch epoch = static_cast<Epoch>(2 + i);
+    ASSERT_TRUE(g.history().Restore(kSid, epoch, kWord + 8, 0xff, true, true, &out)) << i;
+    EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x100, 0x200, 0x220 + i, 0x9000}));
+    ASSERT_TRUE(g.history().Restore(kSid, epoch, kWord + 16, 0x04, false, false, &out)) << i;
+    EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x100, 0x200, 0x230}));
+    EXPECT_EQ(out.size, 3u);
+    ASSERT_TRUE(g.history().Restore(kSid, epoch, kWord + 24, 0x0f, false, true, &out)) << i;
+    EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x100, 0x200, 0x240, 0x9100 + i}));
+    EXPECT_FALSE(g.history().Restore(kSid, epoch, kWord + 24, 0x0f, true, true, &out)) << "a read, not a write";
+  }
+  ASSERT_TRUE(g.history().Restore(kSid, 1, kWord, 0xff, true, false, &out));
+  EXPECT_EQ(StackOf(out), (std::vector<uptr>{0x100, 0x200, 0x210}));
 }
 
 TEST(HistoryTest, TheWindowKeepsTheNewestEventsAndBoundsMemory) {
