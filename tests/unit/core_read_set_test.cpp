@@ -10,6 +10,7 @@
 #include "shadow/epoch_snapshot.h"
 #include "shadow/shadow_map.h"
 #include "shadow/shadow_word.h"
+#include "tsan_core/slot_pool.h"
 
 namespace racert::core_test {
 namespace {
@@ -146,24 +147,43 @@ TEST_F(CoreReadSetTest, ARepeatedReadChangesNothingAndAnotherEpochIsRecorded) {
 // read, a write or another goroutine's key goes to the set (or the general
 // path).
 TEST_F(CoreReadSetTest, TheSummaryCoversTheReadersOfAWholeWordOrOneByteSetOnly) {
+  // The summary's slot map names only slots below kReadSetSummarySlots. Slots
+  // are process-wide and freed ones are handed out oldest first, so 40 new
+  // readers may all get higher ones (core_test_support.h). Every free slot is
+  // handed out before one is taken from a live owner, and tests end their
+  // goroutines: starting goroutines reaches a free low slot. The one that
+  // gets it reads both words; the others never access anything and are
+  // ended, so the readers below get slots of their own.
+  const u64 steals_before = SlotHandOverCountsForTesting().steal;
+  GoroutineState* named = nullptr;
+  std::vector<GoroutineState*> skipped;
+  while (!named && skipped.size() < kSlotCount) {
+    GoroutineState* g = Go(Root());
+    if (g->sid < kReadSetSummarySlots) {
+      named = g;
+    } else {
+      skipped.push_back(g);
+    }
+  }
+  ASSERT_NE(named, nullptr) << "precondition: a goroutine got a slot below " << kReadSetSummarySlots;
+  for (GoroutineState* g : skipped) End(g);
   for (bool whole_word : {true, false}) {
     uptr word = Alloc(8, 8);
-    std::vector<GoroutineState*> readers;
-    for (int i = 0; i < 40; i++) readers.push_back(Go(Root()));
+    std::vector<GoroutineState*> readers{named};
+    for (int i = 1; i < 40; i++) readers.push_back(Go(Root()));
+    ASSERT_EQ(SlotHandOverCountsForTesting().steal, steals_before)
+        << "precondition: no slot was taken from a live goroutine (the readers' cells are one per slot)";
     for (GoroutineState* r : readers) ReadWord(r, word, whole_word);
     ASSERT_TRUE(Primary(word).is_read_set_handle());
     const u64 summary = SecondaryWordFor(word)->load();
     const u8 mask = whole_word ? 0xff : 0x01;
-    u64 key = 0;  // a reader the summary's slot map can name
     for (GoroutineState* r : readers) {
       if (Cell(r->plain_key).sid() >= kReadSetSummarySlots) continue;
-      key = r->plain_key;
       EXPECT_TRUE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, false, false}));
       EXPECT_FALSE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, true, false})) << "a write";
     }
-    // Slots are process-wide: earlier tests of the process may have left
-    // none of the low ones free (core_test_support.h).
-    if (key == 0) GTEST_SKIP() << "no reader got a slot below " << kReadSetSummarySlots << " in this process";
+    const u64 key = named->plain_key;
+    ASSERT_LT(Cell(key).sid(), kReadSetSummarySlots) << "precondition: the named reader kept its low slot";
     EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x01, false, false}), true) << "byte 0 is read either way";
     EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x02, false, false}), whole_word);
     EXPECT_FALSE(ReadSetSummaryCovers(summary, Go(Root())->plain_key, AccessBits{0x01, false, false}))
