@@ -105,7 +105,8 @@ void UseShadowPerArena();
 
 // Zeroes all shadow (returns the pages to the OS). Cell sets referenced from
 // the cleared words are not freed: a concurrent access may still be using
-// them, so they are leaked. Used only when reset generations wrap around.
+// them, so they are leaked. Used only by an epoch reset that finds no reset
+// generation value free for reuse (tsan_core/slot_pool.cpp).
 void ClearAllShadow();
 
 }  // namespace racert

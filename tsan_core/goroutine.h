@@ -60,8 +60,11 @@ struct GoroutineState {
   // The clock is only meaningful within one reset generation. A reset does
   // not touch goroutine clocks (the goroutine may be checking accesses with
   // it right now); the goroutine drops its clock itself when it next attaches
-  // to a slot in a newer generation. Until then its keys carry the old
-  // generation, so it only ever compares old cells with its old clock.
+  // to a slot in another generation. Until then its keys carry the old
+  // generation, so it only ever compares old cells with its old clock. A
+  // generation value this goroutine carries never becomes current again
+  // while it lives (ResetIfRequested), so a clock of the current generation
+  // is of its current turn.
   Generation clock_generation;
   VectorClock clock;
   // The first epoch of g whose releases carry the last change of `clock`

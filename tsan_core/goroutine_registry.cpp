@@ -101,6 +101,11 @@ u64 LiveGoroutineCount() {
   return registry.live_count;
 }
 
+void ForEachLiveGoroutine(void (*fn)(const GoroutineState* g, void* arg), void* arg) {
+  SpinMutexLock lock(&registry.mutex);
+  for (GoroutineState* g = registry.live_head; g; g = g->next_live) fn(g, arg);
+}
+
 bool WithGoroutine(u64 number, void (*fn)(const GoroutineLookup&, void*), void* arg) {
   SpinMutexLock lock(&registry.mutex);
   for (GoroutineState* g = registry.live_head; g; g = g->next_live) {

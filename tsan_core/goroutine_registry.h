@@ -36,6 +36,12 @@ void FinishGoroutine(GoroutineState* g);
 
 u64 LiveGoroutineCount();
 
+// Calls fn(g, arg) for every live goroutine (created and not yet finished),
+// with the registry locked: no goroutine is created or finishes meanwhile.
+// The registry lock comes after every other core lock (a reset walks the
+// goroutines holding the pool and slot mutexes), so fn must take none.
+void ForEachLiveGoroutine(void (*fn)(const GoroutineState* g, void* arg), void* arg);
+
 // Looks up a goroutine by report number among live and retained finished
 // ones and calls fn with the registry locked (so the state cannot be freed
 // meanwhile). Returns false if it is unknown.

@@ -37,6 +37,8 @@ struct ReportState {
   uptr seen_capacity;
   SuppressionList* suppressions;  // GORACE suppressions; null: none
   bool history_note_printed;      // NoteLostHistoryOnce
+  bool untrusted_note_printed;    // DropUntrusted
+  std::atomic<u64> untrusted_dropped;  // races DropUntrusted did not report
 };
 constinit ReportState state{};
 
@@ -304,10 +306,31 @@ void NoteLostHistoryOnce(TextBuffer* text) {
       static_cast<unsigned long long>(kRetainedBudget >> 20), static_cast<long long>(kMaxHistorySize));
 }
 
+// A race found in a generation that became current again while goroutines
+// still carried it (GenerationIsTrusted) may be false: it is not reported.
+// The first one says once why.
+void DropUntrusted() {
+  state.untrusted_dropped.fetch_add(1, std::memory_order_relaxed);
+  SpinMutexLock lock(&state.mutex);
+  if (state.untrusted_note_printed) return;
+  state.untrusted_note_printed = true;
+  constexpr char kNote[] =
+      "racert: note: a conflict was not reported: goroutines that have not synchronized across many epoch "
+      "resets held every reset generation, so one was reused while still held, and conflicts in it may be "
+      "false; they are not reported until no goroutine holds it any more\n";
+  WriteReportText(kNote, sizeof(kNote) - 1);
+}
+
 }  // namespace
 
 ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
   if (!g_options.report_bugs) return ReportOutcome::kSuppressed;
+  // The access and the cell are of one generation (a cell of another is
+  // dead to the access).
+  if (RACERT_UNLIKELY(!GenerationIsTrusted(race.previous.generation()))) {
+    DropUntrusted();
+    return ReportOutcome::kSuppressed;
+  }
   RaceReportModel report{};
   report.addr = ReportedAddress(race);
   DescribeCurrent(g, race, &report.current);
@@ -350,6 +373,8 @@ ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race) {
 }
 
 u64 ReportCount() { return state.count.load(std::memory_order_acquire); }
+
+u64 UntrustedRacesDroppedForTesting() { return state.untrusted_dropped.load(std::memory_order_relaxed); }
 
 u64 PrintRaceSummary() {
   SpinMutexLock lock(&state.mutex);

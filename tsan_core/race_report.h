@@ -36,7 +36,8 @@ struct DetectedRace {
 enum class ReportOutcome {
   kPrinted,     // printed and counted
   kDuplicate,   // the same pair of stacks was reported before (suppress_equal_stacks)
-  kSuppressed,  // matched a GORACE suppression, or reports are off (report_bugs=0)
+  kSuppressed,  // matched a GORACE suppression, reports are off (report_bugs=0), or the
+                // race may be false (an untrusted generation: tsan_core/slot_pool.h)
 };
 
 // Reports the race (unless it duplicates an earlier report or is suppressed)
@@ -45,6 +46,9 @@ ReportOutcome ReportRace(GoroutineState* g, const DetectedRace& race);
 
 // Number of reports printed so far (Go's testing package polls it).
 u64 ReportCount();
+// For tests: races not reported because their generation was not trusted
+// (GenerationIsTrusted in tsan_core/slot_pool.h).
+u64 UntrustedRacesDroppedForTesting();
 // At exit: under the report lock (so a report being written by another
 // goroutine is finished and counted first), prints "Found N data race(s)"
 // when N > 0, and returns N.

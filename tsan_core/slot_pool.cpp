@@ -3,6 +3,7 @@
 #include "base/check.h"
 #include "shadow/shadow_map.h"
 #include "tsan_core/byte_accumulator.h"
+#include "tsan_core/goroutine_registry.h"
 #include "tsan_core/sync_table.h"
 
 namespace racert {
@@ -20,7 +21,10 @@ struct JournalEntry {
   Epoch first_epoch;  // the owner's first epoch on this slot
   // Epochs start again from 0 after a reset, while goroutines that have not
   // synchronized since still check (and race with) older cells: an epoch
-  // names an owner only together with its generation.
+  // names an owner only together with its generation. A generation value
+  // comes back only once no cell and no goroutine of its earlier turn is
+  // left (ResetIfRequested), and a slot's entries of its new turn are newer
+  // in the ring than those of the old one: the newest match is the owner.
   Generation generation;
   SlotOwnerRecord owner;
 };
@@ -61,6 +65,11 @@ struct FreeSlot {
   Epoch accessed_up_to;
 };
 
+// Sets of generation values, one bit per value.
+constexpr u64 GenerationBit(Generation gen) { return u64{1} << (gen & kGenerationMask); }
+constexpr u64 kNotAGeneration = GenerationBit(0);  // a handle's generation, no key's
+static_assert(kGenerationMask == 63, "one bit per generation value in a u64");
+
 struct SlotPool {
   SpinMutex mutex;                       // guards the free list and the steal hand
   FreeSlot free_slots[kSlotCount];       // [0, free_count): freed slots, oldest first
@@ -69,6 +78,16 @@ struct SlotPool {
   u32 never_used;                        // slots [never_used, kSlotCount) were never handed out
   Slot slots[kSlotCount];
   std::atomic<u8> generation;            // 0 until the first attach sets it to 1
+  // Bit v: generation value v may appear in a shadow cell or in a live
+  // goroutine's keys or clock, so it must not become current (see
+  // ResetIfRequested). Bit 0 is always set: 0 is never a generation.
+  // Changed only by a reset.
+  u64 generations_in_use = kNotAGeneration | GenerationBit(1);  // 1: the first generation
+  // Bit v: value v became current while live goroutines still carried it
+  // (every value was carried), so conflicts in it may be false and are not
+  // reported (GenerationIsTrusted). Written only by a reset.
+  std::atomic<u64> untrusted_generations;
+  std::atomic<u64> shadow_clears;        // resets that cleared all shadow
   std::atomic<bool> reset_requested;
   std::atomic<u64> reset_count;
   Epoch max_epoch;                       // 0 means the default
@@ -308,23 +327,93 @@ bool FindSlotOwner(Sid sid, Epoch epoch, Generation generation, SlotOwnerRecord*
   return false;
 }
 
+namespace {
+
+// The first generation value after `current`, in the order 1, 2, ..., 63, 1,
+// ..., that is not in `in_use` and is not `current` itself (a reset always
+// changes the generation); 0 if there is none.
+Generation NextFreeGeneration(Generation current, u64 in_use) {
+  for (unsigned step = 1; step < kGenerationMask; step++) {
+    Generation candidate = static_cast<Generation>((current - 1 + step) % kGenerationMask + 1);
+    if ((in_use & GenerationBit(candidate)) == 0) return candidate;
+  }
+  return 0;
+}
+
+// Adds the generation values g carries: its clock's, and its keys' (with
+// which it stamps cells, also accumulated bytes it publishes later). Both
+// change only under g's slot mutex, and a reset holds every slot mutex.
+void AddCarriedGenerations(const GoroutineState* g, void* arg) {
+  *static_cast<u64*>(arg) |= GenerationBit(g->clock_generation) | GenerationBit(Cell(g->plain_key).generation()) |
+                             GenerationBit(Cell(g->atomic_key).generation());
+}
+
+// The generation the reset that holds every lock moves to, clearing all
+// shadow first if it must. A goroutine that has not synchronized since a
+// reset keeps the keys and clock of its generation: it still stamps cells
+// with it, and compares cells of it with that clock. So a value may become
+// current only while no shadow cell and no live goroutine carries it: cells
+// of it would look current to clocks that do not cover them (a race
+// reported with an access ordered before it), and a goroutine carrying it
+// would keep its old clock at its next attach as if it were of the new turn.
+// Cells of a value not current are dead to every goroutine but those still
+// carrying it, which only compare them among themselves, with clocks of that
+// value's turn.
+//
+// generations_in_use holds every value that may be carried: the values made
+// current since the last shadow clear, and those live goroutines carried at
+// that clear (they may stamp cells after it, which stay). The next value
+// not in it becomes current. When none is left, all shadow is cleared, and
+// what is in use afterwards is what live goroutines carry now plus the new
+// value, which is one of the others. Every value a goroutine carries is in
+// use until a clear finds no goroutine carrying it, so it never becomes
+// current while carried: a goroutine's values change only when it attaches
+// (to the current generation) or is started (with its parent's clock, of
+// the current generation: the parent holds its slot), and the current value
+// is in use anyway. The walk comes before the clear: a goroutine that
+// finishes after the walk was seen by it, and one that finished before did
+// all its accesses before the clear (its unlinking, under the registry
+// lock, comes after them).
+//
+// If every value is carried (goroutines that have not synchronized across
+// as many resets as there are values hold them all), one is made current
+// anyway; conflicts in it are then not reported until a later clear finds it
+// carried by no goroutine (GenerationIsTrusted). Missing races is allowed;
+// inventing them is not.
+Generation ChooseNextGenerationLocked(Generation current) {
+  Generation next = NextFreeGeneration(current, pool.generations_in_use);
+  if (next != 0) {
+    pool.generations_in_use |= GenerationBit(next);
+    return next;
+  }
+  u64 carried = kNotAGeneration;
+  ForEachLiveGoroutine(AddCarriedGenerations, &carried);
+  ClearAllShadow();
+  pool.shadow_clears.fetch_add(1, std::memory_order_relaxed);
+  // An untrusted value stays so while goroutines of its turn may still
+  // report with it.
+  u64 untrusted = pool.untrusted_generations.load(std::memory_order_relaxed) & carried;
+  next = NextFreeGeneration(current, carried);
+  if (next == 0) {
+    next = NextFreeGeneration(current, kNotAGeneration);
+    untrusted |= GenerationBit(next);
+  }
+  // Set before the generation is published: whoever attaches in it sees it.
+  pool.untrusted_generations.store(untrusted, std::memory_order_release);
+  pool.generations_in_use = carried | GenerationBit(next);
+  return next;
+}
+
+}  // namespace
+
 void ResetIfRequested() {
   if (RACERT_LIKELY(!pool.reset_requested.load(std::memory_order_relaxed))) return;
   SpinMutexLock pool_lock(&pool.mutex);
   if (!pool.reset_requested.load(std::memory_order_relaxed)) return;
   for (unsigned s = 0; s < kSlotCount; s++) pool.slots[s].mutex.Lock();
-  // A new generation makes every existing cell read as empty. When the
-  // 6-bit generation wraps, cells from 63 resets ago would look current
-  // again, so the shadow is cleared outright.
-  u8 gen = LoadGeneration();
-  bool wrapped = gen >= kGenerationMask;
-  if (wrapped) {
-    gen = 1;
-    ClearAllShadow();
-  } else {
-    gen++;
-  }
-  pool.generation.store(gen, std::memory_order_release);
+  // A new generation makes every existing cell read as empty to goroutines
+  // that attach from now on (ChooseNextGenerationLocked: which value).
+  pool.generation.store(ChooseNextGenerationLocked(LoadGeneration()), std::memory_order_release);
   // Goroutine clocks are dropped lazily (see GoroutineState::clock_generation);
   // sync clocks can be cleared now: every sync operation holds a slot.
   ResetAllSyncClocks();
@@ -334,15 +423,18 @@ void ResetIfRequested() {
     slot.owner.store(nullptr, std::memory_order_relaxed);  // owners re-attach (and refresh keys) at their next sync
     slot.epoch.store(0, std::memory_order_relaxed);
     slot.owner_since.store(0, std::memory_order_relaxed);
-    // Journals keep the older generations' owners (cells of those can still
-    // race, see JournalEntry); once the generation wraps no such cell is left.
-    if (wrapped) slot.journal_count = 0;
+    // Journals keep the older generations' owners: cells of those can still
+    // race, also after a shadow clear (JournalEntry).
     slot.accessed_up_to = 0;
     if (s < pool.never_used) pool.free_slots[pool.free_count++] = FreeSlot{static_cast<Sid>(s), 0};
   }
   pool.reset_requested.store(false, std::memory_order_relaxed);
   pool.reset_count.fetch_add(1, std::memory_order_relaxed);
   for (unsigned s = kSlotCount; s > 0; s--) pool.slots[s - 1].mutex.Unlock();
+}
+
+bool GenerationIsTrusted(Generation generation) {
+  return (pool.untrusted_generations.load(std::memory_order_acquire) & GenerationBit(generation)) == 0;
 }
 
 HandOverCounts SlotHandOverCountsForTesting() {
@@ -352,6 +444,12 @@ HandOverCounts SlotHandOverCountsForTesting() {
 
 void SetMaxEpochForTesting(Epoch max_epoch) { pool.max_epoch = max_epoch; }
 u64 ResetCountForTesting() { return pool.reset_count.load(std::memory_order_relaxed); }
+u64 ShadowClearCountForTesting() { return pool.shadow_clears.load(std::memory_order_relaxed); }
+bool NextResetClearsShadowForTesting() {
+  SpinMutexLock lock(&pool.mutex);  // a reset holds it
+  return NextFreeGeneration(LoadGeneration(), pool.generations_in_use) == 0;
+}
+u64 UntrustedGenerationsForTesting() { return pool.untrusted_generations.load(std::memory_order_relaxed); }
 Generation CurrentGenerationForTesting() { return LoadGeneration(); }
 u32 UnownedSlotCountForTesting() {
   SpinMutexLock lock(&pool.mutex);

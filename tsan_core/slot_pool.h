@@ -18,16 +18,19 @@
 // traced back to the goroutine that made it.
 //
 // Epoch overflow (after max_epoch releases on one slot) triggers a reset: the
-// generation advances, so older cells read as empty to goroutines of the new
+// generation changes, so older cells read as empty to goroutines of the new
 // generation; sync clocks are cleared; each goroutine drops its own clock when
 // it next attaches (until then it keeps checking old cells with its old,
 // consistent clock). Races that straddle a reset are missed; nothing is
-// reported falsely.
+// reported falsely. The 6-bit generation takes a value again only when no
+// shadow cell and no live goroutine carries it; all shadow is cleared when
+// no such value is left (ResetIfRequested in slot_pool.cpp).
 //
 // Locking: a goroutine performs every synchronization operation that changes
 // its clock holding its own slot's mutex (LockOwnSlot); an acquire that
 // changes nothing takes no lock (sync_ops.cpp). Order: pool mutex -> slot mutex -> sync
-// table bucket. A reset takes the pool mutex and every slot mutex.
+// table bucket. A reset takes the pool mutex and every slot mutex, and then
+// the goroutine registry's lock (a leaf) to see what live goroutines carry.
 #pragma once
 
 #include <atomic>
@@ -80,12 +83,27 @@ void RefreshKeys(GoroutineState* g);
 // slot held; sync operations call it after UnlockOwnSlot.
 void ResetIfRequested();
 
+// Whether a race between accesses of reset generation `generation` can be
+// reported. False only for a value that became current again while live
+// goroutines still carried it from an earlier turn (it happens only when
+// they carry every value: goroutines that have not synchronized across that
+// many resets), until a shadow clear finds no goroutine carrying it: such a
+// race may compare a cell and a clock of different turns. Cells are only
+// ever compared with an access of their own generation.
+bool GenerationIsTrusted(Generation generation);
+
 // For tests only (no runtime code calls these).
 // Lowers the epoch limit so the reset path can be exercised.
 void SetMaxEpochForTesting(Epoch max_epoch);
 // Resets so far, and the current reset generation.
 u64 ResetCountForTesting();
 Generation CurrentGenerationForTesting();
+// Resets so far that cleared all shadow, and whether the next one will
+// (no generation value is left that nothing carries).
+u64 ShadowClearCountForTesting();
+bool NextResetClearsShadowForTesting();
+// The values GenerationIsTrusted refuses, one bit per value.
+u64 UntrustedGenerationsForTesting();
 // Slots a new goroutine would get without taking one from a live owner
 // (never-used and freed ones), whatever earlier tests in the process did.
 u32 UnownedSlotCountForTesting();

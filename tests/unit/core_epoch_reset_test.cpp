@@ -1,11 +1,12 @@
 // Epoch overflow: when a slot's epoch reaches the limit, every clock is
-// cleared and the generation advances (tsan_core/slot_pool.h). Races that
+// cleared and the generation changes (tsan_core/slot_pool.h). Races that
 // straddle a reset may be missed; nothing may ever be reported falsely.
 // The limit is lowered with SetMaxEpochForTesting so resets happen quickly.
 #include "tests/unit/core_test_support.h"
 
 #include "shadow/shadow_cell.h"
 #include "tsan_core/atomic_ops.h"
+#include "tsan_core/race_report.h"
 #include "tsan_core/slot_pool.h"
 #include "tsan_core/sync_ops.h"
 
@@ -43,13 +44,27 @@ class CoreEpochResetTest : public CoreTest {
   }
   // A goroutine that only exists to overflow its slot's epoch.
   GoroutineState* Busy() { return busy_; }
-  // Resets once if the next reset would wrap the generation (from
-  // kGenerationMask back to 1). The wrap clears all shadow, so a race across
-  // it is missed by design; across any other reset, old-generation cells stay
-  // for the goroutines that still check them. Earlier tests in the process
-  // may have left the generation anywhere.
-  void StepPastTheWrap() {
-    if (CurrentGenerationForTesting() == kGenerationMask) ForceResets(Busy(), 1);
+  // Resets once if the next reset would clear all shadow (no generation
+  // value is left that nothing carries, tsan_core/slot_pool.cpp). A race
+  // across such a reset is missed by design; across any other reset,
+  // old-generation cells stay for the goroutines that still check them.
+  // Earlier tests in the process may have left the generations anywhere.
+  void StepPastAShadowClear() {
+    if (NextResetClearsShadowForTesting()) ForceResets(Busy(), 1);
+  }
+  // Resets until the next reset is one that clears all shadow.
+  void ResetUntilTheNextOneClearsTheShadow() {
+    for (unsigned i = 0; i < 2 * kGenerationMask && !NextResetClearsShadowForTesting(); i++) ForceResets(Busy(), 1);
+    ASSERT_TRUE(NextResetClearsShadowForTesting()) << "precondition: a reset that clears the shadow is next";
+  }
+  // Resets once, then one at a time until `gen` is the current generation,
+  // or until `max_resets` resets happened in all (a generation a live
+  // goroutine carries never comes back).
+  void ResetUntilCurrentAgain(Generation gen, unsigned max_resets) {
+    unsigned resets = 0;
+    do {
+      ForceResets(Busy(), 1);
+    } while (++resets < max_resets && CurrentGenerationForTesting() != gen);
   }
 
  private:
@@ -182,13 +197,13 @@ TEST_F(CoreEpochResetTest, ARaceWithAnOldGenerationCellNamesItsGoroutineNotTheSl
   // at the same epoch number in the new generation (the core stress test
   // found it: program seed 0x4152f7c1a58fa328 with --max-epoch 64).
   uptr x = Alloc(8);
-  StepPastTheWrap();  // a's read must survive the reset below
+  StepPastAShadowClear();  // a's read must survive the reset below
   GoroutineState* a = Go(Root());
   GoroutineState* b = Go(Root());
   Read(a, x);
   Sid a_sid = a->sid;
   Generation read_in = Cell(a->plain_key).generation();
-  u64 resets_before = ResetCountForTesting();
+  u64 clears_before = ShadowClearCountForTesting();
   ForceResets(Busy(), 1);
   GoroutineState* newcomer = nullptr;
   for (int i = 0; i < 2 * static_cast<int>(kSlotCount) && !newcomer; i++) {
@@ -198,8 +213,8 @@ TEST_F(CoreEpochResetTest, ARaceWithAnOldGenerationCellNamesItsGoroutineNotTheSl
   ASSERT_NE(newcomer, nullptr) << "precondition: a new goroutine got a's former slot";
   for (int i = 0; i < 3; i++) Release(newcomer, Alloc(8));  // past a's epoch number
   TakeReports();
-  ASSERT_EQ(u64{CurrentGenerationForTesting()} - read_in, ResetCountForTesting() - resets_before)
-      << "precondition: the generation did not wrap since a's read (a wrap clears every cell)";
+  ASSERT_EQ(ShadowClearCountForTesting(), clears_before)
+      << "precondition: no reset since a's read cleared the shadow (that clears every cell)";
   ASSERT_EQ(Cell(b->plain_key).generation(), read_in) << "precondition: b still checks a's generation";
   Write(b, x);
   ASSERT_EQ(TakeRaces(), 1u);
@@ -232,29 +247,165 @@ TEST_F(CoreEpochResetTest, AcquireOfANewGenerationReleaseIsNotSkippedWithAnOldCl
   EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
 }
 
-TEST_F(CoreEpochResetTest, GenerationWrapDoesNotRevivePreResetCells) {
-  // The generation has kGenerationMask values: after that many resets it
-  // comes back to the same value. Cells written before all those resets must not look current again
-  // and race with accesses that are in fact ordered after them. Several
-  // writers, so that some hold slots other than the ones the late goroutines
-  // get after the last reset (a shared slot would hide the problem).
+TEST_F(CoreEpochResetTest, AGenerationComingBackDoesNotRevivePreResetCells) {
+  // The generation has kGenerationMask values: after enough resets a value
+  // comes back. Cells written when it was current before must not look
+  // current again and race with accesses that are in fact ordered after
+  // them. Several writers, so that some hold slots other than the ones the
+  // late goroutines get after the last reset (a shared slot would hide the
+  // problem). The writers end, so that no goroutine keeps the value in use.
   constexpr int kWriters = 6;
   uptr data = Alloc(8 * kWriters, 8);
   uptr lock = Alloc(8);
   GoroutineState* busy = Busy();
   Generation written_in = CurrentGenerationForTesting();
   for (int w = 0; w < kWriters; w++) {
-    GoroutineState* writer = Go(Root());
+    GoroutineState* writer = Go(busy);
     Write(writer, data + 8 * w);
     ASSERT_EQ(Cell(writer->plain_key).generation(), written_in) << "precondition: no reset among the writes";
     Release(writer, lock);  // busy learns the write: everything below is ordered
     Acquire(busy, lock);
+    End(writer);
   }
-  ForceResets(busy, kGenerationMask);
-  ASSERT_EQ(CurrentGenerationForTesting(), written_in) << "precondition: the generation wrapped around";
+  u64 clears_before = ShadowClearCountForTesting();
+  ResetUntilCurrentAgain(written_in, 3 * kGenerationMask);
+  ASSERT_EQ(CurrentGenerationForTesting(), written_in) << "precondition: the generation came back";
+  EXPECT_GT(ShadowClearCountForTesting(), clears_before) << "a value comes back only after a shadow clear";
   GoroutineState* later = Go(busy);
   for (int w = 0; w < kWriters; w++) Write(later, data + 8 * w);
   EXPECT_EQ(TakeRaces(), 0u) << "cells from a full generation cycle ago were treated as current";
+}
+
+TEST_F(CoreEpochResetTest, CellStampedWithAnOldGenerationAfterAShadowClearDoesNotReviveAsCurrent) {
+  // b attached just before a reset that clears all shadow (it was the 6-bit
+  // generation wrapping from 63 to 1) and writes x after it, with its old
+  // key: nothing clears that cell again. c is ordered after the write, with
+  // a clock of a new generation. When the old value came round to be current
+  // again, the cell looked current and c's clock did not cover it: a false
+  // race with an unknown goroutine. Now the value stays out of use while a
+  // live goroutine (b) carries it.
+  uptr x = Alloc(8);
+  ResetUntilTheNextOneClearsTheShadow();
+  GoroutineState* b = Go(Root());
+  const Generation carried = Cell(b->plain_key).generation();
+  u64 clears_before = ShadowClearCountForTesting();
+  ForceResets(Busy(), 1);
+  ASSERT_EQ(ShadowClearCountForTesting(), clears_before + 1) << "precondition: that reset cleared the shadow";
+  ASSERT_EQ(Cell(b->plain_key).generation(), carried) << "precondition: b has not re-attached";
+  Write(b, x);                // stamped with `carried`, after the clear
+  GoroutineState* c = Go(b);  // ordered after b's write
+  ResetUntilCurrentAgain(carried, 2 * kGenerationMask);
+  Release(c, Alloc(8));  // c re-attaches in the current generation
+  Write(c, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+TEST_F(CoreEpochResetTest, GoroutineIdleForAWholeGenerationCycleDoesNotRaceWithItsOwnWrite) {
+  // h does not synchronize while the generation goes round. Were its value
+  // current again, h's re-attach would keep its old clock as if it were of
+  // the new turn, and its cell written before that re-attach (old key, slot
+  // s at epoch e) would be live: back on slot s at a lower epoch, h's clock
+  // entry for s drops below e, and h's next write races with its own.
+  uptr x = Alloc(8);
+  GoroutineState* h = Go(Root());
+  ForceResets(Busy(), 1);
+  // h attaches first after the reset: it gets the first free slot, as it
+  // does again below.
+  for (int i = 0; i < 3; i++) Release(h, Alloc(8));
+  const Sid sid = h->sid;
+  const Epoch epoch = h->epoch;
+  const Generation carried = Cell(h->plain_key).generation();
+  ResetUntilCurrentAgain(carried, 2 * kGenerationMask);
+  Write(h, x);           // with its old key
+  Release(h, Alloc(8));  // re-attaches, the first after the last reset
+  ASSERT_EQ(h->sid, sid) << "precondition: h is back on its old slot";
+  ASSERT_LT(h->epoch, epoch) << "precondition: at a lower epoch than its old key's";
+  Write(h, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+TEST_F(CoreEpochResetTest, AGenerationALiveGoroutineCarriesDoesNotBecomeCurrentAgain) {
+  GoroutineState* b = Go(Root());
+  const Generation carried = Cell(b->plain_key).generation();
+  ASSERT_EQ(b->clock_generation, carried);
+  u64 clears_before = ShadowClearCountForTesting();
+  for (unsigned i = 0; i < 2 * kGenerationMask; i++) {
+    ForceResets(Busy(), 1);
+    ASSERT_NE(CurrentGenerationForTesting(), carried) << "after " << i + 1 << " resets";
+  }
+  EXPECT_GE(ShadowClearCountForTesting() - clears_before, 2u) << "precondition: the values ran out, twice";
+  // Once b synchronizes, it carries the current generation instead.
+  Release(b, Alloc(8));
+  EXPECT_EQ(Cell(b->plain_key).generation(), CurrentGenerationForTesting());
+}
+
+TEST_F(CoreEpochResetTest, ARaceAfterAShadowClearBetweenGoroutinesThatMissedItNamesTheEarlierOne) {
+  // a and b carry the generation from before a reset that cleared all
+  // shadow; their writes after it are a true race (nothing orders them), in
+  // that old generation. The slot journals still name a.
+  uptr x = Alloc(8);
+  ResetUntilTheNextOneClearsTheShadow();
+  GoroutineState* a = Go(Root());
+  GoroutineState* b = Go(Root());
+  ASSERT_EQ(Cell(a->plain_key).generation(), Cell(b->plain_key).generation()) << "precondition: one generation";
+  u64 clears_before = ShadowClearCountForTesting();
+  ForceResets(Busy(), 1);
+  ASSERT_EQ(ShadowClearCountForTesting(), clears_before + 1) << "precondition: that reset cleared the shadow";
+  Write(a, x);
+  Write(b, x);
+  ASSERT_EQ(TakeRaces(), 1u);
+  std::string report = TakeReports();
+  EXPECT_NE(report.find("Previous write at " + GoAddress(x) + " by goroutine " + std::to_string(a->number) + ":"),
+            std::string::npos)
+      << report;
+}
+
+TEST_F(CoreEpochResetTest, ConflictsInAGenerationReusedWhileCarriedAreNotReported) {
+  // Goroutines that stay idle, one attached in each generation, until a
+  // shadow clear finds every value carried: one is made current anyway (the
+  // epochs must start again), and conflicts in it may be false, as here:
+  // `old` carries the reused value from its earlier turn, writes x under its
+  // old key (slot s, epoch e), re-attaches keeping its old clock (same
+  // generation value) back on slot s at a lower epoch, and starts k, which
+  // is ordered after the write but does not know (s, e).
+  std::vector<GoroutineState*> idle;
+  GoroutineState* next = Go(Busy());
+  for (unsigned i = 0; i < 4 * kGenerationMask; i++) {
+    ForceResets(Busy(), 1);
+    if (UntrustedGenerationsForTesting() != 0) break;
+    for (int r = 0; r < 3; r++) Release(next, Alloc(8));  // the first to attach: the first free slot
+    idle.push_back(next);
+    next = Go(Busy());
+  }
+  const Generation reused = CurrentGenerationForTesting();
+  ASSERT_EQ(UntrustedGenerationsForTesting(), u64{1} << reused) << "precondition: a carried value was reused";
+  GoroutineState* old = nullptr;
+  for (GoroutineState* g : idle) {
+    if (Cell(g->plain_key).generation() == reused) old = g;
+  }
+  ASSERT_NE(old, nullptr) << "precondition: an idle goroutine carries the reused value";
+  uptr x = Alloc(8);
+  u64 dropped_before = UntrustedRacesDroppedForTesting();
+  Write(old, x);
+  GoroutineState* k = Go(old);
+  Write(k, x);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  EXPECT_GE(UntrustedRacesDroppedForTesting() - dropped_before, 1u) << "precondition: the conflict was found";
+  // Once no goroutine carries it, the value is trusted again, and races in
+  // it are reported.
+  End(k);
+  End(next);
+  for (GoroutineState* g : idle) End(g);
+  for (unsigned i = 0; i < 2 * kGenerationMask && UntrustedGenerationsForTesting() != 0; i++) ForceResets(Busy(), 1);
+  ASSERT_EQ(UntrustedGenerationsForTesting(), 0u);
+  ResetUntilCurrentAgain(reused, 2 * kGenerationMask);
+  ASSERT_EQ(CurrentGenerationForTesting(), reused) << "precondition: the value is current again";
+  uptr y = Alloc(8);
+  GoroutineState* a = Go(Busy());
+  GoroutineState* b = Go(Busy());
+  Write(a, y);
+  Write(b, y);
+  EXPECT_EQ(TakeRaces(), 1u);
 }
 
 }  // namespace
