@@ -34,6 +34,14 @@ RACERT_ALWAYS_INLINE GoroutineState* G(void* thr) { return static_cast<Goroutine
 RACERT_EXPORT void __tsan_init(void** thr, void** proc, Callback callback) {
   go_api::SetGoCallback(callback);
   SetHeapLayout(HeapLayout{go_abi::kRaceHeapWindowBegin, go_abi::kRaceHeapWindowEnd, go_abi::kHeapArenaBytes});
+  SetClientAddressSpace(ClientAddressSpace{.runtime_reserve = go_abi::kRuntimeReserveBytes,
+                                           .start_minimum = go_abi::kStartMinimumBytes,
+                                           .start_warning = go_abi::kStartWarningBytes,
+                                           .heap_warning = go_abi::kHeapWarningBytes,
+                                           .runtime_name = go_abi::kRuntimeName,
+                                           .start_parts = go_abi::kStartMinimumParts,
+                                           .start_estimate = go_abi::kStartEstimate,
+                                           .failure_messages = go_abi::kAddressSpaceFailures});
   go_api::ApplyGoraceOrDie();
   SetCodeSymbolizer(go_api::SymbolizeGoCode);
   *thr = InitializeRuntime();

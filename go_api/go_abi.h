@@ -1,8 +1,10 @@
-// The data layouts Go's runtime shares with the race object (linux/amd64).
+// The data layouts Go's runtime shares with the race object (linux/amd64),
+// and what Go's runtime needs of the address space.
 //
-// Everything here is dictated by Go (runtime/race.go, runtime/race_amd64.s);
-// see docs/go-race-abi-notes.md for the evidence. Nothing in tsan_core/ may
-// include this file: the core knows nothing of Go's ABI.
+// Everything here is dictated by Go (runtime/race.go, runtime/race_amd64.s,
+// runtime/malloc.go) or measured from it; see docs/go-race-abi-notes.md for
+// the evidence. Nothing in tsan_core/ or shadow/ may include this file: the
+// core knows nothing of Go, and go_api hands it what it needs.
 #pragma once
 
 #include "base/types.h"
@@ -26,6 +28,43 @@ using Callback = void (*)(uptr command, void* context);
 constexpr uptr kRaceHeapWindowBegin = uptr{0x00c000000000};
 constexpr uptr kRaceHeapWindowEnd = uptr{0x00e000000000};
 constexpr uptr kHeapArenaBytes = uptr{64} << 20;
+
+// What Go's runtime needs of the address space besides its heap and racert's
+// reservations, and how it fails when an address-space limit (ulimit -v) runs
+// out; __tsan_init hands these to shadow as a ClientAddressSpace
+// (shadow/shadow_map.h, docs/go-race-abi-notes.md §4). The figures were
+// measured with issue 10's hostile-limit tests (tests/e2e/test_hostile_limits.py).
+//
+// Counted at start by the limit check: what the Go runtime itself needs
+// besides racert's reservations (its heap arena index, page summaries,
+// stacks, the binary) is about 1 GiB; the rest is headroom for the program's
+// heap.
+constexpr uptr kRuntimeReserveBytes = uptr{4} << 30;
+// What Go's runtime reserves after it registers data and bss and before its
+// heap can hold anything, at the least, in every supported release: page
+// summaries (the leaf level alone is 512 MiB; Go 1.21+ adds a 512 MiB
+// scavenger index) and the arena index, then the first 64 MiB heap arena,
+// whose shadow racert maps (3 x 64 MiB). Below this, the run cannot start.
+constexpr uptr kStartMinimumBytes = uptr{850} << 20;
+constexpr const char* kStartMinimumParts = "page summaries, its first 64 MiB heap arena and that arena's shadow";
+// Warn when less than this is left: at start, what Go 1.26 reserves (~1.1 GiB,
+// measured) plus a few arenas; later, four 64 MiB arenas with their shadow.
+constexpr uptr kStartWarningBytes = uptr{1536} << 20;
+constexpr const char* kStartEstimate = "about 1.1 GiB";
+constexpr uptr kHeapWarningBytes = uptr{1024} << 20;
+constexpr const char* kRuntimeName = "Go's runtime";
+// When the limit runs out, the mapping that fails is often Go's own (the next
+// heap arena, page summaries, a thread stack), not racert's, and Go then stops
+// with one of these, which do not name the limit: "too many address space
+// collisions for -race mode" (runtime/malloc.go, sysAlloc, once the race-mode
+// arena hints fail), "failed to reserve page summary memory"
+// (runtime/mpagealloc_64bit.go), "runtime: out of memory" (runtime/mem_linux.go)
+// and the other "out of memory ..." throws of runtime/malloc.go, or cgo's
+// "pthread_create failed" (runtime/cgo/gcc_linux_amd64.c). The warning quotes
+// the shortest common part of each.
+constexpr const char* kAddressSpaceFailures =
+    "\"too many address space collisions for -race mode\", \"failed to reserve\", \"out of memory\", "
+    "\"pthread_create failed\"";
 
 // Layout of runtime.symbolizeCodeContext (48 bytes).
 struct SymbolizeCodeContext {

@@ -29,6 +29,7 @@ struct ShadowRegistry {
   bool heap_mapped;  // a heap arena has been shadowed (in per-arena mode)
   bool headroom_warned;
   HeapLayout heap;  // SetHeapLayout; written before any concurrent use
+  ClientAddressSpace client;  // SetClientAddressSpace; likewise
   MappedRange ranges[kMaxMappedRanges];
 };
 constinit ShadowRegistry registry{};  // constant-initialized: no constructor runs
@@ -99,26 +100,16 @@ void MapMissingPagesLocked(uptr begin, uptr end, uptr offset) {
 }
 
 constexpr uptr kMiB = uptr{1} << 20;
-// What Go's runtime reserves after it registers data and bss and before its
-// heap can hold anything, at the least, in every supported release: page
-// summaries (the leaf level alone is 512 MiB; Go 1.21+ adds a 512 MiB
-// scavenger index) and the arena index, then the first 64 MiB heap arena,
-// whose shadow racert maps (3 x 64 MiB). Below this, the run cannot start.
-constexpr uptr kGoStartMinimum = 850 * kMiB;
-// Warn when less than this is left: at start, what Go 1.26 reserves (~1.1 GiB,
-// measured) plus a few arenas; later, four 64 MiB arenas with their shadow.
-constexpr uptr kStartHeadroomWarning = 1536 * kMiB;
-constexpr uptr kHeapHeadroomWarning = 1024 * kMiB;
 
 // Per-arena mode only (an address-space limit is set). When the limit runs
-// out, the mapping that fails is often Go's own (the next heap arena, page
-// summaries, a thread stack), not racert's, and Go then stops with "too many
-// address space collisions for -race mode", "failed to reserve page summary
-// memory" or "pthread_create failed", which do not name the limit. So after
-// racert maps shadow, it checks what is left: not enough for Go to start at
-// all is fatal here, with the figures; little left gets one warning, printed
-// before Go's message would be.
+// out, the mapping that fails is often the client runtime's own (its next
+// heap arena, a thread stack), not racert's, and the client's message may not
+// name the limit. So after racert maps shadow, it checks what is left against
+// what the client said its runtime needs (ClientAddressSpace): not enough for
+// it to start at all is fatal here, with the figures; little left gets one
+// warning, printed before the client's own message would be.
 void CheckHeadroomLocked(uptr app_begin, uptr app_end, bool heap) {
+  const ClientAddressSpace& client = registry.client;
   u64 limit = SysAddressSpaceLimit();
   uptr in_use = AddressSpaceInUse();
   if (limit == ~u64{0} || in_use == 0) return;
@@ -126,25 +117,30 @@ void CheckHeadroomLocked(uptr app_begin, uptr app_end, bool heap) {
   bool starting = !heap && !registry.heap_mapped;
   if (heap) registry.heap_mapped = true;
   uptr app_mib = (app_end - app_begin) / kMiB;
-  if (starting && left < kGoStartMinimum) {
+  if (starting && left < client.start_minimum) {
     Fatal("the address-space limit (ulimit -v) of %zu KiB leaves %zu MiB after the program's data and bss "
-          "[0x%zx, 0x%zx) (%zu MiB) and their shadow (3 bytes per byte, %zu MiB): Go's runtime reserves at least "
-          "%zu MiB more to start (page summaries, its first 64 MiB heap arena and that arena's shadow); raise the "
-          "limit above %zu KiB, plus 4 bytes per byte of heap the program uses, or lift it (ulimit -v unlimited)",
+          "[0x%zx, 0x%zx) (%zu MiB) and their shadow (3 bytes per byte, %zu MiB): %s reserves at least %zu MiB "
+          "more to start (%s); raise the limit above %zu KiB, plus 4 bytes per byte of heap the program uses, or "
+          "lift it (ulimit -v unlimited)",
           static_cast<uptr>(limit / 1024), left / kMiB, app_begin, app_end, app_mib, 3 * app_mib,
-          kGoStartMinimum / kMiB, (in_use + kGoStartMinimum) / 1024);
+          client.runtime_name, client.start_minimum / kMiB, client.start_parts,
+          (in_use + client.start_minimum) / 1024);
   }
-  if (registry.headroom_warned || left >= (starting ? kStartHeadroomWarning : kHeapHeadroomWarning)) return;
+  if (registry.headroom_warned || left >= (starting ? client.start_warning : client.heap_warning)) return;
   registry.headroom_warned = true;
-  char line[700];
+  char start_clause[160] = "";
+  if (starting) {
+    Format(start_clause, sizeof(start_clause), ", and %s reserves %s more to start", client.runtime_name,
+           client.start_estimate);
+  }
+  char line[1024];
   uptr n = Format(line, sizeof(line),
                   "racert: warning: %zu MiB of the address-space limit (ulimit -v) of %zu KiB are left after "
                   "mapping shadow for [0x%zx, 0x%zx) (%zu MiB); under racert a byte of heap takes 4 bytes of "
-                  "address space (itself and 3 of shadow)%s; if the program then stops in Go's runtime (\"too "
-                  "many address space collisions for -race mode\", \"failed to reserve\", \"out of memory\", "
-                  "\"pthread_create failed\"), the limit is the cause: raise it (ulimit -v unlimited)\n",
-                  left / kMiB, static_cast<uptr>(limit / 1024), app_begin, app_end, app_mib,
-                  starting ? ", and Go's runtime reserves about 1.1 GiB more to start" : "");
+                  "address space (itself and 3 of shadow)%s; if the program then stops in %s (%s), the limit is "
+                  "the cause: raise it (ulimit -v unlimited)\n",
+                  left / kMiB, static_cast<uptr>(limit / 1024), app_begin, app_end, app_mib, start_clause,
+                  client.runtime_name, client.failure_messages);
   WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
 }
 
@@ -224,6 +220,18 @@ void SetHeapLayout(const HeapLayout& layout) {
 }
 
 const HeapLayout& CurrentHeapLayout() { return registry.heap; }
+
+void SetClientAddressSpace(const ClientAddressSpace& client) {
+  // The texts each message prints, for the figures that enable it.
+  RACERT_CHECK(client.start_minimum == 0 || (client.runtime_name && client.start_parts));
+  RACERT_CHECK((client.start_warning == 0 && client.heap_warning == 0) ||
+               (client.runtime_name && client.start_estimate && client.failure_messages));
+  SpinMutexLock lock(&registry.mutex);
+  RACERT_DCHECK(registry.count == 0);  // before the first MapShadow
+  registry.client = client;
+}
+
+const ClientAddressSpace& CurrentClientAddressSpace() { return registry.client; }
 
 void ClearAllShadow() {
   SpinMutexLock lock(&registry.mutex);

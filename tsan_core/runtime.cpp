@@ -21,23 +21,23 @@ namespace racert {
 namespace {
 
 constexpr uptr kGiB = uptr{1} << 30;
-// What the Go runtime itself needs besides racert's reservations (its heap
-// arena index, page summaries, stacks, the binary): about 1 GiB; the rest is
-// headroom for the program's heap.
-constexpr uptr kGoRuntimeAllowance = 4 * kGiB;
 
 // Checked at start, before the first shadow is mapped: racert reserves its big
 // ranges with MAP_NORESERVE, which costs no memory but counts against
-// RLIMIT_AS in full. Under a limit too small for them, racert reserves only
-// what the program uses (heap shadow per 64 MiB arena, cell sets as carved,
-// up to an eighth of the limit, sync object counts for the heap window only),
-// and says so once. A run that then needs more than the limit allows stops at
-// the mapping that failed, with a message naming the limit.
+// RLIMIT_AS in full. The limit must also hold what the client's runtime
+// reserves for itself (ClientAddressSpace::runtime_reserve, shadow/shadow_map.h).
+// Under a limit too small for them, racert reserves only what the program uses
+// (heap shadow per heap arena, cell sets as carved, up to an eighth of the
+// limit, sync object counts for the heap window only), and says so once. A run
+// that then needs more than the limit allows stops at the mapping that failed,
+// with a message naming the limit.
 void CheckAddressSpaceLimit() {
   u64 limit = SysAddressSpaceLimit();
   if (limit == ~u64{0}) return;
-  const uptr heap_shadow = 3 * CurrentHeapLayout().window_bytes();
-  const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() + kGoRuntimeAllowance;
+  const HeapLayout& heap = CurrentHeapLayout();
+  const uptr heap_shadow = 3 * heap.window_bytes();
+  const uptr need = heap_shadow + CellSetArenaReservation() + SyncTableReservation() +
+                    CurrentClientAddressSpace().runtime_reserve;
   if (limit >= need) {
     // Enough for the default reservations, but the heap counts against the
     // limit too: a 130 GiB heap under a 572 GiB limit left no room for the
@@ -49,13 +49,20 @@ void CheckAddressSpaceLimit() {
   UseShadowPerArena();
   SyncCountOnlyHeapWindow();
   SetCellSetArenaSize(static_cast<uptr>(limit / 8));
+  // Without a heap window there is no heap shadow to map per arena, and sync
+  // objects are counted in the whole low range (CountedRange in
+  // tsan_core/sync_table.cpp): the note says only what applies.
+  char per_arena[96] = "";
+  if (heap.has_window()) {
+    Format(per_arena, sizeof(per_arena), "maps heap shadow per %zu MiB arena, ", heap.arena_bytes >> 20);
+  }
   char line[600];
   uptr n = Format(line, sizeof(line),
                   "racert: note: the address-space limit (ulimit -v) of %zu KiB is below the %zu GiB racert "
-                  "reserves by default; it maps heap shadow per 64 MiB arena, maps the shadow cell sets as they "
-                  "are needed (up to %zu MiB) and counts sync objects only in the heap (slower frees elsewhere); a "
-                  "run that needs more stops with a message (ulimit -v unlimited lifts the limit)\n",
-                  static_cast<uptr>(limit / 1024), need / kGiB, CellSetArenaReservation() >> 20);
+                  "reserves by default; it %smaps the shadow cell sets as they are needed (up to %zu MiB)%s; a run "
+                  "that needs more stops with a message (ulimit -v unlimited lifts the limit)\n",
+                  static_cast<uptr>(limit / 1024), need / kGiB, per_arena, CellSetArenaReservation() >> 20,
+                  heap.has_window() ? " and counts sync objects only in the heap (slower frees elsewhere)" : "");
   WriteToStderr(line, n < sizeof(line) ? n : sizeof(line) - 1);
 }
 

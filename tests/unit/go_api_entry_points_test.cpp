@@ -110,6 +110,24 @@ TEST_F(GoApiEntryPointsTest, InitHandedOutContextsAndProcsAreNonNull) {
   __tsan_map_shadow(kFakeHeapBase, 4096);
 }
 
+TEST_F(GoApiEntryPointsTest, InitDescribesGosHeapAndAddressSpaceNeedsToTheCore) {
+  const HeapLayout& heap = CurrentHeapLayout();
+  EXPECT_EQ(heap.window_begin, go_abi::kRaceHeapWindowBegin);
+  EXPECT_EQ(heap.window_end, go_abi::kRaceHeapWindowEnd);
+  EXPECT_EQ(heap.arena_bytes, go_abi::kHeapArenaBytes);
+  const ClientAddressSpace& client = CurrentClientAddressSpace();
+  EXPECT_EQ(client.runtime_reserve, uptr{4} << 30);
+  EXPECT_EQ(client.start_minimum, uptr{850} << 20);
+  EXPECT_EQ(client.start_warning, uptr{1536} << 20);
+  EXPECT_EQ(client.heap_warning, uptr{1024} << 20);
+  EXPECT_STREQ(client.runtime_name, "Go's runtime");
+  EXPECT_STREQ(client.start_parts, "page summaries, its first 64 MiB heap arena and that arena's shadow");
+  EXPECT_STREQ(client.start_estimate, "about 1.1 GiB");
+  EXPECT_STREQ(client.failure_messages,
+               "\"too many address space collisions for -race mode\", \"failed to reserve\", \"out of memory\", "
+               "\"pthread_create failed\"");
+}
+
 TEST_F(GoApiEntryPointsTest, WriteThenReadPcRacesAndIsReportedThroughTheGoCallback) {
   uptr x = Alloc(8);
   uptr pc_go_a = NewPc(), pc_go_b = NewPc();
