@@ -26,7 +26,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from racert_cli.elf import (  # noqa: E402  (needs the path above)
     BINDING_NAMES, ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_REL, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS,
-    SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_REL, SHT_RELA,
+    SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_PREINIT_ARRAY, SHT_PROGBITS, SHT_REL, SHT_RELA,
     STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_COMMON, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
     STT_SECTION, STT_TLS, ElfFormatError, ElfObject, Relocation, Section, Symbol)
 
@@ -140,11 +140,23 @@ def check_format(elf: ElfObject) -> list[str]:
     return problems
 
 
+# Initialized writable data the object may carry, in bytes. The runtime's big
+# tables are zero-initialized (.bss: no bytes in the object, pages only where
+# touched); one non-zero default in such a table moves all of it to .data,
+# into every race-enabled binary (an 800 KiB slot pool did once).
+MAX_WRITABLE_DATA_BYTES = 64 * 1024
+
+
 def check_sections(elf: ElfObject) -> list[str]:
-    """No constructors, no TLS, no writable-and-executable section."""
+    """No constructors, no TLS, no writable-and-executable section, little
+    initialized writable data."""
     problems: list[str] = []
+    writable_data = 0
     for section in elf.sections[1:]:
         where = f"section [{section.index}] {section.name}"
+        if (section.type == SHT_PROGBITS and section.flags & SHF_ALLOC and section.flags & SHF_WRITE
+                and not section.flags & SHF_EXECINSTR):
+            writable_data += section.size
         if section.type in CONSTRUCTOR_SECTION_TYPES or CONSTRUCTOR_SECTION_NAMES.match(section.name):
             problems.append(f"{where}: static constructor/destructor section; Go's internal "
                             "linker drops it, so the code would never run (initialise from __tsan_init)")
@@ -155,6 +167,10 @@ def check_sections(elf: ElfObject) -> list[str]:
                 and section.flags & SHF_EXECINSTR):
             problems.append(f"{where}: allocated section is both writable and executable; "
                             "Go's linker fails with 'unexpected flags for ELF section'")
+    if writable_data > MAX_WRITABLE_DATA_BYTES:
+        problems.append(f"{writable_data} bytes of initialized writable data (limit "
+                        f"{MAX_WRITABLE_DATA_BYTES}): a global with a non-zero default member or "
+                        "initializer left .bss; keep big state zero-initialized")
     return problems
 
 

@@ -80,9 +80,11 @@ struct SlotPool {
   std::atomic<u8> generation;            // 0 until the first attach sets it to 1
   // Bit v: generation value v may appear in a shadow cell or in a live
   // goroutine's keys or clock, so it must not become current (see
-  // ResetIfRequested). Bit 0 is always set: 0 is never a generation.
-  // Changed only by a reset.
-  u64 generations_in_use = kNotAGeneration | GenerationBit(1);  // 1: the first generation
+  // ResetIfRequested). Bit 0 is set once a reset wrote it: 0 is never a
+  // generation. Changed only by a reset; read through GenerationsInUse,
+  // for which 0 (the pool is zero-initialized: a default here would move the
+  // whole pool from .bss to .data) means the first generation's set.
+  u64 generations_in_use;
   // Bit v: value v became current while live goroutines still carried it
   // (every value was carried), so conflicts in it may be false and are not
   // reported (GenerationIsTrusted). Written only by a reset.
@@ -102,6 +104,11 @@ constexpr Epoch kDefaultMaxEpoch = 0xfffffff0u;
 constexpr u64 OwnerSince(Generation generation, Epoch first) { return (u64{generation} << 32) | first; }
 
 Epoch MaxEpoch() { return pool.max_epoch ? pool.max_epoch : kDefaultMaxEpoch; }
+
+// The generations in use (SlotPool::generations_in_use). Pool mutex held.
+u64 GenerationsInUse() {
+  return pool.generations_in_use != 0 ? pool.generations_in_use : kNotAGeneration | GenerationBit(1);
+}
 
 Generation LoadGeneration() {
   u8 gen = pool.generation.load(std::memory_order_acquire);
@@ -381,9 +388,9 @@ void AddCarriedGenerations(const GoroutineState* g, void* arg) {
 // carried by no goroutine (GenerationIsTrusted). Missing races is allowed;
 // inventing them is not.
 Generation ChooseNextGenerationLocked(Generation current) {
-  Generation next = NextFreeGeneration(current, pool.generations_in_use);
+  Generation next = NextFreeGeneration(current, GenerationsInUse());
   if (next != 0) {
-    pool.generations_in_use |= GenerationBit(next);
+    pool.generations_in_use = GenerationsInUse() | GenerationBit(next);
     return next;
   }
   u64 carried = kNotAGeneration;
@@ -447,7 +454,7 @@ u64 ResetCountForTesting() { return pool.reset_count.load(std::memory_order_rela
 u64 ShadowClearCountForTesting() { return pool.shadow_clears.load(std::memory_order_relaxed); }
 bool NextResetClearsShadowForTesting() {
   SpinMutexLock lock(&pool.mutex);  // a reset holds it
-  return NextFreeGeneration(LoadGeneration(), pool.generations_in_use) == 0;
+  return NextFreeGeneration(LoadGeneration(), GenerationsInUse()) == 0;
 }
 u64 UntrustedGenerationsForTesting() { return pool.untrusted_generations.load(std::memory_order_relaxed); }
 Generation CurrentGenerationForTesting() { return LoadGeneration(); }

@@ -120,6 +120,19 @@ def test_rejects_static_constructor(tmp_path):
                     ".init_array: static constructor/destructor section")
 
 
+def test_rejects_a_big_table_moved_to_initialized_data_and_accepts_it_zeroed(tmp_path):
+    # A table whose struct has one non-zero default member lands in .data
+    # whole; zero-initialized, the same table costs the object nothing.
+    table = ("namespace {{ struct Pool {{ unsigned long slots[16384]; unsigned long in_use{init}; }};\n"
+             "constinit Pool pool{{}}; }}\n"
+             'extern "C" __attribute__((visibility("default"))) unsigned long __racert_touch(unsigned i) '
+             "{{ pool.slots[i % 16384] = i; return pool.in_use++; }}\n")
+    assert_rejected(compile_object(tmp_path, entry_points() + table.format(init=" = 3")),
+                    "bytes of initialized writable data (limit 65536)")
+    result = run_checker(compile_object(tmp_path, entry_points() + table.format(init="")))
+    assert result.returncode == 0, result.stderr
+
+
 def test_rejects_operator_new(tmp_path):
     source = entry_points() + (
         "struct Node { Node* next; };\n"
