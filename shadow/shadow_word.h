@@ -417,9 +417,10 @@ void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules
 // Makes room in a locked word's explicit set for the cell one more access may
 // add: a full set at the largest capacity sheds a cell (the rules'
 // MakeRoom; *made_room says so), a full smaller one moves to a set twice its
-// size. Returns the set to rewrite; *handle is its handle. Nobody can reach
-// a set the word leaves for an update: the word is locked, and will refer to
-// the new one.
+// size. Returns the set to rewrite; *handle is its handle (its lone_write is
+// set again by PrepareRewrittenSet, which follows the rewrite). Nobody can
+// reach a set the word leaves for an update: the word is locked, and will
+// refer to the new one.
 template <typename WordRules>
 CellSet* MakeRoomInSet(CellSet* set, u32* handle, WordRules& rules, bool* made_room) {
   *made_room = false;
@@ -429,7 +430,6 @@ CellSet* MakeRoomInSet(CellSet* set, u32* handle, WordRules& rules, bool* made_r
     rules.MakeRoom(set->cells, &count);
     RACERT_CHECK_MSG(count < set->count, "a full cell set must shed a cell (%u cells)", count);
     set->count = static_cast<u16>(count);
-    set->lone_write = kWriteCellsUnknown;
   }
   if (set->count + 1u <= set->capacity()) return set;
   u32 bigger_handle = CellSetAllocate(set->capacity() * 2);

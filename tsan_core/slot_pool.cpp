@@ -388,9 +388,10 @@ void AddCarriedGenerations(const GoroutineState* g, void* arg) {
 // carried by no goroutine (GenerationIsTrusted). Missing races is allowed;
 // inventing them is not.
 Generation ChooseNextGenerationLocked(Generation current) {
-  Generation next = NextFreeGeneration(current, GenerationsInUse());
+  const u64 in_use = GenerationsInUse();
+  Generation next = NextFreeGeneration(current, in_use);
   if (next != 0) {
-    pool.generations_in_use = GenerationsInUse() | GenerationBit(next);
+    pool.generations_in_use = in_use | GenerationBit(next);
     return next;
   }
   u64 carried = kNotAGeneration;

@@ -102,7 +102,6 @@ Bucket* Buckets() {
 }
 
 uptr BucketIndex(uptr addr) { return MixHash64(addr) & (kBucketCount - 1); }
-Bucket& BucketFor(uptr addr) { return Buckets()[BucketIndex(addr)]; }
 
 // With the bucket of `index` locked, after its head changed to or from null.
 void SetOccupied(uptr index, bool occupied) {

@@ -159,8 +159,7 @@ TEST_F(CoreAtomicSetTest, APlainWriteRacesWithTheOneLoadItIsNotOrderedAfter) {
     WriteAfterAllBut(l, skipped);
     EXPECT_EQ(TakeRaces(), 1u) << "loader " << skipped;
     std::string report = TakeReports();
-    std::string previous = "Previous read at " + GoAddress(l.atom) + " by goroutine " +
-                           std::to_string(l.goroutines[skipped]->number) + ":";
+    std::string previous = PreviousAccessHeading("read", l.atom, l.goroutines[skipped]);
     EXPECT_NE(report.find(previous), std::string::npos) << "expected \"" << previous << "\" in\n" << report;
   }
 }

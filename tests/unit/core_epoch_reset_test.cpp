@@ -219,9 +219,7 @@ TEST_F(CoreEpochResetTest, ARaceWithAnOldGenerationCellNamesItsGoroutineNotTheSl
   Write(b, x);
   ASSERT_EQ(TakeRaces(), 1u);
   std::string report = TakeReports();
-  EXPECT_NE(report.find("Previous read at " + GoAddress(x) + " by goroutine " + std::to_string(a->number) + ":"),
-            std::string::npos)
-      << report;
+  EXPECT_NE(report.find(PreviousAccessHeading("read", x, a)), std::string::npos) << report;
 }
 
 // An acquire that finds a stamped clock it already knows takes no lock
@@ -355,9 +353,7 @@ TEST_F(CoreEpochResetTest, ARaceAfterAShadowClearBetweenGoroutinesThatMissedItNa
   Write(b, x);
   ASSERT_EQ(TakeRaces(), 1u);
   std::string report = TakeReports();
-  EXPECT_NE(report.find("Previous write at " + GoAddress(x) + " by goroutine " + std::to_string(a->number) + ":"),
-            std::string::npos)
-      << report;
+  EXPECT_NE(report.find(PreviousAccessHeading("write", x, a)), std::string::npos) << report;
 }
 
 TEST_F(CoreEpochResetTest, ConflictsInAGenerationReusedWhileCarriedAreNotReported) {

@@ -323,9 +323,7 @@ TEST_F(CoreReportTest, RangeReportNamesWhereEachAccessStartsInTheWord) {
   std::string report = TakeReports();
   EXPECT_NE(report.find("Read at " + GoAddress(base + 8) + " by goroutine " + Number(b) + ":\n"), std::string::npos)
       << report;
-  EXPECT_NE(report.find("Previous write at " + GoAddress(base + 13) + " by goroutine " + Number(a) + ":\n"),
-            std::string::npos)
-      << report;
+  EXPECT_NE(report.find(PreviousAccessHeading("write", base + 13, a) + "\n"), std::string::npos) << report;
 }
 
 TEST_F(CoreReportTest, AtomicAccessesPrintAsPlainReadsAndWrites) {

@@ -117,6 +117,11 @@ std::string GoAddress(uptr addr) {
   return text;
 }
 
+std::string PreviousAccessHeading(const char* kind, uptr addr, const GoroutineState* g) {
+  return std::string("Previous ") + kind + " at " + GoAddress(addr) + " by goroutine " + std::to_string(g->number) +
+         ":";
+}
+
 // ---- CoreTest ----------------------------------------------------------------
 
 namespace {

@@ -102,6 +102,9 @@ size_t CountOccurrences(const std::string& text, const std::string& needle);
 
 // "0x%012x" as Go prints addresses in reports.
 std::string GoAddress(uptr addr);
+// The heading of a report's previous access: "Previous <kind> at <addr> by
+// goroutine <g's number>:", kind "read" or "write".
+std::string PreviousAccessHeading(const char* kind, uptr addr, const GoroutineState* g);
 
 class CoreTest : public ::testing::Test {
  protected:
