@@ -186,11 +186,13 @@ bool ReadSetReplaceExtras(CellSet* set, const u64* cells, u32 count);
 // of most readers reads no set at all. For a set whose read mask is a whole
 // word (loads of 8-byte values, struct copies) or one byte (Go's scalar
 // reads, which the runtime models as a 1-byte access at the value's
-// address): bits 0..51 the map of the slots below kReadSetSummarySlots,
+// address): bits 0..51 the map of the set's slots that have a place in the
+// snapshot's claim order (bit p: the slot placed p-th, SnapshotClaimPlace),
 // bits 52..55 the read mask's code (ReadSetSummaryMaskCode), bits 56..63 the
 // snapshot (which a set keeps for life; kEpochSnapshotCount fits 8 bits).
-// 0 (no slot) for other sets.
-constexpr u32 kReadSetSummarySlots = 52;
+// 0 (no slot) for other sets. Placed by claim order rather than by slot
+// number so that a phase's readers are in the map wherever their slots are.
+constexpr u32 kReadSetSummarySlots = kEpochSnapshotPlacedClaims;
 constexpr unsigned kReadSetSummaryMaskShift = kReadSetSummarySlots;
 constexpr unsigned kReadSetSummarySnapshotShift = 56;
 static_assert(kEpochSnapshotCount <= 256, "a snapshot's number fits the summary's 8 bits");
@@ -212,11 +214,43 @@ static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0xff)} << kReadSetSu
 static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x01)} << kReadSetSummaryMaskShift) == 0x01);
 static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x80)} << kReadSetSummaryMaskShift) == 0x80);
 static_assert(ReadSetSummaryMaskCode(0x81) == kNoSummaryMaskCode && ReadSetSummaryMaskCode(0) == kNoSummaryMaskCode);
-inline u64 ReadSetSummary(const CellSet* set) {
+// What a read set was before an in-place change, for its new summary: the
+// summary its word held and its slot map. The summary is then brought up to
+// date over the slots that changed (one, for a new reader) instead of
+// recomputed over every reader.
+struct ReadSetBefore {
+  u64 summary = 0;  // 0: none (recompute)
+  u64 slots[kReadSetSlotWords] = {};
+};
+inline ReadSetBefore ReadSetBeforeChange(const CellSet* set, u64 summary) {
+  ReadSetBefore before{summary, {}};
+  for (u32 w = 0; w < kReadSetSlotWords; w++) before.slots[w] = set->cells[w];
+  return before;
+}
+inline u64 ReadSetSummary(const CellSet* set, const ReadSetBefore& before = {}) {
   const u32 code = ReadSetSummaryMaskCode(ReadSetMask(set));
   if (code == kNoSummaryMaskCode) return 0;
-  return (set->cells[0] & ((u64{1} << kReadSetSummarySlots) - 1)) | (u64{code} << kReadSetSummaryMaskShift) |
-         (u64{set->next_free} << kReadSetSummarySnapshotShift);
+  const u64 header = (u64{code} << kReadSetSummaryMaskShift) | (u64{set->next_free} << kReadSetSummarySnapshotShift);
+  constexpr u64 kPlacedBits = (u64{1} << kReadSetSummarySlots) - 1;
+  // Unless the summary before is of the same snapshot and mask, every slot
+  // is looked at.
+  const bool incremental = before.summary != 0 && (before.summary & ~kPlacedBits) == header;
+  const EpochSnapshot& snapshot = EpochSnapshotAt(set->next_free);
+  u64 placed = incremental ? before.summary & kPlacedBits : 0;
+  for (u32 w = 0; w < kReadSetSlotWords; w++) {
+    const u64 now = set->cells[w];
+    for (u64 changed = incremental ? now ^ before.slots[w] : now; changed != 0; changed &= changed - 1) {
+      const u32 bit = static_cast<u32>(__builtin_ctzll(changed));
+      const u32 place = SnapshotClaimPlace(snapshot, static_cast<Sid>(w * 64 + bit));
+      if (place >= kReadSetSummarySlots) continue;
+      if ((now >> bit) & 1) {
+        placed |= u64{1} << place;
+      } else {
+        placed &= ~(u64{1} << place);
+      }
+    }
+  }
+  return placed | header;
 }
 // Lock-free: whether a read set's word whose secondary word is `summary`
 // (ReadSetSummary, read after the handle) holds a cell with `key` covering
@@ -224,10 +258,11 @@ inline u64 ReadSetSummary(const CellSet* set) {
 // then asks ReadSetCovers).
 inline bool ReadSetSummaryCovers(u64 summary, u64 key, AccessBits bits) {
   const Sid sid = Cell(key).sid();
-  if (bits.is_write || sid >= kReadSetSummarySlots || ((summary >> sid) & 1) == 0) return false;
+  const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
+  const u32 place = SnapshotClaimPlace(s, sid);
+  if (bits.is_write || place >= kReadSetSummarySlots || ((summary >> place) & 1) == 0) return false;
   const u8 mask = ReadSetSummaryMask(summary);
   if ((bits.mask & ~mask) != 0) return false;
-  const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
   return SnapshotReadCell(s, sid, mask).key() == key;
 }
 // Lock-free: whether `set`, a read set when its word's handle was read,

@@ -34,6 +34,8 @@ constinit Pool pool{};
 void FreeLocked(u32 id) {
   EpochSnapshot& s = snapshots[id];
   for (auto& e : s.epochs) e.store(0, std::memory_order_relaxed);
+  for (auto& p : s.claim_place) p.store(0, std::memory_order_relaxed);
+  s.places_given.store(0, std::memory_order_relaxed);
   s.requests.store(0, std::memory_order_relaxed);
   pool.free_ids[pool.free_count++] = id;
   pool.in_use--;
@@ -62,6 +64,14 @@ u32 TakeFreeLocked(Generation generation) {
   return id;
 }
 
+// Gives the slot whose entry of `s` the caller just claimed its place in the
+// claim order, if it is among the first kEpochSnapshotPlacedClaims.
+void GiveClaimPlace(EpochSnapshot& s, Sid sid) {
+  if (s.places_given.load(std::memory_order_relaxed) >= kEpochSnapshotPlacedClaims) return;
+  const u32 place = s.places_given.fetch_add(1, std::memory_order_relaxed);
+  if (place < kEpochSnapshotPlacedClaims) s.claim_place[sid].store(static_cast<u8>(place + 1), std::memory_order_relaxed);
+}
+
 }  // namespace
 
 bool FitsEpochSnapshot(u32 id, const u64* cells, u32 count, Generation generation) {
@@ -76,6 +86,7 @@ bool FitsEpochSnapshot(u32 id, const u64* cells, u32 count, Generation generatio
     if (entry == 0 && !s.epochs[c.sid()].compare_exchange_strong(entry, c.epoch(), std::memory_order_relaxed)) {
       // Claimed meanwhile by another word's update: `entry` is the claim.
     } else if (entry == 0) {
+      GiveClaimPlace(s, c.sid());
       continue;  // claimed now
     }
     if (entry != c.epoch()) return false;

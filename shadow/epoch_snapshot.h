@@ -37,14 +37,37 @@ namespace racert {
 constexpr u32 kEpochSnapshotCount = 256;
 constexpr u32 kNoEpochSnapshot = ~u32{0};
 
+// The first this many slots to claim an entry of a snapshot get a place in
+// its claim order (EpochSnapshot::claim_place): the bit that stands for them
+// in a read set's one-word summary (shadow/cell_set.h), whatever their slot
+// numbers. The readers of a word are mostly the goroutines of one phase of
+// the program, which claim the snapshot's entries first; their slots can be
+// anywhere in 0..kSlotCount.
+constexpr u32 kEpochSnapshotPlacedClaims = 52;
+
 struct EpochSnapshot {
   // Read by every covering check: away from the counters below, which
   // every new set changes.
   std::atomic<u8> generation;
+  // 1 + the slot's place among the first kEpochSnapshotPlacedClaims claims;
+  // 0: unclaimed, claimed later, or not yet given (the claimer stores it
+  // just after its claim: a reader that sees 0 treats the slot as
+  // unplaced). Like an entry, never changes while the snapshot is referenced.
+  std::atomic<u8> claim_place[kSlotCount];
   std::atomic<Epoch> epochs[kSlotCount];  // 0: unclaimed
   alignas(64) std::atomic<u32> references;
   std::atomic<u32> requests;  // sets that asked for it as the current one (when a new one may replace it)
+  std::atomic<u32> places_given;  // claims that asked for a place (may exceed kEpochSnapshotPlacedClaims)
 };
+static_assert(kEpochSnapshotPlacedClaims < 255, "a place plus one fits claim_place's byte");
+
+// The place of `sid`'s claim in snapshot `s` (kEpochSnapshotPlacedClaims if
+// it has none). Lock-free readers use it only together with an entry they
+// validate as they do entries.
+inline u32 SnapshotClaimPlace(const EpochSnapshot& s, Sid sid) {
+  const u32 place_plus_one = s.claim_place[sid].load(std::memory_order_relaxed);
+  return place_plus_one == 0 ? kEpochSnapshotPlacedClaims : place_plus_one - 1;
+}
 
 namespace epoch_snapshot_detail {
 extern EpochSnapshot snapshots[kEpochSnapshotCount];

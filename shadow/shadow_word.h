@@ -291,8 +291,8 @@ inline u64 PrepareInlineCells(const u64* cells, u32 count, u32 mine, const Shado
 // The primary word's value for a word whose cells are now the read set
 // `handle`; stores the set's summary in the secondary word first (the caller
 // then publishes the returned value with a release store).
-inline u64 PrepareReadSet(const ShadowWords& words, u32 handle) {
-  words.secondary->store(ReadSetSummary(CellSetFromHandle(handle)), std::memory_order_relaxed);
+inline u64 PrepareReadSet(const ShadowWords& words, u32 handle, const ReadSetBefore& before = {}) {
+  words.secondary->store(ReadSetSummary(CellSetFromHandle(handle), before), std::memory_order_relaxed);
   return Cell::MakeReadSetHandle(handle).raw();
 }
 
@@ -379,6 +379,8 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
 // the same handle), else as inline cells or an explicit set.
 template <typename WordRules>
 void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules& rules) {
+  // The word is locked: its secondary holds this set's summary.
+  const ReadSetBefore before = ReadSetBeforeChange(set, words.secondary->load(std::memory_order_relaxed));
   if (!rules.bits().is_write && !ReadSetMapHasKey(set, rules.key())) {
     // A read races with none of the map's reads, so the rules need to see
     // only the extras (and the accessor's own cell, which is not in the map:
@@ -392,7 +394,7 @@ void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules
     rules.Rewrite(extras, &count);
     if (ReadSetReplaceExtras(set, extras, count)) {
       rules.Commit();
-      words.primary->store(PrepareReadSet(words, handle), std::memory_order_release);
+      words.primary->store(PrepareReadSet(words, handle, before), std::memory_order_release);
       return;
     }
   }
@@ -406,7 +408,7 @@ void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules
     CellSetFree(handle);
   } else if (u32 read_set = StoreAsReadSet(handle, cells, count)) {
     if (read_set != handle) CellSetFree(handle);
-    desired = PrepareReadSet(words, read_set);
+    desired = read_set == handle ? PrepareReadSet(words, read_set, before) : PrepareReadSet(words, read_set);
   } else {
     CellSetFree(handle);
     desired = SpillToExplicitSet(cells, count);

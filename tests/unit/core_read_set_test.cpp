@@ -145,32 +145,24 @@ TEST_F(CoreReadSetTest, ARepeatedReadChangesNothingAndAnotherEpochIsRecorded) {
 // The summary in the secondary word answers for the readers of a whole-word
 // set and of a one-byte set alike, and only for what they read: a wider
 // read, a write or another goroutine's key goes to the set (or the general
-// path).
+// path). It names readers by their place in the snapshot's claim order, so
+// readers on high slot numbers are in it too.
 TEST_F(CoreReadSetTest, TheSummaryCoversTheReadersOfAWholeWordOrOneByteSetOnly) {
-  // The summary's slot map names only slots below kReadSetSummarySlots. Slots
-  // are process-wide and freed ones are handed out oldest first, so 40 new
-  // readers may all get higher ones (core_test_support.h). Every free slot is
-  // handed out before one is taken from a live owner, and tests end their
-  // goroutines: starting goroutines reaches a free low slot. The one that
-  // gets it reads both words; the others never access anything and are
-  // ended, so the readers below get slots of their own.
   const u64 steals_before = SlotHandOverCountsForTesting().steal;
-  GoroutineState* named = nullptr;
-  std::vector<GoroutineState*> skipped;
-  while (!named && skipped.size() < kSlotCount) {
+  // Readers on slots the summary's 52 bits could not name by number: the
+  // goroutines that get lower slots are held until the readers have theirs.
+  std::vector<GoroutineState*> high_readers, held;
+  while (high_readers.size() < 20 && high_readers.size() + held.size() < kSlotCount - 40) {
     GoroutineState* g = Go(Root());
-    if (g->sid < kReadSetSummarySlots) {
-      named = g;
-    } else {
-      skipped.push_back(g);
-    }
+    (g->sid >= kReadSetSummarySlots ? high_readers : held).push_back(g);
   }
-  ASSERT_NE(named, nullptr) << "precondition: a goroutine got a slot below " << kReadSetSummarySlots;
-  for (GoroutineState* g : skipped) End(g);
+  ASSERT_EQ(high_readers.size(), 20u) << "precondition: 20 goroutines on slots from " << kReadSetSummarySlots;
+  for (GoroutineState* g : held) End(g);
   for (bool whole_word : {true, false}) {
+    RetireCurrentEpochSnapshotForTesting();  // the readers' claims come first in the next one
     uptr word = Alloc(8, 8);
-    std::vector<GoroutineState*> readers{named};
-    for (int i = 1; i < 40; i++) readers.push_back(Go(Root()));
+    std::vector<GoroutineState*> readers = high_readers;
+    for (int i = 0; i < 20; i++) readers.push_back(Go(Root()));
     ASSERT_EQ(SlotHandOverCountsForTesting().steal, steals_before)
         << "precondition: no slot was taken from a live goroutine (the readers' cells are one per slot)";
     for (GoroutineState* r : readers) ReadWord(r, word, whole_word);
@@ -178,17 +170,58 @@ TEST_F(CoreReadSetTest, TheSummaryCoversTheReadersOfAWholeWordOrOneByteSetOnly) 
     const u64 summary = SecondaryWordFor(word)->load();
     const u8 mask = whole_word ? 0xff : 0x01;
     for (GoroutineState* r : readers) {
-      if (Cell(r->plain_key).sid() >= kReadSetSummarySlots) continue;
-      EXPECT_TRUE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, false, false}));
+      EXPECT_TRUE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, false, false})) << "slot " << +r->sid;
       EXPECT_FALSE(ReadSetSummaryCovers(summary, r->plain_key, AccessBits{mask, true, false})) << "a write";
     }
-    const u64 key = named->plain_key;
-    ASSERT_LT(Cell(key).sid(), kReadSetSummarySlots) << "precondition: the named reader kept its low slot";
+    const u64 key = readers.front()->plain_key;
     EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x01, false, false}), true) << "byte 0 is read either way";
     EXPECT_EQ(ReadSetSummaryCovers(summary, key, AccessBits{0x02, false, false}), whole_word);
     EXPECT_FALSE(ReadSetSummaryCovers(summary, Go(Root())->plain_key, AccessBits{0x01, false, false}))
         << "a goroutine that did not read";
+    for (size_t i = high_readers.size(); i < readers.size(); i++) End(readers[i]);
   }
+  for (GoroutineState* g : high_readers) End(g);
+}
+
+// A snapshot places only its first kReadSetSummarySlots claims: readers
+// placed later are not in the summary, and the set itself still holds them.
+TEST_F(CoreReadSetTest, ReadersBeyondTheSummarysPlacesAreFoundInTheSet) {
+  RetireCurrentEpochSnapshotForTesting();
+  uptr word = Alloc(8, 8);
+  std::vector<GoroutineState*> readers;
+  for (u32 i = 0; i < kReadSetSummarySlots + 10; i++) readers.push_back(Go(Root()));
+  for (GoroutineState* r : readers) ReadWord(r, word, true);
+  ASSERT_TRUE(Primary(word).is_read_set_handle());
+  const u64 summary = SecondaryWordFor(word)->load();
+  const CellSet* set = CellSetFromHandle(Primary(word).handle());
+  u32 in_summary = 0;
+  for (GoroutineState* r : readers) {
+    const AccessBits read{0xff, false, false};
+    in_summary += ReadSetSummaryCovers(summary, r->plain_key, read);
+    EXPECT_TRUE(ReadSetCovers(set, r->plain_key, read)) << "slot " << +r->sid;
+  }
+  EXPECT_EQ(in_summary, kReadSetSummarySlots) << "the first claims are placed, the later ones are not";
+  for (GoroutineState* r : readers) End(r);
+}
+
+// A read set changed in place brings its summary up to date over the slots
+// that changed: after every join it is what a computation over every reader
+// gives.
+TEST_F(CoreReadSetTest, TheSummaryKeptUpToDateInPlaceIsTheOneComputedAfresh) {
+  RetireCurrentEpochSnapshotForTesting();
+  uptr word = Alloc(8, 8);
+  std::vector<GoroutineState*> readers;
+  u32 checked = 0;
+  for (u32 i = 0; i < kReadSetSummarySlots + 20; i++) {
+    readers.push_back(Go(Root()));
+    ReadWord(readers.back(), word, false);
+    if (!Primary(word).is_read_set_handle()) continue;
+    EXPECT_EQ(SecondaryWordFor(word)->load(), ReadSetSummary(CellSetFromHandle(Primary(word).handle())))
+        << "after " << readers.size() << " readers";
+    checked++;
+  }
+  EXPECT_GT(checked, kReadSetSummarySlots) << "precondition: the word was a read set for most joins";
+  for (GoroutineState* r : readers) End(r);
 }
 
 TEST_F(CoreReadSetTest, FreeingTheWordReturnsTheSetAndItsSnapshotReference) {
