@@ -55,18 +55,39 @@ void AccessByteInAccumulatedWord(GoroutineState* g, uptr addr, bool is_write, up
 
 // Whether the access can be recorded with a single compare-and-swap of the
 // primary word and no race check: the word records nothing yet, or only the
-// accessor's own cell for its current epoch (no paired secondary cell, not a
-// cell set). Then no other access is recorded, so none can race. This is the
-// shape of a word first written after malloc and of a word filled byte by
-// byte by one goroutine. Returns the new primary value, or 0 if the word
-// needs the general path.
-RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bits) {
+// accessor's own cell (no paired secondary cell, not a cell set), for its
+// current epoch or for an earlier epoch of the slot it still owns whose
+// bytes the access subsumes all of (the rules would drop that cell:
+// RewriteOrderedCell). Then no other access is recorded, so none can race.
+// This is the shape of a word first written after malloc, of a word filled
+// byte by byte by one goroutine, and of a goroutine's own variable written
+// again after each synchronization. `own_first`: the first epoch of the
+// key's slot that is the goroutine's (OwnedEpochsFrom). Returns the new
+// primary value, or 0 if the word needs the general path.
+RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bits, Epoch own_first) {
   if (observed == 0) return MergeIntoOwnCell(Cell(key), bits);
   // A handle or the locked state never matches a key: those have generation
   // 0, which no key has. The paired bit is outside key() and checked apart.
-  Cell current(observed);
-  if (current.key() != key || current.is_paired()) return 0;
-  return MergeIntoOwnCell(current, bits);
+  const Cell current(observed);
+  if (current.is_paired()) return 0;
+  if (current.key() == key) return MergeIntoOwnCell(current, bits);
+  const Cell mine(key);
+  if (current.sid() != mine.sid() || current.generation() != mine.generation() || current.is_atomic() ||
+      mine.is_atomic() || current.epoch() < own_first || current.epoch() >= mine.epoch()) {
+    return 0;
+  }
+  const u8 kept = bits.is_write ? current.any_mask() & ~bits.mask
+                                : static_cast<u8>(current.write_mask() | (current.read_mask() & ~bits.mask));
+  return kept == 0 ? MergeIntoOwnCell(mine, bits) : 0;
+}
+
+// AloneInWordUpdate's `own_first` when no earlier cell is to be replaced.
+constexpr Epoch kNoOwnedEpochs = ~Epoch{0};
+
+// The first epoch of `key`'s slot whose cells are g's own accesses, for
+// AloneInWordUpdate: kNoOwnedEpochs if g no longer owns the slot.
+RACERT_ALWAYS_INLINE Epoch OwnedEpochsFrom(const GoroutineState* g, u64 key) {
+  return g->has_slot && g->sid == Cell(key).sid() ? g->slot_first_epoch : kNoOwnedEpochs;
 }
 
 // Tiers 3 to 5 of AccessByte (below), for an access tiers 1 and 2 did not
@@ -85,8 +106,9 @@ void WriteByteNotAccumulated(GoroutineState* g, uptr addr, uptr pc, u64 observed
 //      and announced with plain stores, then the word loaded again
 //      (tsan_core/byte_accumulator.h). No locked instruction.
 //   3. Alone in the word (fresh memory, the first byte of a word in a byte
-//      loop): record the history event (OR-ed into the previous one for the
-//      next byte of the same loop) and compare-and-swap the new cell; then
+//      loop, the goroutine's own earlier cell that the access covers): record
+//      the history event (OR-ed into the previous one for the next byte of
+//      the same loop) and compare-and-swap the new cell; then
 //      accumulate further bytes of this word (2). Still call-free, but for
 //      publishing the previous word's accumulated bytes if that fails.
 //   4. A cell set already holding this goroutine's cell (a word read by many

@@ -438,6 +438,168 @@ TEST_F(CoreAccessTest, FreeOfSpilledWordsForgetsEveryCell) {
   EXPECT_EQ(TakeRaces(), 0u);
 }
 
+// --- A goroutine's own cell from an earlier epoch, replaced alone ------------------
+
+// A goroutine accessing its own word again after a synchronization, with
+// nothing else recorded there: the new epoch's cell replaces the old one when
+// the access covers every byte it recorded (AloneInWordUpdate), and only then.
+class CoreOwnEarlierCellTest : public CoreAccessTest {
+ protected:
+  // g accesses `first` then, after a release to `between`, `second`, both
+  // byte offsets in `word`; returns the pc of the second access.
+  uptr AccessTwiceAcrossARelease(GoroutineState* g, uptr word, uptr first, bool first_is_write, uptr second,
+                                 bool second_is_write, uptr between) {
+    AccessByte(g, word + first, first_is_write, NewPc());
+    Release(g, between);
+    const uptr pc = NewPc();
+    AccessByte(g, word + second, second_is_write, pc);
+    EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+    return pc;
+  }
+};
+
+TEST_F(CoreOwnEarlierCellTest, AWriteInANewEpochReplacesTheGoroutinesEarlierWrite) {
+  uptr word = Alloc(8, 8), between = Alloc(8);
+  GoroutineState* g = Go(Root());
+  const uptr second_pc = AccessTwiceAcrossARelease(g, word, 0, true, 0, true, between);
+  const Cell now(ShadowWordFor(word)->load());
+  EXPECT_FALSE(now.is_paired()) << "one cell";
+  EXPECT_EQ(now.key(), Cell(g->plain_key).key()) << "the new epoch's";
+  GoroutineState* after_first = Go(Root());
+  Acquire(after_first, between);
+  Write(after_first, word);
+  EXPECT_EQ(TakeRaces(), 1u) << "ordered after the first write only";
+  const std::string report = TakeReports();
+  EXPECT_NE(report.find(FakeFunctionName(second_pc)), std::string::npos) << report;
+}
+
+TEST_F(CoreOwnEarlierCellTest, AReadInANewEpochReplacesTheGoroutinesEarlierReadOfTheSameByte) {
+  uptr word = Alloc(8, 8), between = Alloc(8), after_second = Alloc(8);
+  GoroutineState* g = Go(Root());
+  AccessTwiceAcrossARelease(g, word, 3, false, 3, false, between);
+  EXPECT_FALSE(Cell(ShadowWordFor(word)->load()).is_paired());
+  Release(g, after_second);
+  GoroutineState* after_first = Go(Root());
+  Acquire(after_first, between);
+  Write(after_first, word + 3);
+  EXPECT_EQ(TakeRaces(), 1u) << "the second read is not ordered before this write";
+  TakeReports();
+  GoroutineState* after_both = Go(Root());
+  Acquire(after_both, after_second);
+  Write(after_both, word + 2);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+}
+
+// What the new access does not cover stays: a write of another byte, a read
+// over a write.
+TEST_F(CoreOwnEarlierCellTest, AnEarlierCellWithBytesTheAccessDoesNotCoverIsKept) {
+  for (bool second_is_write : {true, false}) {
+    uptr word = Alloc(8, 8), between = Alloc(8);
+    GoroutineState* g = Go(Root());
+    // A write of byte 0, then a write of byte 1 / a read of byte 0.
+    AccessTwiceAcrossARelease(g, word, 0, true, second_is_write ? 1 : 0, second_is_write, between);
+    EXPECT_TRUE(Cell(ShadowWordFor(word)->load()).is_paired()) << "both cells";
+    GoroutineState* stranger = Go(Root());
+    Read(stranger, word);
+    EXPECT_EQ(TakeRaces(), 1u) << "the first write of byte 0 is still recorded";
+    const std::string report = TakeReports();
+    EXPECT_NE(report.find(PreviousAccessHeading("write", word, g)), std::string::npos) << report;
+  }
+}
+
+// --- A goroutine's own read renewed at the head of a pair -------------------------
+
+// A word written once and then read by one goroutine in a new epoch each time
+// (inputs read after every synchronization): the word holds that goroutine's
+// latest read at the head and the write as the second cell. Each new read
+// takes the head's place and leaves the write: only the newest read is left
+// to race with later writes, and a race with the write is never lost.
+class CoreRenewedReadTest : public CoreAccessTest {
+ protected:
+  uptr late_write_ = 0;
+  // `reader` reads byte 0 of `word` in three epochs, releasing to `after[i]`
+  // after read i; the word then holds the newest read and the write.
+  void ReadInThreeEpochs(GoroutineState* reader, uptr word, const uptr* after, uptr* last_pc) {
+    for (int i = 0; i < 3; i++) {
+      *last_pc = NewPc();
+      AccessByte(reader, word, /*is_write=*/false, *last_pc);
+      Release(reader, after[i]);  // a new epoch for the next read
+      const Cell head(ShadowWordFor(word)->load());
+      ASSERT_TRUE(head.is_paired()) << "read " << i << ": the read and the write";
+      ASSERT_EQ(head.key(), Cell::Make(reader->sid, Cell(reader->plain_key).epoch() - 1, head.generation(),
+                                       AccessBits{0x01, false, false}).key())
+          << "read " << i << ": the head is this epoch's read";
+    }
+  }
+};
+
+TEST_F(CoreRenewedReadTest, TheNewestReadRacesWithAWriteOrderedOnlyAfterAnEarlierOne) {
+  uptr word = Alloc(8, 8), published = Alloc(8);
+  uptr after[3] = {Alloc(8), Alloc(8), Alloc(8)};
+  GoroutineState* writer = Go(Root());
+  Write(writer, word);
+  Release(writer, published);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, published);
+  uptr last_pc;
+  ReadInThreeEpochs(reader, word, after, &last_pc);
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+
+  GoroutineState* late = Go(Root());
+  Acquire(late, published);
+  Acquire(late, after[1]);  // the second read, not the third
+  Write(late, word);
+  EXPECT_EQ(TakeRaces(), 1u) << "the third read is not ordered before this write";
+  const std::string report = TakeReports();
+  EXPECT_NE(report.find(FakeFunctionName(last_pc)), std::string::npos) << report;
+
+  GoroutineState* last = Go(Root());
+  Acquire(last, after[2]);  // after every read, and through them the first write
+  Acquire(last, late_write_ = Alloc(8));
+  Release(late, late_write_);
+  Acquire(last, late_write_);  // and after the late write
+  Write(last, word);
+  EXPECT_EQ(TakeRaces(), 0u) << "ordered after every access\n" << TakeReports();
+}
+
+TEST_F(CoreRenewedReadTest, TheWriteKeptAsTheSecondCellStillRacesWithAnUnorderedReader) {
+  uptr word = Alloc(8, 8), published = Alloc(8);
+  uptr after[3] = {Alloc(8), Alloc(8), Alloc(8)};
+  GoroutineState* writer = Go(Root());
+  Write(writer, word);
+  Release(writer, published);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, published);
+  uptr last_pc;
+  ReadInThreeEpochs(reader, word, after, &last_pc);
+  GoroutineState* stranger = Go(Root());  // knows of neither the write nor the reads
+  Read(stranger, word);  // a read: only the write can race with it
+  EXPECT_EQ(TakeRaces(), 1u) << "the write is still in the word";
+  const std::string report = TakeReports();
+  EXPECT_NE(report.find(PreviousAccessHeading("write", word, writer)), std::string::npos)
+      << "the write is still recorded\n" << report;
+}
+
+// The second cell a write the reader is not ordered after: the race is
+// reported on the read.
+TEST_F(CoreRenewedReadTest, ASecondCellNotOrderedBeforeTheReadIsNotKept) {
+  uptr word = Alloc(8, 8), published = Alloc(8), after = Alloc(8);
+  GoroutineState* writer = Go(Root());
+  Write(writer, word);
+  Release(writer, published);
+  GoroutineState* reader = Go(Root());
+  Acquire(reader, published);
+  AccessByte(reader, word, /*is_write=*/false, NewPc());
+  Release(reader, after);
+  GoroutineState* other = Go(Root());
+  Write(other, word + 1);  // unordered with the reader, another byte: kept beside the read
+  ASSERT_TRUE(Cell(ShadowWordFor(word)->load()).is_paired() || Cell(ShadowWordFor(word)->load()).is_handle());
+  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
+  AccessByte(reader, word + 1, /*is_write=*/false, NewPc());
+  EXPECT_EQ(TakeRaces(), 1u) << "the read of byte 1 races with the other goroutine's write";
+  TakeReports();
+}
+
 // --- A reader's earlier read in a cell set, replaced --------------------------------
 
 // Readers of a word each in a new epoch every time (readers under a RWMutex):

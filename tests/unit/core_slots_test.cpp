@@ -62,6 +62,26 @@ TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
   EXPECT_EQ(TakeRaces(), 1u) << "a race with the slot's previous owner was hidden";
 }
 
+// The same after the successor has accessed other memory, so that its write
+// of the variable takes the access path's first tiers (its history event
+// extends the previous one): the previous owner's cell, with the slot's
+// number and an earlier epoch, is not the successor's own earlier cell.
+TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotRacesWithItsCellFromTheFastTiers) {
+  uptr shared = Alloc(8), own = Alloc(64);
+  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);
+  GoroutineState* first = Go(Root());
+  Write(first, shared);
+  u32 first_sid = first->sid;
+  End(first);
+  for (GoroutineState* f : fillers) End(f);
+  GoroutineState* successor = Go(Root());
+  ASSERT_EQ(successor->sid, first_sid) << "precondition: the successor reuses the finished goroutine's slot";
+  const uptr pc = NewPc();
+  AccessByte(successor, own, /*is_write=*/true, pc);
+  AccessByte(successor, shared, /*is_write=*/true, pc);
+  EXPECT_EQ(TakeRaces(), 1u) << "a race with the slot's previous owner was hidden";
+}
+
 // An acquire may skip its join when the goroutine already knows the epoch
 // that released the clock (sync_ops.cpp). Knowing "slot s at epoch >= e"
 // through the slot's next owner is not knowing the releaser: the join must
