@@ -516,67 +516,63 @@ TEST_F(CoreOwnEarlierCellTest, AnEarlierCellWithBytesTheAccessDoesNotCoverIsKept
 // to race with later writes, and a race with the write is never lost.
 class CoreRenewedReadTest : public CoreAccessTest {
  protected:
-  uptr late_write_ = 0;
-  // `reader` reads byte 0 of `word` in three epochs, releasing to `after[i]`
-  // after read i; the word then holds the newest read and the write.
-  void ReadInThreeEpochs(GoroutineState* reader, uptr word, const uptr* after, uptr* last_pc) {
+  // `writer_` writes byte 0 of `word_` and releases to `published_`;
+  // `reader_` acquires it and reads byte 0 in three epochs, releasing to
+  // after_[i] after read i. The word then holds the newest read at the head
+  // and the write.
+  void WriteThenReadInThreeEpochs() {
+    word_ = Alloc(8, 8);
+    published_ = Alloc(8);
+    for (uptr& a : after_) a = Alloc(8);
+    writer_ = Go(Root());
+    Write(writer_, word_);
+    Release(writer_, published_);
+    reader_ = Go(Root());
+    Acquire(reader_, published_);
     for (int i = 0; i < 3; i++) {
-      *last_pc = NewPc();
-      AccessByte(reader, word, /*is_write=*/false, *last_pc);
-      Release(reader, after[i]);  // a new epoch for the next read
-      const Cell head(ShadowWordFor(word)->load());
+      last_pc_ = NewPc();
+      AccessByte(reader_, word_, /*is_write=*/false, last_pc_);
+      Release(reader_, after_[i]);  // a new epoch for the next read
+      const Cell head(ShadowWordFor(word_)->load());
       ASSERT_TRUE(head.is_paired()) << "read " << i << ": the read and the write";
-      ASSERT_EQ(head.key(), Cell::Make(reader->sid, Cell(reader->plain_key).epoch() - 1, head.generation(),
+      ASSERT_EQ(head.key(), Cell::Make(reader_->sid, Cell(reader_->plain_key).epoch() - 1, head.generation(),
                                        AccessBits{0x01, false, false}).key())
           << "read " << i << ": the head is this epoch's read";
     }
+    EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
   }
+
+  uptr word_ = 0, published_ = 0, after_[3] = {}, last_pc_ = 0;
+  GoroutineState* writer_ = nullptr;
+  GoroutineState* reader_ = nullptr;
 };
 
 TEST_F(CoreRenewedReadTest, TheNewestReadRacesWithAWriteOrderedOnlyAfterAnEarlierOne) {
-  uptr word = Alloc(8, 8), published = Alloc(8);
-  uptr after[3] = {Alloc(8), Alloc(8), Alloc(8)};
-  GoroutineState* writer = Go(Root());
-  Write(writer, word);
-  Release(writer, published);
-  GoroutineState* reader = Go(Root());
-  Acquire(reader, published);
-  uptr last_pc;
-  ReadInThreeEpochs(reader, word, after, &last_pc);
-  EXPECT_EQ(TakeRaces(), 0u) << TakeReports();
-
+  WriteThenReadInThreeEpochs();
   GoroutineState* late = Go(Root());
-  Acquire(late, published);
-  Acquire(late, after[1]);  // the second read, not the third
-  Write(late, word);
+  Acquire(late, published_);
+  Acquire(late, after_[1]);  // the second read, not the third
+  Write(late, word_);
   EXPECT_EQ(TakeRaces(), 1u) << "the third read is not ordered before this write";
   const std::string report = TakeReports();
-  EXPECT_NE(report.find(FakeFunctionName(last_pc)), std::string::npos) << report;
+  EXPECT_NE(report.find(FakeFunctionName(last_pc_)), std::string::npos) << report;
 
+  const uptr late_done = Alloc(8);
+  Release(late, late_done);
   GoroutineState* last = Go(Root());
-  Acquire(last, after[2]);  // after every read, and through them the first write
-  Acquire(last, late_write_ = Alloc(8));
-  Release(late, late_write_);
-  Acquire(last, late_write_);  // and after the late write
-  Write(last, word);
+  Acquire(last, after_[2]);  // after every read, and through them the first write
+  Acquire(last, late_done);  // and after the late write
+  Write(last, word_);
   EXPECT_EQ(TakeRaces(), 0u) << "ordered after every access\n" << TakeReports();
 }
 
 TEST_F(CoreRenewedReadTest, TheWriteKeptAsTheSecondCellStillRacesWithAnUnorderedReader) {
-  uptr word = Alloc(8, 8), published = Alloc(8);
-  uptr after[3] = {Alloc(8), Alloc(8), Alloc(8)};
-  GoroutineState* writer = Go(Root());
-  Write(writer, word);
-  Release(writer, published);
-  GoroutineState* reader = Go(Root());
-  Acquire(reader, published);
-  uptr last_pc;
-  ReadInThreeEpochs(reader, word, after, &last_pc);
+  WriteThenReadInThreeEpochs();
   GoroutineState* stranger = Go(Root());  // knows of neither the write nor the reads
-  Read(stranger, word);  // a read: only the write can race with it
+  Read(stranger, word_);  // a read: only the write can race with it
   EXPECT_EQ(TakeRaces(), 1u) << "the write is still in the word";
   const std::string report = TakeReports();
-  EXPECT_NE(report.find(PreviousAccessHeading("write", word, writer)), std::string::npos)
+  EXPECT_NE(report.find(PreviousAccessHeading("write", word_, writer_)), std::string::npos)
       << "the write is still recorded\n" << report;
 }
 

@@ -33,6 +33,22 @@ class CoreSlotsTest : public CoreTest {
     EXPECT_EQ(UnownedSlotCountForTesting(), leave);
     return fillers;
   }
+
+  // A goroutine writes `shared` and ends without synchronizing; the
+  // goroutine returned gets its slot (nullptr, with a failure, if it does
+  // not: the precondition of the tests that use it).
+  GoroutineState* SuccessorOfAFinishedWriter(uptr shared) {
+    // One unowned slot left, for the writer, so that the successor has to reuse a freed one.
+    std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);
+    GoroutineState* first = Go(Root());
+    Write(first, shared);
+    const u32 first_sid = first->sid;
+    End(first);
+    for (GoroutineState* f : fillers) End(f);
+    GoroutineState* successor = Go(Root());
+    EXPECT_EQ(successor->sid, first_sid) << "precondition: the successor reuses the finished goroutine's slot";
+    return successor->sid == first_sid ? successor : nullptr;
+  }
 };
 
 TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
@@ -49,15 +65,8 @@ TEST_F(CoreSlotsTest, ConcurrentWritersRaceWhileSlotsLast) {
 // its race in 9% of runs at GOMAXPROCS=2 before this was fixed).
 TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
   uptr shared = Alloc(8);
-  // Leave one unowned slot, for `first`, so that the successor has to reuse a freed one.
-  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);
-  GoroutineState* first = Go(Root());
-  Write(first, shared);
-  u32 first_sid = first->sid;
-  End(first);
-  for (GoroutineState* f : fillers) End(f);
-  GoroutineState* successor = Go(Root());
-  ASSERT_EQ(successor->sid, first_sid) << "precondition: the successor reuses the finished goroutine's slot";
+  GoroutineState* successor = SuccessorOfAFinishedWriter(shared);
+  ASSERT_NE(successor, nullptr);
   Write(successor, shared);
   EXPECT_EQ(TakeRaces(), 1u) << "a race with the slot's previous owner was hidden";
 }
@@ -68,14 +77,8 @@ TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotStillRacesWithIt) {
 // number and an earlier epoch, is not the successor's own earlier cell.
 TEST_F(CoreSlotsTest, SuccessorOnAFinishedGoroutinesSlotRacesWithItsCellFromTheFastTiers) {
   uptr shared = Alloc(8), own = Alloc(64);
-  std::vector<GoroutineState*> fillers = TakeUnownedSlotsWithUnknownAccesses(1);
-  GoroutineState* first = Go(Root());
-  Write(first, shared);
-  u32 first_sid = first->sid;
-  End(first);
-  for (GoroutineState* f : fillers) End(f);
-  GoroutineState* successor = Go(Root());
-  ASSERT_EQ(successor->sid, first_sid) << "precondition: the successor reuses the finished goroutine's slot";
+  GoroutineState* successor = SuccessorOfAFinishedWriter(shared);
+  ASSERT_NE(successor, nullptr);
   const uptr pc = NewPc();
   AccessByte(successor, own, /*is_write=*/true, pc);
   AccessByte(successor, shared, /*is_write=*/true, pc);
