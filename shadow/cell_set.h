@@ -214,10 +214,11 @@ static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0xff)} << kReadSetSu
 static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x01)} << kReadSetSummaryMaskShift) == 0x01);
 static_assert(ReadSetSummaryMask(u64{ReadSetSummaryMaskCode(0x80)} << kReadSetSummaryMaskShift) == 0x80);
 static_assert(ReadSetSummaryMaskCode(0x81) == kNoSummaryMaskCode && ReadSetSummaryMaskCode(0) == kNoSummaryMaskCode);
-// What a read set was before an in-place change, for its new summary: the
-// summary its word held and its slot map. The summary is then brought up to
-// date over the slots that changed (one, for a new reader) instead of
-// recomputed over every reader.
+// What a word's read set was before a change, for the new summary: the
+// summary the word held and the set's slot map. If the set after the change
+// has the same snapshot and read mask, the summary is brought up to date over
+// the slots that changed (one, for a new reader) instead of recomputed over
+// every reader.
 struct ReadSetBefore {
   u64 summary = 0;  // 0: none (recompute)
   u64 slots[kReadSetSlotWords] = {};
@@ -257,10 +258,11 @@ inline u64 ReadSetSummary(const CellSet* set, const ReadSetBefore& before = {}) 
 // `bits`, by the summary alone; false if the summary cannot say (the caller
 // then asks ReadSetCovers).
 inline bool ReadSetSummaryCovers(u64 summary, u64 key, AccessBits bits) {
+  if (bits.is_write) return false;
   const Sid sid = Cell(key).sid();
   const EpochSnapshot& s = EpochSnapshotAt(static_cast<u32>(summary >> kReadSetSummarySnapshotShift));
   const u32 place = SnapshotClaimPlace(s, sid);
-  if (bits.is_write || place >= kReadSetSummarySlots || ((summary >> place) & 1) == 0) return false;
+  if (place >= kReadSetSummarySlots || ((summary >> place) & 1) == 0) return false;
   const u8 mask = ReadSetSummaryMask(summary);
   if ((bits.mask & ~mask) != 0) return false;
   return SnapshotReadCell(s, sid, mask).key() == key;

@@ -379,7 +379,9 @@ inline bool AlreadyRecordedElsewhere(const ShadowWords& words, Cell current, u64
 // the same handle), else as inline cells or an explicit set.
 template <typename WordRules>
 void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules& rules) {
-  // The word is locked: its secondary holds this set's summary.
+  // The word is locked: its secondary holds this set's summary. The new
+  // summary starts from it if the set that follows (this one or another)
+  // keeps its snapshot and read mask.
   const ReadSetBefore before = ReadSetBeforeChange(set, words.secondary->load(std::memory_order_relaxed));
   if (!rules.bits().is_write && !ReadSetMapHasKey(set, rules.key())) {
     // A read races with none of the map's reads, so the rules need to see
@@ -408,7 +410,7 @@ void UpdateReadSet(const ShadowWords& words, u32 handle, CellSet* set, WordRules
     CellSetFree(handle);
   } else if (u32 read_set = StoreAsReadSet(handle, cells, count)) {
     if (read_set != handle) CellSetFree(handle);
-    desired = read_set == handle ? PrepareReadSet(words, read_set, before) : PrepareReadSet(words, read_set);
+    desired = PrepareReadSet(words, read_set, before);
   } else {
     CellSetFree(handle);
     desired = SpillToExplicitSet(cells, count);

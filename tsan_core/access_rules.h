@@ -73,20 +73,26 @@ RACERT_ALWAYS_INLINE u64 MergeIntoOwnCell(Cell own, AccessBits bits) {
   return own.WithMasks(writes, reads).raw();
 }
 
-// A cell ordered before the access, rewritten for it: the bytes the access
-// subsumes removed (a write subsumes earlier reads and writes of its bytes, a
-// read earlier reads; an atomic access never subsumes a plain one), and the
-// access merged in if the cell has the accessor's key (then *is_mine). 0 if
-// nothing is left of it.
-RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* is_mine) {
+// What is left of a cell ordered before an access of `bits` once the bytes
+// the access subsumes are removed (a write subsumes earlier reads and writes
+// of its bytes, a read earlier reads; an atomic access never subsumes a plain
+// one), without the paired bit.
+RACERT_ALWAYS_INLINE Cell LeftAfterSubsuming(Cell c, AccessBits bits) {
   // The subsumed bytes as cell mask bits: the read bits of the access's
   // bytes, and their write bits too for a write.
-  const u64 m = a.bits.mask;
-  u64 subsumed = (m << Cell::kReadShift) | (a.bits.is_write ? m : 0);
-  if (a.bits.is_atomic && !c.is_atomic()) subsumed = 0;
-  const Cell left(c.raw() & ~(subsumed | Cell::kPairedBit));
+  const u64 m = bits.mask;
+  u64 subsumed = (m << Cell::kReadShift) | (bits.is_write ? m : 0);
+  if (bits.is_atomic && !c.is_atomic()) subsumed = 0;
+  return Cell(c.raw() & ~(subsumed | Cell::kPairedBit));
+}
+
+// A cell ordered before the access, rewritten for it: what LeftAfterSubsuming
+// leaves, and the access merged in if the cell has the accessor's key (then
+// *is_mine). 0 if nothing is left of it.
+RACERT_ALWAYS_INLINE u64 RewriteOrderedCell(Cell c, const AccessState& a, bool* is_mine) {
+  const Cell left = LeftAfterSubsuming(c, a.bits);
   // The accessor's own cell (its key includes atomicity, so the exception
-  // above never applies to it) then takes the access in.
+  // for atomic accesses never applies to it) then takes the access in.
   *is_mine = c.key() == a.key;
   if (*is_mine) return MergeIntoOwnCell(left, a.bits);
   if (left.any_mask() == 0) return 0;

@@ -76,9 +76,7 @@ RACERT_ALWAYS_INLINE u64 AloneInWordUpdate(u64 observed, u64 key, AccessBits bit
       mine.is_atomic() || current.epoch() < own_first || current.epoch() >= mine.epoch()) {
     return 0;
   }
-  const u8 kept = bits.is_write ? current.any_mask() & ~bits.mask
-                                : static_cast<u8>(current.write_mask() | (current.read_mask() & ~bits.mask));
-  return kept == 0 ? MergeIntoOwnCell(mine, bits) : 0;
+  return LeftAfterSubsuming(current, bits).any_mask() == 0 ? MergeIntoOwnCell(mine, bits) : 0;
 }
 
 // AloneInWordUpdate's `own_first` when no earlier cell is to be replaced.
